@@ -1,0 +1,23 @@
+"""The four roles, as Django groups."""
+
+from __future__ import annotations
+
+REVIEWER = "reviewer"
+LEAD = "lead"
+OFFICER = "officer"
+ADMIN = "admin"
+ROLES = (REVIEWER, LEAD, OFFICER, ADMIN)
+# Service accounts of the upstream pipeline may call the ingest API.
+INGEST = "ingest"
+
+
+def has_role(user, role: str) -> bool:
+    if not getattr(user, "is_authenticated", False):
+        return False
+    if role == ADMIN and user.is_superuser:
+        return True
+    cached = getattr(user, "_annotate_roles", None)
+    if cached is None:
+        cached = set(user.groups.values_list("name", flat=True))
+        user._annotate_roles = cached
+    return role in cached

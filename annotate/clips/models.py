@@ -1,0 +1,113 @@
+"""Clips, their machine transcripts, and the sealed identity of the recorded person.
+
+A clip carries no identifier of the person recorded: the account id, first name
+and device serial live only in SealedIdentity, encrypted with the identity key
+ring, and the only plain trace is a keyed hash used for opt-out and deletion.
+"""
+
+from __future__ import annotations
+
+import secrets
+
+from django.db import models
+
+
+def new_public_id() -> str:
+    return "c_" + secrets.token_hex(8)
+
+
+class Clip(models.Model):
+    class State(models.TextChoices):
+        PENDING_ASR = "pending_asr", "waiting for Whisper"
+        TRANSCRIBING = "transcribing", "Whisper running"
+        ASR_RETRYING = "asr_retrying", "Whisper failed, will retry"
+        ASR_FAILED = "asr_failed", "Whisper failed"
+        READY = "ready", "transcribed"
+        PURGED = "purged", "audio purged"
+
+    public_id = models.CharField(max_length=32, unique=True, default=new_public_id, editable=False)
+    content_sha256 = models.CharField(max_length=64, unique=True, help_text="hash of the uploaded bytes")
+    audio_name = models.CharField(max_length=200, blank=True, help_text="storage name of the encrypted audio")
+    audio_key_id = models.CharField(max_length=64, blank=True)
+    duration_ms = models.PositiveIntegerField()
+    sample_rate = models.PositiveIntegerField(default=16000)
+    peaks = models.JSONField(default=list, help_text="waveform peaks, 0..1")
+    captured_at = models.DateTimeField(null=True, blank=True)
+    locale = models.CharField(max_length=16, blank=True)
+    device_type = models.CharField(max_length=32, blank=True)
+    heard = models.TextField(blank=True, help_text="what the assistant heard")
+    response = models.TextField(blank=True, help_text="what the assistant answered")
+    intent = models.CharField(max_length=100, blank=True)
+    wake_word_score = models.FloatField(null=True, blank=True)
+    source_format = models.CharField(max_length=16, blank=True)
+    state = models.CharField(max_length=20, choices=State.choices, default=State.PENDING_ASR)
+    asr_error = models.TextField(blank=True)
+    asr_attempts = models.PositiveSmallIntegerField(default=0)
+    created_at = models.DateTimeField(auto_now_add=True)
+    purged_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        indexes = [models.Index(fields=["state"]), models.Index(fields=["created_at"])]
+
+    def __str__(self) -> str:
+        return self.public_id
+
+    @property
+    def duration_seconds(self) -> float:
+        return self.duration_ms / 1000
+
+
+class MachineTranscript(models.Model):
+    """Whisper's transcript of a clip, one per model, so WER is tracked per model."""
+
+    clip = models.ForeignKey(Clip, on_delete=models.CASCADE, related_name="machine_transcripts")
+    model_name = models.CharField(max_length=200)
+    language = models.CharField(max_length=16, blank=True)
+    text = models.TextField(blank=True)
+    segments = models.JSONField(default=list, help_text="[{start, end, text}]")
+    words = models.JSONField(default=list, help_text="[{word, start, end, probability}]")
+    seconds_taken = models.FloatField(default=0)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["clip", "model_name"], name="one_transcript_per_model")]
+
+    def __str__(self) -> str:
+        return f"{self.clip.public_id} / {self.model_name}"
+
+
+class SealedIdentity(models.Model):
+    """The recorded person's identifiers, encrypted with the identity key ring."""
+
+    clip = models.OneToOneField(Clip, on_delete=models.CASCADE, related_name="sealed_identity")
+    account_hash = models.CharField(max_length=64, db_index=True)
+    key_id = models.CharField(max_length=64)
+    ciphertext = models.BinaryField()
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        verbose_name_plural = "sealed identities"
+
+    def __str__(self) -> str:
+        return f"sealed identity of {self.clip.public_id}"
+
+
+class OptOut(models.Model):
+    """A subject who opted out: clips whose account hashes here are never stored."""
+
+    account_hash = models.CharField(max_length=64, unique=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    def __str__(self) -> str:
+        return f"opt-out {self.account_hash[:10]}…"
+
+
+class IngestCount(models.Model):
+    """Clips dropped at ingest (opted out), counted by day: never stored, only counted."""
+
+    day = models.DateField()
+    outcome = models.CharField(max_length=32)
+    count = models.PositiveIntegerField(default=0)
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["day", "outcome"], name="one_count_per_day_outcome")]

@@ -1,0 +1,59 @@
+"""Encrypted audio and sealed identities at rest.
+
+Audio is stored through Django's default storage (a private folder by default),
+only ever as AES-GCM ciphertext bound to the clip's public id.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import asdict, dataclass
+
+from django.core.files.base import ContentFile
+from django.core.files.storage import default_storage
+
+from annotate.clips import crypto
+from annotate.clips.models import Clip, SealedIdentity
+
+
+@dataclass(frozen=True)
+class Identity:
+    account_id: str
+    first_name: str
+    device_serial: str
+
+
+def store_audio(*, public_id: str, wav: bytes) -> tuple[str, str]:
+    """Encrypt and store; return (storage name, key id)."""
+    key_id, blob = crypto.encrypt(wav, ring=crypto.data_ring(), context=f"audio:{public_id}")
+    name = default_storage.save(f"audio/{public_id[-2:]}/{public_id}.bin", ContentFile(blob))
+    return name, key_id
+
+
+def load_audio(clip: Clip) -> bytes:
+    """The clip's normalised WAV, decrypted in memory."""
+    if not clip.audio_name:
+        raise FileNotFoundError(f"clip {clip.public_id} has no audio (purged)")
+    with default_storage.open(clip.audio_name, "rb") as fh:
+        blob = fh.read()
+    return crypto.decrypt(blob, ring=crypto.data_ring(), context=f"audio:{clip.public_id}")
+
+
+def delete_audio(name: str) -> None:
+    if name and default_storage.exists(name):
+        default_storage.delete(name)
+
+
+def seal_identity(*, clip: Clip, identity: Identity, account_hash: str) -> SealedIdentity:
+    key_id, blob = crypto.encrypt(
+        json.dumps(asdict(identity)).encode(), ring=crypto.identity_ring(), context=f"identity:{clip.public_id}"
+    )
+    return SealedIdentity.objects.create(clip=clip, account_hash=account_hash, key_id=key_id, ciphertext=blob)
+
+
+def unseal_identity(sealed: SealedIdentity) -> Identity:
+    """Only the escalation workflow may call this, and it audits every call."""
+    plain = crypto.decrypt(
+        bytes(sealed.ciphertext), ring=crypto.identity_ring(), context=f"identity:{sealed.clip.public_id}"
+    )
+    return Identity(**json.loads(plain))

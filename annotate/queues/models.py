@@ -1,0 +1,70 @@
+"""Review queues, their sampling rules, and the tasks reviewers claim."""
+
+from __future__ import annotations
+
+from django.conf import settings
+from django.db import models
+
+
+class Queue(models.Model):
+    class Kind(models.TextChoices):
+        ALL_IN_ONE = "all", "transcribe, tag and grade"
+        TRANSCRIBE = "transcribe", "transcribe from scratch"
+        VERIFY = "verify", "verify Whisper"
+        ENTITIES = "entities", "entities"
+        GRADE = "grade", "grade the answer"
+
+    name = models.CharField(max_length=100, unique=True)
+    kind = models.CharField(max_length=16, choices=Kind.choices, default=Kind.ALL_IN_ONE)
+    priority = models.IntegerField(default=0, help_text="higher is served first")
+    sample_rate = models.FloatField(default=1.0, help_text="share of matching new clips sampled, 0..1")
+    locales = models.JSONField(default=list, blank=True, help_text='e.g. ["en-US"]; empty matches all')
+    device_types = models.JSONField(default=list, blank=True, help_text='e.g. ["speaker"]; empty matches all')
+    lease_seconds = models.PositiveIntegerField(null=True, blank=True, help_text="empty: the site default")
+    guidelines = models.TextField(blank=True, help_text="Markdown, shown to reviewers")
+    likely_distressing = models.BooleanField(default=False)
+    archived = models.BooleanField(default=False)
+    members = models.ManyToManyField(settings.AUTH_USER_MODEL, related_name="review_queues", blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["-priority", "name"]
+
+    def __str__(self) -> str:
+        return self.name
+
+    def matches(self, *, locale: str, device_type: str) -> bool:
+        return (not self.locales or locale in self.locales) and (
+            not self.device_types or device_type in self.device_types
+        )
+
+
+class Task(models.Model):
+    """One clip to review in one queue. Claimed by one reviewer at a time, under a lease."""
+
+    class State(models.TextChoices):
+        OPEN = "open", "open"
+        CLAIMED = "claimed", "claimed"
+        DONE = "done", "done"
+        WITHDRAWN = "withdrawn", "withdrawn"
+
+    queue = models.ForeignKey(Queue, on_delete=models.CASCADE, related_name="tasks")
+    clip = models.ForeignKey("clips.Clip", on_delete=models.CASCADE, related_name="tasks")
+    state = models.CharField(max_length=12, choices=State.choices, default=State.OPEN)
+    claimed_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="claimed_tasks"
+    )
+    claimed_at = models.DateTimeField(null=True, blank=True)
+    lease_expires_at = models.DateTimeField(null=True, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    done_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["queue", "clip"], name="one_task_per_queue_clip")]
+        indexes = [
+            models.Index(fields=["queue", "state", "created_at"], name="task_claim_idx"),
+            models.Index(fields=["claimed_by", "state"], name="task_holder_idx"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.queue} / {self.clip}"

