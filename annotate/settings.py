@@ -150,7 +150,11 @@ USE_I18N = True
 USE_TZ = True
 
 STATIC_URL = "static/"
-STATICFILES_DIRS = [BASE_DIR / "static"]
+STATICFILES_DIRS = [
+    BASE_DIR / "static",
+    # pinned npm packages (package.json), installed by `make setup`, never committed
+    ("vendor/wavesurfer", BASE_DIR / "node_modules" / "wavesurfer.js" / "dist"),
+]
 STATIC_ROOT = Path(env_str("ANNOTATE_STATIC_ROOT", str(BASE_DIR / "staticfiles")))
 
 # --- Redis, jobs and live updates -------------------------------------------

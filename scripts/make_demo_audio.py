@@ -171,7 +171,7 @@ DAYS = 4
 
 
 def run(*args: str) -> None:
-    subprocess.run(args, check=True, capture_output=True)  # noqa: S603
+    subprocess.run(args, check=True, capture_output=True)
 
 
 def read_wav(path: Path) -> np.ndarray:

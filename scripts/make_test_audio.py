@@ -38,8 +38,8 @@ TRUNCATED = ["timer.ogg", "timer.wav", "timer.flac"]
 def speak(text: str, rate: int, tmp: Path) -> np.ndarray:
     """espeak-ng (en-us) resampled by sox; mono int16."""
     raw, out = tmp / "raw.wav", tmp / "speech.wav"
-    subprocess.run([ESPEAK, "-v", "en-us", "-s", "150", "-w", str(raw), text], check=True)  # noqa: S603
-    subprocess.run([SOX, "-R", str(raw), "-r", str(rate), "-b", "16", str(out)], check=True)  # noqa: S603
+    subprocess.run([ESPEAK, "-v", "en-us", "-s", "150", "-w", str(raw), text], check=True)
+    subprocess.run([SOX, "-R", str(raw), "-r", str(rate), "-b", "16", str(out)], check=True)
     with wave.open(str(out)) as w:
         return np.frombuffer(w.readframes(w.getnframes()), dtype="<i2")
 

@@ -9,6 +9,7 @@ never written to disk.
 from __future__ import annotations
 
 import io
+import struct
 import warnings
 from dataclasses import dataclass
 
@@ -41,10 +42,13 @@ def decode(data: bytes) -> DecodedAudio:
     """Decode any supported container into a mono 16 kHz pydub segment."""
     if not data:
         raise AudioError("the file is empty")
+    _check_wav_complete(data)
     try:
         container = av.open(io.BytesIO(data), mode="r")
     except (av.error.InvalidDataError, UnicodeDecodeError) as exc:
         raise AudioError("not an audio file (no known audio format could read it)") from exc
+    except av.error.EOFError as exc:
+        raise AudioError("the file is truncated (it ends before its audio starts)") from exc
     except av.error.FFmpegError as exc:
         raise AudioError(f"the audio could not be read: {exc.strerror or exc}") from exc
     with container:
@@ -78,6 +82,30 @@ def decode(data: bytes) -> DecodedAudio:
         )
     segment = segment.set_channels(1).set_frame_rate(TARGET_RATE).set_sample_width(2)
     return DecodedAudio(segment=segment, source_format=source_format)
+
+
+def _check_wav_complete(data: bytes) -> None:
+    """FFmpeg sizes a WAV by the file, not its header, so a cut-off WAV decodes
+    "fine" and short. Compare the data chunk's declared size with the bytes present."""
+    if len(data) < 12 or data[:4] != b"RIFF" or data[8:12] != b"WAVE":
+        return
+    offset, byte_rate = 12, 0
+    while offset + 8 <= len(data):
+        chunk_id, size = data[offset : offset + 4], struct.unpack("<I", data[offset + 4 : offset + 8])[0]
+        body = offset + 8
+        if chunk_id == b"fmt " and size >= 12 and body + 12 <= len(data):
+            byte_rate = struct.unpack("<I", data[body + 8 : body + 12])[0]
+        if chunk_id == b"data":
+            present = len(data) - body
+            if size in (0, 0xFFFFFFFF) or present >= size:  # 0/-1: length unknown (streamed)
+                return
+            if byte_rate:
+                raise AudioError(
+                    f"the file is truncated: it declares {size / byte_rate:.1f} s "
+                    f"but only {present / byte_rate:.1f} s are present"
+                )
+            raise AudioError(f"the file is truncated: it declares {size} bytes of audio but only {present} are present")
+        offset = body + size + (size & 1)
 
 
 def _pcm(frame, layout: str) -> bytes:

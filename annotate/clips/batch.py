@@ -45,7 +45,10 @@ def import_root_for(path: Path) -> Path:
 
 
 def _read_audio(path: Path, root: Path) -> bytes | ingest.Outcome:
-    resolved = path.resolve()
+    try:
+        resolved = path.resolve()
+    except ValueError:  # e.g. an embedded NUL byte
+        return ingest.Outcome(ingest.REJECTED, "the path is not a valid file name", status=400)
     if not resolved.is_relative_to(root):
         return ingest.Outcome(ingest.REJECTED, f"the path is outside the import root {root}", status=400)
     if not resolved.is_file():
@@ -56,7 +59,10 @@ def _read_audio(path: Path, root: Path) -> bytes | ingest.Outcome:
         return ingest.Outcome(
             ingest.REJECTED, f"the file is {size / 1e6:.1f} MB, over the {limit / 1e6:.1f} MB limit", status=413
         )
-    return resolved.read_bytes()
+    try:
+        return resolved.read_bytes()
+    except OSError as exc:
+        return ingest.Outcome(ingest.REJECTED, f"the file could not be read ({exc.strerror})", status=400)
 
 
 def _ingest_file(path: Path, root: Path, meta: ingest.ClipMeta) -> ingest.Outcome:
@@ -69,11 +75,16 @@ def _ingest_file(path: Path, root: Path, meta: ingest.ClipMeta) -> ingest.Outcom
 def iter_manifest(manifest: Path) -> Iterator[Line]:
     root = import_root_for(manifest)
     base = manifest.parent
-    with manifest.open(encoding="utf-8") as fh:
-        for number, raw_line in enumerate(fh, start=1):
+    with manifest.open("rb") as fh:
+        for number, raw_bytes in enumerate(fh, start=1):
+            where = f"line {number}"
+            try:
+                raw_line = raw_bytes.decode("utf-8")
+            except UnicodeDecodeError:
+                yield Line(where, ingest.Outcome(ingest.REJECTED, "not valid UTF-8", status=400))
+                continue
             if not raw_line.strip():
                 continue
-            where = f"line {number}"
             try:
                 raw = json.loads(raw_line)
             except json.JSONDecodeError as exc:

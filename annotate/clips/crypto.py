@@ -110,7 +110,17 @@ def decrypt(blob: bytes, *, ring: KeyRing, context: str) -> bytes:
         raise DecryptionError("ciphertext failed authentication (changed or misplaced)") from None
 
 
+@cache
+def _lookup_key(raw: str, secret: str) -> bytes:
+    if not raw:
+        return _derived_key("lookup")
+    try:
+        return base64.b64decode(raw, validate=True)
+    except ValueError:
+        raise ImproperlyConfigured("ANNOTATE_LOOKUP_KEY is not valid base64") from None
+
+
 def lookup_hash(value: str) -> str:
     """Keyed hash of a subject identifier, for opt-out and deletion look-ups."""
-    key = base64.b64decode(settings.ANNOTATE_LOOKUP_KEY) if settings.ANNOTATE_LOOKUP_KEY else _derived_key("lookup")
+    key = _lookup_key(settings.ANNOTATE_LOOKUP_KEY, settings.SECRET_KEY)
     return hmac.new(key, value.strip().encode(), hashlib.sha256).hexdigest()

@@ -104,7 +104,10 @@ def parse_meta(raw: dict[str, Any], *, ignore: tuple[str, ...] = ()) -> ClipMeta
         if kind == (int, float) and isinstance(value, bool) or not isinstance(value, kind):
             raise MetadataError(f"field {name} must be {TYPE_NAMES[kind]}, not {type(value).__name__}")
         values[name] = value.strip() if isinstance(value, str) else value
-    captured = parse_datetime(values["captured_at"]) if isinstance(values["captured_at"], str) else None
+    try:  # parse_datetime raises ValueError for well-formed but impossible values (Feb 30, 25:00)
+        captured = parse_datetime(values["captured_at"])
+    except ValueError:
+        captured = None
     if captured is None:
         raise MetadataError("field captured_at must be an ISO 8601 date and time, e.g. 2026-11-20T14:03:11+00:00")
     if timezone.is_naive(captured):
