@@ -217,6 +217,7 @@ ANNOTATE_ASR_TIMEOUT = env_int("ANNOTATE_ASR_TIMEOUT", 300, minimum=1)
 # --- Review ----------------------------------------------------------------------
 ANNOTATE_LEASE_SECONDS = env_int("ANNOTATE_LEASE_SECONDS", 600, minimum=10)
 ANNOTATE_AUDIO_URL_SECONDS = env_int("ANNOTATE_AUDIO_URL_SECONDS", 300, minimum=5)
+ANNOTATE_PREFETCH = env_int("ANNOTATE_PREFETCH", 1, minimum=0)
 
 # --- Security --------------------------------------------------------------------
 SESSION_COOKIE_HTTPONLY = True

@@ -1,11 +1,241 @@
-from django.contrib.auth.decorators import login_required
-from django.http import HttpRequest, HttpResponse
-from django.shortcuts import render
+"""The reviewer's workstation: pages, the JSON API the page talks to, and audio."""
 
+from __future__ import annotations
+
+import json
+import re
+from functools import wraps
+
+from django.conf import settings
+from django.contrib.auth.decorators import login_required
+from django.core import signing
+from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
+from django.shortcuts import get_object_or_404, render
+from django.views.decorators.http import require_GET, require_POST
+
+from annotate.accounts import roles
+from annotate.audit import services as audit
+from annotate.clips import vault
+from annotate.queues import claims
 from annotate.queues import selectors as queue_selectors
+from annotate.queues.models import Queue, Task
+from annotate.review import selectors
+from annotate.review.models import Annotation, Skip
+from annotate.review.services import Submission, SubmitError, submit
+
+
+def reviewer_required(view):
+    """Pages: sign-in redirect for the anonymous, 403 for other roles."""
+
+    @wraps(view)
+    @login_required
+    def wrapper(request, *args, **kwargs):
+        if not roles.has_role(request.user, roles.REVIEWER):
+            return render(request, "403.html", {"message": "This page is for reviewers."}, status=403)
+        return view(request, *args, **kwargs)
+
+    return wrapper
+
+
+def reviewer_api(view):
+    """JSON endpoints: 401 for the anonymous, 403 for other roles, never a redirect."""
+
+    @wraps(view)
+    def wrapper(request, *args, **kwargs):
+        if not request.user.is_authenticated:
+            return JsonResponse({"error": "sign in first"}, status=401)
+        if not roles.has_role(request.user, roles.REVIEWER):
+            return JsonResponse({"error": "for reviewers only"}, status=403)
+        return view(request, *args, **kwargs)
+
+    return wrapper
+
+
+def _get_queue_for_user(request: HttpRequest, queue_id: int) -> Queue:
+    return get_object_or_404(Queue, pk=queue_id, members=request.user, archived=False)
+
+
+def _json_body(request: HttpRequest) -> dict:
+    try:
+        body = json.loads(request.body or b"{}")
+    except (json.JSONDecodeError, UnicodeDecodeError):
+        raise SubmitError("the request body is not valid JSON") from None
+    if not isinstance(body, dict):
+        raise SubmitError("the request body must be a JSON object")
+    return body
 
 
 @login_required
 def home(request: HttpRequest) -> HttpResponse:
     queues = queue_selectors.queues_for_reviewer(user=request.user)
     return render(request, "review/home.html", {"queues": queues})
+
+
+@reviewer_required
+@require_GET
+def review_page(request: HttpRequest, queue_id: int | None = None) -> HttpResponse:
+    queue = _get_queue_for_user(request, queue_id) if queue_id is not None else None
+    held = claims.claim_for_review(user=request.user, queue=queue)
+    state = {
+        "queue_id": queue.pk if queue else None,
+        "tasks": [selectors.task_payload(task=t, user=request.user) for t in held],
+        "grades": [{"value": v, "label": str(label)} for v, label in Annotation.Grade.choices],
+        "skip_reasons": [{"value": v, "label": str(label)} for v, label in Skip.Reason.choices],
+        "urls": {
+            "claim": "/review/api/claim",
+            "task": "/review/api/tasks/",
+            "home": "/",
+        },
+    }
+    return render(
+        request,
+        "review/review.html",
+        {
+            "state": state,
+            "queue": queue,
+            "guidelines": selectors.guidelines_html(held[0]) if held else "",
+        },
+    )
+
+
+@reviewer_api
+@require_POST
+def api_claim(request: HttpRequest) -> JsonResponse:
+    """Top up the reviewer's claims and return them all, the clip under review first."""
+    try:
+        body = _json_body(request)
+    except SubmitError as exc:
+        return JsonResponse({"error": str(exc)}, status=400)
+    queue_id = body.get("queue_id")
+    if queue_id is not None and not isinstance(queue_id, int):
+        return JsonResponse({"error": "queue_id must be a number"}, status=400)
+    queue = _get_queue_for_user(request, queue_id) if queue_id is not None else None
+    held = claims.claim_for_review(user=request.user, queue=queue)
+    return JsonResponse({"tasks": [selectors.task_payload(task=t, user=request.user) for t in held]})
+
+
+def _submission(body: dict) -> Submission:
+    def flag(name: str) -> bool:
+        value = body.get(name, False)
+        if not isinstance(value, bool):
+            raise SubmitError(f"{name} must be true or false")
+        return value
+
+    intent = body.get("intent_correct")
+    if intent is not None and not isinstance(intent, bool):
+        raise SubmitError("intent_correct must be true, false or null")
+    seconds = body.get("seconds_spent", 0)
+    if not isinstance(seconds, int | float) or isinstance(seconds, bool):
+        raise SubmitError("seconds_spent must be a number")
+    for name in ("idempotency_key", "corrected_text", "answer_grade"):
+        if not isinstance(body.get(name, ""), str):
+            raise SubmitError(f"{name} must be a string")
+    return Submission(
+        idempotency_key=body.get("idempotency_key", ""),
+        corrected_text=body.get("corrected_text", ""),
+        answer_grade=body.get("answer_grade", ""),
+        intent_correct=intent,
+        no_speech=flag("no_speech"),
+        unintelligible=flag("unintelligible"),
+        other_language=flag("other_language"),
+        accidental=flag("accidental"),
+        seconds_spent=float(seconds),
+    )
+
+
+@reviewer_api
+@require_POST
+def api_submit(request: HttpRequest, task_id: int) -> JsonResponse:
+    try:
+        submission = _submission(_json_body(request))
+        annotation, created = submit(user=request.user, task_id=task_id, submission=submission)
+    except SubmitError as exc:
+        return JsonResponse({"error": str(exc)}, status=400)
+    except claims.ClaimError as exc:
+        return JsonResponse({"error": str(exc)}, status=409)
+    return JsonResponse(
+        {"annotation_id": annotation.pk, "created": created, "wer": annotation.wer, "cer": annotation.cer},
+        status=201 if created else 200,
+    )
+
+
+@reviewer_api
+@require_POST
+def api_skip(request: HttpRequest, task_id: int) -> JsonResponse:
+    try:
+        body = _json_body(request)
+        claims.skip(
+            user=request.user, task_id=task_id, reason=str(body.get("reason", "")), note=str(body.get("note", ""))
+        )
+    except claims.ClaimError as exc:
+        return JsonResponse({"error": str(exc)}, status=409)
+    except (SubmitError, ValueError) as exc:
+        return JsonResponse({"error": str(exc)}, status=400)
+    return JsonResponse({"ok": True})
+
+
+@reviewer_api
+@require_POST
+def api_renew(request: HttpRequest, task_id: int) -> JsonResponse:
+    try:
+        task = claims.renew(user=request.user, task_id=task_id)
+    except claims.ClaimError as exc:
+        return JsonResponse({"error": str(exc)}, status=409)
+    return JsonResponse({"lease_expires_at": task.lease_expires_at.isoformat()})
+
+
+_RANGE = re.compile(r"^bytes=(\d*)-(\d*)$")
+
+
+@require_GET
+def audio(request: HttpRequest, token: str) -> HttpResponse:
+    """The held clip's audio, decrypted on the fly, for this user and claim only.
+
+    Forged, stale, foreign or released URLs all answer 404. Every request is audited.
+    """
+    if not request.user.is_authenticated:
+        raise Http404
+    try:
+        data = selectors.read_audio_token(token, max_age=settings.ANNOTATE_AUDIO_URL_SECONDS)
+    except signing.BadSignature:
+        raise Http404 from None
+    if data.get("u") != request.user.pk:
+        raise Http404
+    task = (
+        Task.objects.select_related("clip")
+        .filter(pk=data.get("t"), claimed_by=request.user, state=Task.State.CLAIMED, clip__public_id=data.get("c"))
+        .first()
+    )
+    if task is None or not task.clip.audio_name:
+        raise Http404
+    wav = vault.load_audio(task.clip)
+    size = len(wav)
+    status, start, end = 200, 0, size - 1
+    match = _RANGE.match(request.headers.get("Range", "").strip())
+    if match and (match.group(1) or match.group(2)):
+        if match.group(1):
+            start = int(match.group(1))
+            end = min(int(match.group(2)), size - 1) if match.group(2) else size - 1
+        else:  # suffix range: the last N bytes
+            start = max(0, size - int(match.group(2)))
+        if start >= size or start > end:
+            response = HttpResponse(status=416)
+            response["Content-Range"] = f"bytes */{size}"
+            return response
+        status = 206
+    audit.record(
+        action="audio.play",
+        actor=request.user,
+        clip_public_id=task.clip.public_id,
+        request=request,
+        details={"range": request.headers.get("Range", "")},
+    )
+    response = HttpResponse(wav[start : end + 1], status=status, content_type="audio/wav")
+    response["Accept-Ranges"] = "bytes"
+    response["Content-Length"] = str(end - start + 1)
+    if status == 206:
+        response["Content-Range"] = f"bytes {start}-{end}/{size}"
+    response["Cache-Control"] = "no-store, private"
+    response["Content-Disposition"] = "inline"
+    response["X-Content-Type-Options"] = "nosniff"
+    return response

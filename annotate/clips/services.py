@@ -1,0 +1,30 @@
+"""Writes of the clips app outside ingest: purging audio and transcripts."""
+
+from __future__ import annotations
+
+import logging
+
+from django.db import transaction
+from django.utils import timezone
+
+from annotate.clips import vault
+from annotate.clips.models import Clip
+
+log = logging.getLogger(__name__)
+
+
+@transaction.atomic
+def purge_clip(*, clip: Clip, reason: str) -> None:
+    """Delete the clip's audio and every transcript of it; keep only the bare record.
+
+    The file goes once the transaction commits, so a rollback never leaves a
+    record pointing at deleted audio.
+    """
+    name = clip.audio_name
+    clip.machine_transcripts.all().delete()
+    Clip.objects.filter(pk=clip.pk).update(
+        audio_name="", heard="", response="", peaks=[], state=Clip.State.PURGED, purged_at=timezone.now()
+    )
+    clip.audio_name, clip.heard, clip.response, clip.peaks, clip.state = "", "", "", [], Clip.State.PURGED
+    transaction.on_commit(lambda: vault.delete_audio(name))
+    log.info("purged clip %s (%s)", clip.public_id, reason)

@@ -1,0 +1,58 @@
+"""Reads of the review app: what the review page shows of a held task.
+
+Only what the reviewer needs: never an identifier of the recorded person.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import markdown
+from django.core import signing
+from django.urls import reverse
+
+from annotate.queues.models import Task
+
+AUDIO_SALT = "annotate.audio"
+
+
+def audio_token(*, task: Task, user) -> str:
+    return signing.dumps({"t": task.pk, "u": user.pk, "c": task.clip.public_id}, salt=AUDIO_SALT, compress=False)
+
+
+def read_audio_token(token: str, *, max_age: int) -> dict[str, Any]:
+    """Raises signing.BadSignature (or SignatureExpired) when the URL is forged or stale."""
+    return signing.loads(token, salt=AUDIO_SALT, max_age=max_age)
+
+
+def task_payload(*, task: Task, user) -> dict[str, Any]:
+    clip = task.clip
+    transcripts = list(clip.machine_transcripts.all())
+    transcript = max(transcripts, key=lambda t: t.created_at) if transcripts else None
+    return {
+        "task_id": task.pk,
+        "clip": {
+            "public_id": clip.public_id,
+            "duration": clip.duration_seconds,
+            "peaks": clip.peaks,
+            "locale": clip.locale,
+            "device_type": clip.device_type,
+            "heard": clip.heard,
+            "response": clip.response,
+            "intent": clip.intent,
+        },
+        "whisper": {
+            "text": transcript.text if transcript else "",
+            "words": transcript.words if transcript else [],
+            "model": transcript.model_name if transcript else "",
+        },
+        "queue": {"id": task.queue_id, "name": task.queue.name, "kind": task.queue.kind},
+        "lease_expires_at": task.lease_expires_at.isoformat() if task.lease_expires_at else None,
+        "audio_url": reverse("review-audio", args=[audio_token(task=task, user=user)]),
+    }
+
+
+def guidelines_html(task: Task) -> str:
+    # Leads write Markdown, not HTML: raw tags are shown as text.
+    source = (task.queue.guidelines or "").replace("&", "&amp;").replace("<", "&lt;")
+    return markdown.markdown(source, extensions=["extra"], output_format="html")

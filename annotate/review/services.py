@@ -1,0 +1,102 @@
+"""Writes of the review app: submitting an annotation."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from django.db import IntegrityError, transaction
+from django.utils import timezone
+
+from annotate.clips.services import purge_clip
+from annotate.queues.claims import ClaimError, get_held_task
+from annotate.queues.models import Task
+from annotate.review.metrics import error_rates
+from annotate.review.models import Annotation
+
+MAX_TEXT = 5000
+
+
+class SubmitError(ValueError):
+    """The submission is malformed; the message says what to fix."""
+
+
+@dataclass(frozen=True)
+class Submission:
+    idempotency_key: str
+    corrected_text: str = ""
+    answer_grade: str = ""
+    intent_correct: bool | None = None
+    no_speech: bool = False
+    unintelligible: bool = False
+    other_language: bool = False
+    accidental: bool = False
+    seconds_spent: float = 0.0
+
+    def check(self) -> None:
+        if not self.idempotency_key or len(self.idempotency_key) > 64:
+            raise SubmitError("idempotency_key is required (at most 64 characters)")
+        if self.answer_grade and self.answer_grade not in Annotation.Grade.values:
+            raise SubmitError(f"answer_grade must be one of {', '.join(Annotation.Grade.values)}")
+        if len(self.corrected_text) > MAX_TEXT:
+            raise SubmitError(f"the transcript is longer than {MAX_TEXT} characters")
+        if not self.accidental and not (self.no_speech or self.unintelligible) and not self.corrected_text.strip():
+            raise SubmitError("the transcript is empty: type what you hear, or mark no speech / unintelligible")
+
+
+def submit(*, user, task_id: int, submission: Submission) -> tuple[Annotation, bool]:
+    """Store the reviewer's annotation of a held task. Returns (annotation, created).
+
+    Idempotent: the same idempotency key returns the stored annotation, so a
+    retried or doubled submit stores one annotation.
+    """
+    submission.check()
+    existing = Annotation.objects.filter(idempotency_key=submission.idempotency_key).first()
+    if existing is not None:
+        if existing.reviewer_id != user.pk:
+            raise SubmitError("idempotency_key already used")
+        return existing, False
+    try:
+        return _submit(user=user, task_id=task_id, submission=submission), True
+    except IntegrityError:
+        existing = Annotation.objects.filter(idempotency_key=submission.idempotency_key, reviewer=user).first()
+        if existing is None:
+            raise ClaimError("this clip was already submitted") from None
+        return existing, False
+
+
+@transaction.atomic
+def _submit(*, user, task_id: int, submission: Submission) -> Annotation:
+    task = get_held_task(user=user, task_id=task_id, for_update=True)
+    clip = task.clip
+    transcript = clip.machine_transcripts.order_by("-created_at").first()
+    whisper_text = transcript.text if transcript else ""
+    accidental = submission.accidental
+    corrected = "" if accidental else submission.corrected_text.strip()
+    wer, cer = (None, None) if accidental else error_rates(reference=corrected, hypothesis=whisper_text)
+    annotation = Annotation.objects.create(
+        task=task,
+        clip=clip,
+        reviewer=user,
+        idempotency_key=submission.idempotency_key,
+        corrected_text=corrected,
+        whisper_text="" if accidental else whisper_text,
+        whisper_model=transcript.model_name if transcript else "",
+        answer_grade=submission.answer_grade,
+        intent_correct=submission.intent_correct,
+        no_speech=submission.no_speech,
+        unintelligible=submission.unintelligible,
+        other_language=submission.other_language,
+        accidental=accidental,
+        seconds_spent=max(0.0, min(float(submission.seconds_spent), 24 * 3600.0)),
+        wer=wer,
+        cer=cer,
+    )
+    now = timezone.now()
+    Task.objects.filter(pk=task.pk).update(state=Task.State.DONE, done_at=now, lease_expires_at=None)
+    if accidental:
+        # No transcript is kept, the audio goes, and no one else is served the clip.
+        Task.objects.filter(clip=clip).exclude(pk=task.pk).exclude(state=Task.State.DONE).update(
+            state=Task.State.WITHDRAWN, claimed_by=None, lease_expires_at=None
+        )
+        purge_clip(clip=clip, reason="accidental recording")
+    return annotation
