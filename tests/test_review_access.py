@@ -1,0 +1,238 @@
+"""Who reaches what on the review side, the audio door, the audit log, and query counts."""
+
+from __future__ import annotations
+
+import json
+import logging
+
+import pytest
+from django.core import signing
+from django.db import connection, transaction
+from django.db.utils import InternalError
+
+from annotate.audit.models import AuditEvent
+from annotate.clips import ingest
+from annotate.clips.models import Clip, MachineTranscript
+from annotate.queues import claims
+from annotate.queues.models import Task
+from annotate.review import selectors
+from tests.factories import make_clip, make_queue
+from tests.support import AUDIO
+
+pytestmark = pytest.mark.django_db
+
+
+def post_json(client, url, body=None):
+    return client.post(url, json.dumps(body or {}), content_type="application/json")
+
+
+@pytest.fixture
+def queue(reviewer, other_reviewer):
+    return make_queue(reviewer, other_reviewer)
+
+
+@pytest.fixture
+def held(queue, reviewer):
+    make_clip("set a timer for ten minutes")
+    return claims.claim_next(user=reviewer, queue=queue)
+
+
+@pytest.fixture
+def personas(reviewer, other_reviewer, lead, officer):
+    return {"reviewer": reviewer, "other_reviewer": other_reviewer, "lead": lead, "officer": officer, "anonymous": None}
+
+
+def as_user(client, user):
+    if user is not None:
+        client.force_login(user)
+    return client
+
+
+# --- pages and API by role --------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("who", "status"),
+    [("reviewer", 200), ("other_reviewer", 404), ("lead", 403), ("officer", 403), ("anonymous", 302)],
+)
+def test_review_page_by_role(client, personas, who, status, reviewer, other_reviewer):
+    queue = make_queue(reviewer)  # other_reviewer is not a member of this one
+    make_clip("one")
+    response = as_user(client, personas[who]).get(f"/review/{queue.pk}/")
+    assert response.status_code == status
+    if who == "anonymous":
+        assert response["Location"].startswith("/login/")
+
+
+@pytest.mark.parametrize(("who", "status"), [("reviewer", 200), ("lead", 403), ("officer", 403), ("anonymous", 401)])
+def test_claim_api_by_role(client, personas, queue, who, status):
+    make_clip("one")
+    response = post_json(as_user(client, personas[who]), "/review/api/claim", {"queue_id": queue.pk})
+    assert response.status_code == status
+    if status == 200:
+        assert len(response.json()["tasks"]) == 1
+
+
+def test_claim_api_refuses_a_queue_the_reviewer_is_not_in(client, reviewer, other_reviewer):
+    foreign = make_queue(other_reviewer)
+    make_clip("one")
+    response = post_json(as_user(client, reviewer), "/review/api/claim", {"queue_id": foreign.pk})
+    assert response.status_code == 404
+    assert not Task.objects.filter(claimed_by=reviewer).exists()
+
+
+@pytest.mark.parametrize("action", ["submit", "skip", "renew"])
+@pytest.mark.parametrize(
+    ("who", "status"), [("other_reviewer", 409), ("lead", 403), ("officer", 403), ("anonymous", 401)]
+)
+def test_task_actions_on_someone_elses_clip(client, personas, held, action, who, status):
+    body = {"idempotency_key": "x", "corrected_text": "hijack", "reason": "other"}
+    response = post_json(as_user(client, personas[who]), f"/review/api/tasks/{held.pk}/{action}", body)
+    assert response.status_code == status
+    held.refresh_from_db()
+    assert held.state == Task.State.CLAIMED and held.claimed_by == personas["reviewer"]
+
+
+def test_get_on_api_endpoints_is_refused(client, reviewer, held):
+    client.force_login(reviewer)
+    assert client.get("/review/api/claim").status_code == 405
+    assert client.get(f"/review/api/tasks/{held.pk}/submit").status_code == 405
+
+
+def test_empty_queue_shows_an_empty_state(client, queue, reviewer):
+    client.force_login(reviewer)
+    response = client.get(f"/review/{queue.pk}/")
+    assert response.status_code == 200
+    assert response.context["state"]["tasks"] == []
+
+
+def test_home_lists_the_reviewers_queues_with_open_counts(client, reviewer, other_reviewer):
+    mine = make_queue(reviewer, name="Music")
+    make_queue(other_reviewer, name="Not mine")
+    make_clip("one")
+    make_clip("two")
+    client.force_login(reviewer)
+    response = client.get("/")
+    assert response.status_code == 200
+    queues = list(response.context["queues"])
+    assert [(q.name, q.open_count) for q in queues] == [("Music", 2)]
+    assert f"/review/{mine.pk}/" in response.content.decode()
+
+
+# --- audio ------------------------------------------------------------------------------
+
+
+def audio_url(task, user):
+    return selectors.task_payload(task=task, user=user)["audio_url"]
+
+
+def test_the_holder_gets_the_audio_uncached_and_audited(client, reviewer, held):
+    client.force_login(reviewer)
+    response = client.get(audio_url(held, reviewer), REMOTE_ADDR="10.1.2.3")
+    assert response.status_code == 200
+    assert response["Content-Type"] == "audio/wav"
+    assert response["Cache-Control"] == "no-store, private"
+    assert response["Content-Disposition"] == "inline"
+    assert response.content[:4] == b"RIFF"
+    event = AuditEvent.objects.get(action="audio.play")
+    assert (event.actor, event.clip_public_id, event.ip) == (reviewer, held.clip.public_id, "10.1.2.3")
+
+
+def test_range_requests_work_so_seeking_works(client, reviewer, held):
+    client.force_login(reviewer)
+    url = audio_url(held, reviewer)
+    whole = client.get(url).content
+    part = client.get(url, HTTP_RANGE="bytes=100-199")
+    assert part.status_code == 206
+    assert part["Content-Range"] == f"bytes 100-199/{len(whole)}"
+    assert part.content == whole[100:200]
+    tail = client.get(url, HTTP_RANGE="bytes=-10")
+    assert tail.status_code == 206 and tail.content == whole[-10:]
+    beyond = client.get(url, HTTP_RANGE=f"bytes={len(whole) + 5}-")
+    assert beyond.status_code == 416
+    assert AuditEvent.objects.filter(action="audio.play").count() == 3
+
+
+@pytest.mark.parametrize("who", ["other_reviewer", "lead", "officer", "anonymous"])
+def test_nobody_else_can_use_the_holders_audio_url(client, personas, reviewer, held, who):
+    url = audio_url(held, reviewer)
+    assert as_user(client, personas[who]).get(url).status_code == 404
+
+
+def test_an_expired_audio_url_is_refused(client, reviewer, held, settings):
+    url = audio_url(held, reviewer)
+    settings.ANNOTATE_AUDIO_URL_SECONDS = -1
+    client.force_login(reviewer)
+    assert client.get(url).status_code == 404
+
+
+def test_a_forged_audio_url_is_refused(client, reviewer, held, queue):
+    other = make_clip("two")
+    token = signing.dumps({"t": held.pk, "u": reviewer.pk, "c": other.public_id}, salt="wrong salt")
+    client.force_login(reviewer)
+    assert client.get(f"/review/audio/{token}").status_code == 404
+
+
+def test_the_audio_url_dies_with_the_claim(client, reviewer, held):
+    url = audio_url(held, reviewer)
+    claims.skip(user=reviewer, task_id=held.pk, reason="other")
+    client.force_login(reviewer)
+    assert client.get(url).status_code == 404
+
+
+# --- identity never reaches the reviewer ----------------------------------------------------
+
+
+def test_no_identifier_of_the_recorded_person_on_the_page_api_audio_or_logs(client, queue, reviewer, canary, caplog):
+    caplog.set_level(logging.DEBUG)
+    result = ingest.ingest_clip(data=(AUDIO / "timer.ogg").read_bytes(), meta=ingest.parse_meta(canary.meta()))
+    clip = result.clip
+    Clip.objects.filter(pk=clip.pk).update(state=Clip.State.READY)
+    MachineTranscript.objects.create(clip=clip, model_name="tiny.en", text="set a timer for ten minutes")
+    client.force_login(reviewer)
+    page = client.get(f"/review/{queue.pk}/")
+    assert page.status_code == 200
+    task_id = page.context["state"]["tasks"][0]["task_id"]
+    api = post_json(client, "/review/api/claim", {"queue_id": queue.pk})
+    sound = client.get(api.json()["tasks"][0]["audio_url"])
+    submitted = post_json(
+        client, f"/review/api/tasks/{task_id}/submit", {"idempotency_key": "k", "corrected_text": "set a timer"}
+    )
+    assert submitted.status_code == 201
+    for response in (page, api, sound, submitted):
+        assert canary.found_in(response.content) == []
+    assert canary.found_in(caplog.text) == []
+
+
+# --- the audit log is append-only --------------------------------------------------------------
+
+
+@pytest.mark.postgres
+def test_the_database_refuses_to_change_or_delete_audit_events(reviewer):
+    event = AuditEvent.objects.create(actor=reviewer, action="audio.play", clip_public_id="c_1")
+    with pytest.raises(InternalError), transaction.atomic():
+        AuditEvent.objects.filter(pk=event.pk).update(action="nothing")
+    with pytest.raises(InternalError), transaction.atomic():
+        AuditEvent.objects.filter(pk=event.pk).delete()
+    assert AuditEvent.objects.get(pk=event.pk).action == "audio.play"
+
+
+# --- query counts of the hot paths ------------------------------------------------------------
+
+
+def test_query_counts_of_claim_submit_and_page(client, queue, reviewer, django_assert_num_queries):
+    for i in range(4):
+        make_clip(f"clip {i}")
+    client.force_login(reviewer)
+    client.get("/")  # session and user load once
+    postgres = connection.vendor == "postgresql"
+    with django_assert_num_queries(18 if postgres else 18):
+        page = client.get(f"/review/{queue.pk}/")
+    task_id = page.context["state"]["tasks"][0]["task_id"]
+    with django_assert_num_queries(12):
+        response = post_json(
+            client, f"/review/api/tasks/{task_id}/submit", {"idempotency_key": "k", "corrected_text": "clip 0"}
+        )
+    assert response.status_code == 201
+    with django_assert_num_queries(14):
+        post_json(client, "/review/api/claim", {"queue_id": queue.pk})
