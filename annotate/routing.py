@@ -1,3 +1,6 @@
-"""WebSocket routes (the officer console and the lead dashboard plug in here)."""
+"""WebSocket routes: each app lists its own."""
 
-websocket_urlpatterns: list = []
+from annotate.escalation.routing import websocket_urlpatterns as escalation_ws
+from annotate.leads.routing import websocket_urlpatterns as leads_ws
+
+websocket_urlpatterns: list = [*escalation_ws, *leads_ws]

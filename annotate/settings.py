@@ -89,6 +89,9 @@ INSTALLED_APPS = [
     "annotate.clips",
     "annotate.queues",
     "annotate.review",
+    "annotate.catalog",
+    "annotate.escalation",
+    "annotate.leads",
 ]
 
 MIDDLEWARE = [
@@ -225,6 +228,8 @@ SESSION_COOKIE_SECURE = env_bool("ANNOTATE_SECURE_COOKIES", not DEBUG and bool(o
 CSRF_COOKIE_SECURE = SESSION_COOKIE_SECURE
 SECURE_SSL_REDIRECT = env_bool("ANNOTATE_SSL_REDIRECT", False)
 SECURE_HSTS_SECONDS = env_int("ANNOTATE_HSTS_SECONDS", 0, minimum=0)
+SECURE_HSTS_INCLUDE_SUBDOMAINS = env_bool("ANNOTATE_HSTS_INCLUDE_SUBDOMAINS", SECURE_HSTS_SECONDS > 0)
+SECURE_HSTS_PRELOAD = env_bool("ANNOTATE_HSTS_PRELOAD", SECURE_HSTS_SECONDS > 0)
 SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https") if env_bool("ANNOTATE_BEHIND_PROXY", False) else None
 X_FRAME_OPTIONS = "DENY"
 SECURE_REFERRER_POLICY = "same-origin"

@@ -9,5 +9,8 @@ urlpatterns = [
     path("logout/", auth_views.LogoutView.as_view(), name="logout"),
     path("api/v1/clips", clips_api.upload_clip, name="api-upload-clip"),
     path("admin/", admin.site.urls),
+    path("catalog/", include("annotate.catalog.urls")),
+    path("cases/", include("annotate.escalation.urls")),
+    path("lead/", include("annotate.leads.urls")),
     path("", include("annotate.review.urls")),
 ]
