@@ -242,3 +242,72 @@ LOGGING = {
     "root": {"handlers": ["console"], "level": env_str("ANNOTATE_LOG_LEVEL", "INFO")},
     "loggers": {"faster_whisper": {"level": "WARNING"}},
 }
+
+# --- Escalation and reviewer care (annotate/escalation, annotate/accounts/wellbeing.py) ---
+# Deadlines per severity, in seconds from the moment the case opened: "acknowledge"
+# applies to a new case, "decide" until an outcome is recorded (referred, welfare
+# contact, no action, false alarm), "close" until it is closed. Override all of
+# them with ANNOTATE_CASE_DEADLINES as JSON of the same shape.
+_DEFAULT_CASE_DEADLINES = {
+    "critical": {"acknowledge": 15 * 60, "decide": 60 * 60, "close": 24 * 3600},
+    "high": {"acknowledge": 60 * 60, "decide": 8 * 3600, "close": 3 * 24 * 3600},
+    "medium": {"acknowledge": 4 * 3600, "decide": 24 * 3600, "close": 7 * 24 * 3600},
+    "low": {"acknowledge": 24 * 3600, "decide": 3 * 24 * 3600, "close": 14 * 24 * 3600},
+}
+
+
+def env_deadlines(name: str, default: dict[str, dict[str, int]]) -> dict[str, dict[str, int]]:
+    import json
+
+    raw = os.environ.get(name, "").strip()
+    if not raw:
+        return default
+    try:
+        value = json.loads(raw)
+    except ValueError:
+        raise ImproperlyConfigured(f"{name} must be JSON, e.g. {json.dumps(default)}") from None
+    if not isinstance(value, dict) or set(value) != set(default):
+        raise ImproperlyConfigured(f"{name} must give deadlines for exactly: {', '.join(default)}")
+    for severity, stages in value.items():
+        if not isinstance(stages, dict) or set(stages) != {"acknowledge", "decide", "close"}:
+            raise ImproperlyConfigured(f"{name}[{severity!r}] must have acknowledge, decide and close")
+        if not all(isinstance(s, int) and not isinstance(s, bool) and s > 0 for s in stages.values()):
+            raise ImproperlyConfigured(f"{name}[{severity!r}]: deadlines are whole seconds above 0")
+    return value
+
+
+ANNOTATE_CASE_DEADLINES = env_deadlines("ANNOTATE_CASE_DEADLINES", _DEFAULT_CASE_DEADLINES)
+ANNOTATE_UNSEAL_NEEDS_SECOND_OFFICER = env_bool("ANNOTATE_UNSEAL_NEEDS_SECOND_OFFICER", True)
+ANNOTATE_OVERDUE_RENOTIFY_SECONDS = env_int("ANNOTATE_OVERDUE_RENOTIFY_SECONDS", 300, minimum=30)
+ANNOTATE_PRESERVATION_DAYS = env_int("ANNOTATE_PRESERVATION_DAYS", 365, minimum=1)
+ANNOTATE_BREAK_MINUTES = env_int("ANNOTATE_BREAK_MINUTES", 15, minimum=1)
+ANNOTATE_SITE_URL = env_str("ANNOTATE_SITE_URL", "http://127.0.0.1:8000").rstrip("/")
+EMAIL_BACKEND = env_str("ANNOTATE_EMAIL_BACKEND", "django.core.mail.backends.console.EmailBackend")
+EMAIL_HOST = env_str("ANNOTATE_EMAIL_HOST", "localhost")
+EMAIL_PORT = env_int("ANNOTATE_EMAIL_PORT", 25, minimum=1)
+EMAIL_HOST_USER = env_str("ANNOTATE_EMAIL_USER", "")
+EMAIL_HOST_PASSWORD = env_str("ANNOTATE_EMAIL_PASSWORD", "")
+EMAIL_USE_TLS = env_bool("ANNOTATE_EMAIL_TLS", False)
+DEFAULT_FROM_EMAIL = env_str("ANNOTATE_EMAIL_FROM", "annotate <annotate@localhost>")
+
+# --- Catalog and entity spans ----------------------------------------------------
+# Catalog search: "memory" = a trigram index in each process's memory, ranked by
+# rapidfuzz (the fastest in bench/catalog_search.py); "trigram" = PostgreSQL's
+# pg_trgm, ranked by rapidfuzz (no per-process index; PostgreSQL only).
+ANNOTATE_CATALOG_SEARCH = env_str("ANNOTATE_CATALOG_SEARCH", "memory")
+if ANNOTATE_CATALOG_SEARCH not in {"memory", "trigram"}:
+    raise ImproperlyConfigured(f"ANNOTATE_CATALOG_SEARCH must be memory or trigram, not {ANNOTATE_CATALOG_SEARCH!r}")
+ANNOTATE_CATALOG_TRIGRAM_THRESHOLD = env_float("ANNOTATE_CATALOG_TRIGRAM_THRESHOLD", 0.3, minimum=0.05)
+# Mining searches at most this many of the newest transcripts per source.
+ANNOTATE_MINING_WINDOW = env_int("ANNOTATE_MINING_WINDOW", 20000, minimum=10)
+ANNOTATE_MINING_CONTEXT = env_int("ANNOTATE_MINING_CONTEXT", 60, minimum=0)
+
+# --- Lead console: quality, live dashboard, exports --------------------------------
+# Clips captured (or, without a capture time, stored) longer ago than this are never exported.
+ANNOTATE_RETENTION_DAYS = env_int("ANNOTATE_RETENTION_DAYS", 365, minimum=1)
+# Overlapping reviews whose mean pairwise WER is above this go to a lead for adjudication.
+ANNOTATE_AGREEMENT_MAX_WER = env_float("ANNOTATE_AGREEMENT_MAX_WER", 0.0, minimum=0)
+# A live dashboard recomputes its numbers at most this often (seconds), however busy the floor.
+ANNOTATE_DASHBOARD_THROTTLE_SECONDS = env_float("ANNOTATE_DASHBOARD_THROTTLE_SECONDS", 1.0, minimum=0)
+ANNOTATE_EXPORT_TIMEOUT = env_int("ANNOTATE_EXPORT_TIMEOUT", 3600, minimum=60)
+ANNOTATE_EXPORT_RETRIES = env_int("ANNOTATE_EXPORT_RETRIES", 1, minimum=0)

@@ -32,3 +32,33 @@ class ApiToken(models.Model):
         token = "ann_" + secrets.token_urlsafe(32)
         obj = cls.objects.create(user=user, name=name, token_hash=hash_token(token), prefix=token[:10])
         return obj, token
+
+
+class ReviewerCare(models.Model):
+    """A reviewer's protection settings: the daily cap a lead set, their own opt-out, a break.
+
+    Exposure itself is counted from what happened (flags, clips of likely
+    distressing queues reviewed or skipped): see annotate/accounts/wellbeing.py.
+    """
+
+    user = models.OneToOneField(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="care")
+    distressing_daily_cap = models.PositiveSmallIntegerField(
+        null=True,
+        blank=True,
+        help_text="exposures a day after which likely distressing queues stop serving this reviewer; empty: no cap",
+    )
+    cap_set_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    cap_set_at = models.DateTimeField(null=True, blank=True)
+    opted_out_of_distressing = models.BooleanField(
+        default=False, help_text="the reviewer asked not to be served queues marked likely distressing"
+    )
+    break_until = models.DateTimeField(null=True, blank=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        verbose_name_plural = "reviewer care"
+
+    def __str__(self) -> str:
+        return f"care of {self.user}"

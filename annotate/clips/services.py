@@ -13,13 +13,22 @@ from annotate.clips.models import Clip
 log = logging.getLogger(__name__)
 
 
+class ClipOnHold(RuntimeError):
+    """An escalation case holds the clip (open, or referred within the preservation period)."""
+
+
 @transaction.atomic
 def purge_clip(*, clip: Clip, reason: str) -> None:
     """Delete the clip's audio and every transcript of it; keep only the bare record.
 
     The file goes once the transaction commits, so a rollback never leaves a
-    record pointing at deleted audio.
+    record pointing at deleted audio. A clip on hold (annotate.escalation) is
+    never purged: ClipOnHold is raised and nothing changes.
     """
+    from annotate.escalation.selectors import is_on_hold
+
+    if is_on_hold(clip):
+        raise ClipOnHold(f"clip {clip.public_id} is held by an escalation case and cannot be purged")
     name = clip.audio_name
     clip.machine_transcripts.all().delete()
     Clip.objects.filter(pk=clip.pk).update(

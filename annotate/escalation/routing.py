@@ -1,3 +1,7 @@
 """WebSocket routes of this app."""
 
-websocket_urlpatterns: list = []
+from django.urls import path
+
+from annotate.escalation.consumers import OfficerConsoleConsumer
+
+websocket_urlpatterns: list = [path("ws/cases/", OfficerConsoleConsumer.as_asgi())]

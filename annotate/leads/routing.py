@@ -1,3 +1,7 @@
 """WebSocket routes of this app."""
 
-websocket_urlpatterns: list = []
+from django.urls import path
+
+from annotate.leads.consumers import DashboardConsumer
+
+websocket_urlpatterns: list = [path("ws/lead/dashboard/", DashboardConsumer.as_asgi())]

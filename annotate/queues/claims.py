@@ -16,9 +16,10 @@ from django.db import connection, transaction
 from django.db.models import Exists, OuterRef, QuerySet
 from django.utils import timezone
 
+from annotate.accounts import wellbeing
 from annotate.clips.models import Clip
 from annotate.queues.models import Queue, Task
-from annotate.review.models import Skip
+from annotate.review.models import Annotation, Skip
 
 
 class ClaimError(Exception):
@@ -39,10 +40,18 @@ def held_tasks(*, user) -> QuerySet[Task]:
 
 
 def _candidates(*, user, queue_ids: list[int], now) -> QuerySet[Task]:
-    skipped = Skip.objects.filter(task=OuterRef("pk"), reviewer=user)
+    # Overlap and gold: never a second task of a clip the reviewer skipped, holds or annotated in the queue.
+    same_clip = {"task__clip_id": OuterRef("clip_id"), "task__queue_id": OuterRef("queue_id")}
+    skipped = Skip.objects.filter(**same_clip, reviewer=user)
+    seen = Task.objects.filter(clip_id=OuterRef("clip_id"), queue_id=OuterRef("queue_id"), claimed_by=user).exclude(
+        pk=OuterRef("pk")
+    )
+    annotated = Annotation.objects.filter(**same_clip, reviewer=user)
     return (
         Task.objects.filter(queue_id__in=queue_ids, clip__state=Clip.State.READY)
         .exclude(Exists(skipped))
+        .exclude(Exists(seen))
+        .exclude(Exists(annotated))
         .order_by("created_at", "pk")
     )
 
@@ -63,6 +72,7 @@ def claim_next(*, user, queue: Queue | None = None) -> Task | None:
     now = timezone.now()
     queues = [queue] if queue is not None else list(Queue.objects.filter(members=user, archived=False))
     queues = [q for q in queues if not q.archived]
+    queues = wellbeing.servable_queues(user=user, queues=queues)  # opt-out and daily cap of distressing queues
     if not queues:
         return None
     for group in _by_priority(queues):

@@ -24,6 +24,8 @@ class Queue(models.Model):
     guidelines = models.TextField(blank=True, help_text="Markdown, shown to reviewers")
     likely_distressing = models.BooleanField(default=False)
     archived = models.BooleanField(default=False)
+    gold_ratio = models.FloatField(default=0.0, help_text="share of served tasks that are gold clips, 0..0.5")
+    overlap = models.PositiveSmallIntegerField(default=1, help_text="reviewers per clip (k), 1..5")
     members = models.ManyToManyField(settings.AUTH_USER_MODEL, related_name="review_queues", blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
 
@@ -58,9 +60,13 @@ class Task(models.Model):
     lease_expires_at = models.DateTimeField(null=True, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
     done_at = models.DateTimeField(null=True, blank=True)
+    # Overlap: a clip gets `queue.overlap` tasks (slots 0..k-1), each for a different reviewer.
+    slot = models.PositiveSmallIntegerField(default=0)
+    # A gold clip mixed in (scored against its reference); never shown to the reviewer.
+    is_gold = models.BooleanField(default=False)
 
     class Meta:
-        constraints = [models.UniqueConstraint(fields=["queue", "clip"], name="one_task_per_queue_clip")]
+        constraints = [models.UniqueConstraint(fields=["queue", "clip", "slot"], name="one_task_per_queue_clip_slot")]
         indexes = [
             models.Index(fields=["queue", "state", "created_at"], name="task_claim_idx"),
             models.Index(fields=["claimed_by", "state"], name="task_holder_idx"),
@@ -68,3 +74,20 @@ class Task(models.Model):
 
     def __str__(self) -> str:
         return f"{self.queue} / {self.clip}"
+
+
+class GoldClip(models.Model):
+    """A clip with a reference transcript, mixed into a queue at its gold ratio."""
+
+    queue = models.ForeignKey(Queue, on_delete=models.CASCADE, related_name="gold_clips")
+    clip = models.ForeignKey("clips.Clip", on_delete=models.CASCADE, related_name="gold_references")
+    reference_text = models.TextField()
+    active = models.BooleanField(default=True)
+    created_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["queue", "clip"], name="one_gold_per_queue_clip")]
+
+    def __str__(self) -> str:
+        return f"gold {self.clip} in {self.queue}"

@@ -7,7 +7,9 @@ from dataclasses import dataclass
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
+from annotate.catalog import spans as entity_spans
 from annotate.clips.services import purge_clip
+from annotate.leads import quality
 from annotate.queues.claims import ClaimError, get_held_task
 from annotate.queues.models import Task
 from annotate.review.metrics import error_rates
@@ -31,6 +33,7 @@ class Submission:
     other_language: bool = False
     accidental: bool = False
     seconds_spent: float = 0.0
+    spans: tuple[entity_spans.SpanInput, ...] = ()  # entity spans on the corrected text (annotate.catalog)
 
     def check(self) -> None:
         if not self.idempotency_key or len(self.idempotency_key) > 64:
@@ -41,6 +44,11 @@ class Submission:
             raise SubmitError(f"the transcript is longer than {MAX_TEXT} characters")
         if not self.accidental and not (self.no_speech or self.unintelligible) and not self.corrected_text.strip():
             raise SubmitError("the transcript is empty: type what you hear, or mark no speech / unintelligible")
+        if self.spans and not self.accidental:
+            try:
+                entity_spans.check_against_text(self.spans, self.corrected_text)
+            except entity_spans.SpanError as exc:
+                raise SubmitError(str(exc)) from None
 
 
 def submit(*, user, task_id: int, submission: Submission) -> tuple[Annotation, bool]:
@@ -91,12 +99,21 @@ def _submit(*, user, task_id: int, submission: Submission) -> Annotation:
         wer=wer,
         cer=cer,
     )
+    if submission.spans and not accidental:
+        try:
+            entity_spans.store_for_annotation(
+                annotation=annotation, spans=submission.spans, typed_text=submission.corrected_text, user=user
+            )
+        except entity_spans.SpanError as exc:
+            raise SubmitError(str(exc)) from None
     now = timezone.now()
     Task.objects.filter(pk=task.pk).update(state=Task.State.DONE, done_at=now, lease_expires_at=None)
-    if accidental:
+    if accidental and not task.is_gold:  # a gold clip is known speech: it is scored, never purged
         # No transcript is kept, the audio goes, and no one else is served the clip.
         Task.objects.filter(clip=clip).exclude(pk=task.pk).exclude(state=Task.State.DONE).update(
             state=Task.State.WITHDRAWN, claimed_by=None, lease_expires_at=None
         )
         purge_clip(clip=clip, reason="accidental recording")
+    # Gold score, overlap agreement, the final transcript, the live dashboard.
+    quality.after_annotation(annotation=annotation, task=task)
     return annotation

@@ -15,6 +15,7 @@ from django.views.decorators.http import require_GET, require_POST
 
 from annotate.accounts import roles
 from annotate.audit import services as audit
+from annotate.catalog import spans as entity_spans
 from annotate.clips import vault
 from annotate.queues import claims
 from annotate.queues import selectors as queue_selectors
@@ -130,6 +131,10 @@ def _submission(body: dict) -> Submission:
     for name in ("idempotency_key", "corrected_text", "answer_grade"):
         if not isinstance(body.get(name, ""), str):
             raise SubmitError(f"{name} must be a string")
+    try:
+        spans = entity_spans.parse_spans(body.get("spans"))
+    except entity_spans.SpanError as exc:
+        raise SubmitError(str(exc)) from None
     return Submission(
         idempotency_key=body.get("idempotency_key", ""),
         corrected_text=body.get("corrected_text", ""),
@@ -140,6 +145,7 @@ def _submission(body: dict) -> Submission:
         other_language=flag("other_language"),
         accidental=flag("accidental"),
         seconds_spent=float(seconds),
+        spans=spans,
     )
 
 

@@ -1,0 +1,191 @@
+"""Reviewer wellbeing: exposure counts, the lead's daily cap, the reviewer's opt-out, breaks.
+
+Exposure is counted from what happened rather than kept in a counter that
+could drift: each flag the reviewer raised, and each clip of a queue marked
+likely distressing that they submitted or skipped. A lead may set a daily cap
+per reviewer; once today's exposure reaches it, likely distressing queues stop
+serving that reviewer until tomorrow (UTC days). A reviewer may opt out of
+those queues altogether. Leads see numbers only, never content.
+
+`servable_queues` is the one hook in claiming (annotate/queues/claims.py):
+it costs no query unless a likely distressing queue is among the candidates.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from django.conf import settings
+from django.contrib.auth import get_user_model
+from django.db import transaction
+from django.db.models import Count, Q
+from django.utils import timezone
+
+from annotate.accounts import roles
+from annotate.accounts.models import ReviewerCare
+from annotate.queues.models import Queue, Task
+from annotate.review.models import Annotation, Skip
+
+MAX_DAILY_CAP = 1000
+
+
+class CareError(ValueError):
+    """A wellbeing setting was refused; the message says why."""
+
+
+@dataclass(frozen=True)
+class Exposure:
+    """Counts only: how many flags and likely distressing clips, over three windows."""
+
+    flags_today: int = 0
+    flags_week: int = 0
+    flags_total: int = 0
+    distressing_today: int = 0
+    distressing_week: int = 0
+    distressing_total: int = 0
+
+    @property
+    def today(self) -> int:
+        return self.flags_today + self.distressing_today
+
+
+def day_start(now: datetime | None = None) -> datetime:
+    now = now or timezone.now()
+    local = timezone.localtime(now)
+    return local.replace(hour=0, minute=0, second=0, microsecond=0)
+
+
+def _windows(field: str, now: datetime) -> dict:
+    start = day_start(now)
+    return {
+        "today": Count("pk", filter=Q(**{f"{field}__gte": start})),
+        "week": Count("pk", filter=Q(**{f"{field}__gte": start - timedelta(days=6)})),
+        "total": Count("pk"),
+    }
+
+
+def exposure_by_reviewer(*, user_ids: list[int], now: datetime | None = None) -> dict[int, Exposure]:
+    """Exposure of each reviewer (three queries whatever the number of reviewers)."""
+    from annotate.escalation.models import Flag
+
+    now = now or timezone.now()
+    flags: dict[int, dict] = {
+        row["reviewer_id"]: row
+        for row in Flag.objects.filter(reviewer_id__in=user_ids)
+        .values("reviewer_id")
+        .annotate(**_windows("created_at", now))
+    }
+    distressing: dict[int, dict[str, int]] = {}
+    for model in (Annotation, Skip):
+        rows = (
+            model.objects.filter(reviewer_id__in=user_ids, task__queue__likely_distressing=True)
+            .values("reviewer_id")
+            .annotate(**_windows("created_at", now))
+        )
+        for row in rows:
+            acc = distressing.setdefault(row["reviewer_id"], {"today": 0, "week": 0, "total": 0})
+            for key in acc:
+                acc[key] += row[key]
+    result = {}
+    for uid in user_ids:
+        f = flags.get(uid, {})
+        d = distressing.get(uid, {})
+        result[uid] = Exposure(
+            flags_today=f.get("today", 0),
+            flags_week=f.get("week", 0),
+            flags_total=f.get("total", 0),
+            distressing_today=d.get("today", 0),
+            distressing_week=d.get("week", 0),
+            distressing_total=d.get("total", 0),
+        )
+    return result
+
+
+def exposure_of(*, user) -> Exposure:
+    return exposure_by_reviewer(user_ids=[user.pk])[user.pk]
+
+
+def care_of(*, user) -> ReviewerCare | None:
+    return ReviewerCare.objects.filter(user=user).first()
+
+
+def distressing_blocked_reason(*, user, care: ReviewerCare | None = None) -> str | None:
+    """Why likely distressing queues do not serve this reviewer now, or None."""
+    care = care if care is not None else care_of(user=user)
+    if care is None:
+        return None
+    if care.opted_out_of_distressing:
+        return "you opted out of queues marked likely distressing"
+    if care.distressing_daily_cap is not None and exposure_of(user=user).today >= care.distressing_daily_cap:
+        return "today's limit of distressing clips is reached; these queues serve you again tomorrow"
+    return None
+
+
+def servable_queues(*, user, queues: list[Queue]) -> list[Queue]:
+    """The queues claim_next may serve this reviewer: likely distressing ones drop out when blocked."""
+    if not any(q.likely_distressing for q in queues):
+        return queues
+    if distressing_blocked_reason(user=user) is None:
+        return queues
+    return [q for q in queues if not q.likely_distressing]
+
+
+# --- writes -------------------------------------------------------------------------------
+
+
+def _care_for_update(user) -> ReviewerCare:
+    care, _ = ReviewerCare.objects.select_for_update().get_or_create(user=user)
+    return care
+
+
+@transaction.atomic
+def set_daily_cap(*, lead, reviewer, cap: int | None) -> ReviewerCare:
+    """A lead sets (or clears, with None) a reviewer's daily cap of distressing exposures."""
+    from annotate.audit import services as audit
+
+    if not roles.has_role(lead, roles.LEAD):
+        raise CareError("only a team lead sets daily caps")
+    if not roles.has_role(reviewer, roles.REVIEWER):
+        raise CareError("daily caps apply to reviewers")
+    if cap is not None and not (0 <= cap <= MAX_DAILY_CAP):
+        raise CareError(f"the cap must be between 0 and {MAX_DAILY_CAP}, or empty for none")
+    care = _care_for_update(reviewer)
+    care.distressing_daily_cap = cap
+    care.cap_set_by = lead
+    care.cap_set_at = timezone.now()
+    care.save(update_fields=["distressing_daily_cap", "cap_set_by", "cap_set_at", "updated_at"])
+    audit.record(action="care.cap_set", actor=lead, target=f"user:{reviewer.pk}", details={"cap": cap})
+    return care
+
+
+@transaction.atomic
+def set_opt_out(*, user, opted_out: bool) -> ReviewerCare:
+    care = _care_for_update(user)
+    care.opted_out_of_distressing = opted_out
+    care.save(update_fields=["opted_out_of_distressing", "updated_at"])
+    return care
+
+
+@transaction.atomic
+def take_break(*, user, minutes: int | None = None) -> datetime:
+    """Start a break: the reviewer's held clips go back to the queue at once."""
+    from annotate.queues import claims
+
+    minutes = minutes or settings.ANNOTATE_BREAK_MINUTES
+    care = _care_for_update(user)
+    care.break_until = timezone.now() + timedelta(minutes=minutes)
+    care.save(update_fields=["break_until", "updated_at"])
+    for task in Task.objects.filter(claimed_by=user, state=Task.State.CLAIMED):
+        claims.release(task=task)
+    return care.break_until
+
+
+@transaction.atomic
+def end_break(*, user) -> None:
+    ReviewerCare.objects.filter(user=user).update(break_until=None, updated_at=timezone.now())
+
+
+def reviewers():
+    """Every active reviewer, by username (for the lead's exposure page)."""
+    return get_user_model().objects.filter(groups__name=roles.REVIEWER, is_active=True).order_by("username")

@@ -1,0 +1,209 @@
+"""Catalog search and suggestions for the review page; utterance mining for leads.
+
+JSON endpoints answer 401 to the anonymous and 403 to the wrong role, never a
+redirect. Mining shows transcript text only: no audio, no clip or account ids.
+"""
+
+from __future__ import annotations
+
+import json
+from functools import wraps
+
+from django.contrib.auth.decorators import login_required
+from django.http import HttpRequest, HttpResponse, JsonResponse
+from django.shortcuts import render
+from django.views.decorators.http import require_GET, require_POST
+
+from annotate.accounts import roles
+from annotate.audit import services as audit
+from annotate.catalog import selectors, services
+from annotate.catalog.models import EntityKind
+
+MAX_SUGGEST_TEXT = 5000
+MINING_SOURCES = ("all", "reviewed", "machine")
+
+
+def _json_api(*allowed: str):
+    def decorate(view):
+        @wraps(view)
+        def wrapper(request, *args, **kwargs):
+            if not request.user.is_authenticated:
+                return JsonResponse({"error": "sign in first"}, status=401)
+            if not any(roles.has_role(request.user, role) for role in allowed):
+                return JsonResponse({"error": f"for {' and '.join(r + 's' for r in allowed)} only"}, status=403)
+            return view(request, *args, **kwargs)
+
+        return wrapper
+
+    return decorate
+
+
+catalog_api = _json_api(roles.REVIEWER, roles.LEAD)
+lead_api = _json_api(roles.LEAD)
+
+
+def lead_required(view):
+    """Pages: sign-in redirect for the anonymous, 403 for other roles."""
+
+    @wraps(view)
+    @login_required
+    def wrapper(request, *args, **kwargs):
+        if not roles.has_role(request.user, roles.LEAD):
+            return render(request, "403.html", {"message": "This page is for team leads."}, status=403)
+        return view(request, *args, **kwargs)
+
+    return wrapper
+
+
+class BadRequest(ValueError):
+    pass
+
+
+def _body(request: HttpRequest) -> dict:
+    try:
+        body = json.loads(request.body or b"{}")
+    except (json.JSONDecodeError, UnicodeDecodeError):
+        raise BadRequest("the request body is not valid JSON") from None
+    if not isinstance(body, dict):
+        raise BadRequest("the request body must be a JSON object")
+    return body
+
+
+def _kind(slug: str | None) -> EntityKind | None:
+    if not slug:
+        return None
+    kind = EntityKind.objects.filter(slug=slug).first()
+    if kind is None:
+        raise BadRequest(f"unknown kind {slug!r}")
+    return kind
+
+
+def _int_param(request: HttpRequest, name: str, default: int) -> int:
+    raw = request.GET.get(name, "")
+    if raw == "":
+        return default
+    try:
+        return int(raw)
+    except ValueError:
+        raise BadRequest(f"{name} must be a whole number") from None
+
+
+# --- for reviewers and leads ------------------------------------------------------------
+
+
+@catalog_api
+@require_GET
+def api_kinds(request: HttpRequest) -> JsonResponse:
+    return JsonResponse({"kinds": selectors.kinds()})
+
+
+@catalog_api
+@require_GET
+def api_search(request: HttpRequest) -> JsonResponse:
+    """GET ?q=taylor swift&kind=artist&limit=8 → {"results": [{id, name, kind, aliases, score, …}]}"""
+    try:
+        kind = _kind(request.GET.get("kind"))
+        limit = _int_param(request, "limit", 8)
+    except BadRequest as exc:
+        return JsonResponse({"error": str(exc)}, status=400)
+    results = selectors.search_entities(query=request.GET.get("q", ""), kind=kind, limit=limit)
+    return JsonResponse({"results": results})
+
+
+@catalog_api
+@require_POST
+def api_suggest(request: HttpRequest) -> JsonResponse:
+    """POST {"text"} → {"suggestions": [{start, end, text, kind, entity, alternatives}]}"""
+    try:
+        body = _body(request)
+    except BadRequest as exc:
+        return JsonResponse({"error": str(exc)}, status=400)
+    text = body.get("text", "")
+    if not isinstance(text, str) or len(text) > MAX_SUGGEST_TEXT:
+        return JsonResponse({"error": f"text must be a string of at most {MAX_SUGGEST_TEXT} characters"}, status=400)
+    return JsonResponse({"suggestions": selectors.suggest_spans(text=text)})
+
+
+# --- mining, for leads -------------------------------------------------------------------
+
+
+@lead_required
+@require_GET
+def mine_page(request: HttpRequest) -> HttpResponse:
+    state = {
+        "kinds": selectors.kinds(),
+        "urls": {
+            "search": "/catalog/api/mine",
+            "apply": "/catalog/api/mine/apply",
+            "batches": "/catalog/api/mine/batches",
+            "catalog": "/catalog/api/search",
+        },
+    }
+    return render(request, "catalog/mine.html", {"state": state})
+
+
+@lead_api
+@require_GET
+def api_mine(request: HttpRequest) -> JsonResponse:
+    """GET ?q=taylor swift&source=all|reviewed|machine&page=1 → matches in context, a page at a time."""
+    phrase = request.GET.get("q", "").strip()
+    source = request.GET.get("source", "all")
+    try:
+        page = _int_param(request, "page", 1)
+        per_page = max(1, min(_int_param(request, "per_page", 50), 200))
+    except BadRequest as exc:
+        return JsonResponse({"error": str(exc)}, status=400)
+    if source not in MINING_SOURCES:
+        return JsonResponse({"error": f"source must be one of {', '.join(MINING_SOURCES)}"}, status=400)
+    if len(phrase) < 2 or len(phrase) > 200:
+        return JsonResponse({"error": "type a phrase of 2 to 200 characters"}, status=400)
+    result = selectors.mine(phrase=phrase, source=source, page=page, per_page=per_page)
+    if page == 1:
+        audit.record(
+            action="catalog.mine.search",
+            actor=request.user,
+            request=request,
+            details={"phrase": phrase, "source": source, "total": result["total"]},
+        )
+    return JsonResponse(result)
+
+
+@lead_api
+@require_POST
+def api_mine_apply(request: HttpRequest) -> JsonResponse:
+    """POST {phrase, matches: [{source, id, start, end}], kind, entity_id, not_in_catalog_name}"""
+    try:
+        body = _body(request)
+        for name in ("phrase", "kind", "not_in_catalog_name"):
+            if not isinstance(body.get(name, ""), str):
+                raise BadRequest(f"{name} must be a string")
+        batch, skipped = services.apply_mining(
+            user=request.user,
+            phrase=body.get("phrase", ""),
+            matches=body.get("matches"),
+            kind=body.get("kind", ""),
+            entity_id=body.get("entity_id"),
+            not_in_catalog_name=body.get("not_in_catalog_name", ""),
+            request=request,
+        )
+    except (BadRequest, services.MiningError) as exc:
+        return JsonResponse({"error": str(exc)}, status=400)
+    return JsonResponse({"batch_id": batch.pk, "created": batch.created_count, "skipped": skipped}, status=201)
+
+
+@lead_api
+@require_GET
+def api_mine_batches(request: HttpRequest) -> JsonResponse:
+    return JsonResponse({"batches": selectors.recent_batches()})
+
+
+@lead_api
+@require_POST
+def api_mine_undo(request: HttpRequest, batch_id: int) -> JsonResponse:
+    try:
+        removed = services.undo_mining(user=request.user, batch_id=batch_id, request=request)
+    except services.BatchNotFound as exc:
+        return JsonResponse({"error": str(exc)}, status=404)
+    except services.MiningError as exc:
+        return JsonResponse({"error": str(exc)}, status=409)
+    return JsonResponse({"batch_id": batch_id, "removed": removed})

@@ -1,0 +1,468 @@
+"""Writes of the escalation app: flagging a clip, working a case, unsealing an identity.
+
+Every function checks who may do it, writes the timeline and the audit log in
+the same transaction, and tells the officers only after the commit.
+
+The state machine (each step needs a note):
+
+    new → acknowledged → investigating → referred | welfare_contact | no_action | false_alarm → closed
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+from datetime import timedelta
+from typing import Any
+
+from django.conf import settings
+from django.db import connection, transaction
+from django.http import HttpRequest
+from django.utils import timezone
+
+from annotate.accounts import roles
+from annotate.audit import services as audit
+from annotate.clips import vault
+from annotate.clips.models import Clip
+from annotate.escalation import notify, selectors
+from annotate.escalation.models import (
+    DEFAULT_SEVERITY,
+    SEVERITY_RANK,
+    Case,
+    CaseEvent,
+    Category,
+    Flag,
+    Severity,
+    UnsealRequest,
+)
+from annotate.queues.claims import ClaimError
+from annotate.queues.models import Task
+from annotate.review.models import Annotation
+
+S = Case.State
+TRANSITIONS: dict[str, frozenset[str]] = {
+    S.NEW: frozenset({S.ACKNOWLEDGED}),
+    S.ACKNOWLEDGED: frozenset({S.INVESTIGATING}),
+    S.INVESTIGATING: frozenset({S.REFERRED, S.WELFARE_CONTACT, S.NO_ACTION, S.FALSE_ALARM}),
+    S.REFERRED: frozenset({S.CLOSED}),
+    S.WELFARE_CONTACT: frozenset({S.CLOSED}),
+    S.NO_ACTION: frozenset({S.CLOSED}),
+    S.FALSE_ALARM: frozenset({S.CLOSED}),
+    S.CLOSED: frozenset(),
+}
+MAX_NOTE = 4000
+MAX_REFERENCE = 100
+MIN_UNSEAL_REASON = 15
+
+
+class CaseError(ValueError):
+    """The request is refused as it stands (bad input, illegal step); the message says why."""
+
+
+class CaseForbidden(PermissionError):
+    """This user may not do this, whatever the input."""
+
+
+def _require_officer(user) -> None:
+    if not selectors.is_officer(user):
+        raise CaseForbidden("only escalation officers work cases")
+
+
+def _note(value: Any, *, what: str = "a note", required: bool = True) -> str:
+    if value is None:
+        value = ""
+    if not isinstance(value, str):
+        raise CaseError(f"{what} must be text")
+    value = value.strip()
+    if required and not value:
+        raise CaseError(f"{what} is required")
+    if len(value) > MAX_NOTE:
+        raise CaseError(f"{what} is longer than {MAX_NOTE} characters")
+    return value
+
+
+def _event(case: Case, kind: str, *, actor=None, note: str = "", **details: Any) -> CaseEvent:
+    return CaseEvent.objects.create(
+        case=case,
+        kind=kind,
+        actor=actor,
+        note=note,
+        from_state=details.pop("from_state", ""),
+        to_state=details.pop("to_state", ""),
+        details=details,
+    )
+
+
+def _after_commit(case_id: int, kind: str, *, mail: bool = False) -> None:
+    transaction.on_commit(lambda: notify.broadcast(case_id, kind))
+    if mail:
+        notify.mail_after_commit(case_id, kind)
+
+
+def _locked_case(case_id: int) -> Case:
+    qs = Case.objects.select_related("clip")
+    if connection.features.has_select_for_update_of:
+        qs = qs.select_for_update(of=("self",))
+    case = qs.filter(pk=case_id).first()
+    if case is None:
+        raise CaseError(f"there is no case {case_id}")
+    return case
+
+
+# --- flagging ------------------------------------------------------------------------------------
+
+DRAFT_TEXT_FIELDS = {"corrected_text": 5000, "answer_grade": 12}
+DRAFT_BOOL_FIELDS = ("no_speech", "unintelligible", "other_language", "accidental")
+
+
+@dataclass(frozen=True)
+class FlagInput:
+    task_id: int
+    category: str
+    severity: str = ""
+    note: str = ""
+    moment_seconds: float | None = None
+    draft: dict[str, Any] = field(default_factory=dict)
+
+
+def clean_draft(draft: Any) -> dict[str, Any]:
+    """The reviewer's annotation so far, as the review page's draft() gives it: known fields only."""
+    if draft in (None, ""):
+        return {}
+    if not isinstance(draft, dict):
+        raise CaseError("draft must be an object (the annotation so far)")
+    clean: dict[str, Any] = {}
+    for name, limit in DRAFT_TEXT_FIELDS.items():
+        value = draft.get(name, "")
+        if not isinstance(value, str):
+            raise CaseError(f"draft.{name} must be text")
+        if len(value) > limit:
+            raise CaseError(f"draft.{name} is longer than {limit} characters")
+        if value:
+            clean[name] = value
+    if clean.get("answer_grade") and clean["answer_grade"] not in Annotation.Grade.values:
+        raise CaseError(f"draft.answer_grade must be one of {', '.join(Annotation.Grade.values)}")
+    for name in DRAFT_BOOL_FIELDS:
+        value = draft.get(name, False)
+        if not isinstance(value, bool):
+            raise CaseError(f"draft.{name} must be true or false")
+        if value:
+            clean[name] = True
+    intent = draft.get("intent_correct")
+    if intent is not None and not isinstance(intent, bool):
+        raise CaseError("draft.intent_correct must be true, false or null")
+    if intent is not None:
+        clean["intent_correct"] = intent
+    seconds = draft.get("seconds_spent")
+    if isinstance(seconds, int | float) and not isinstance(seconds, bool) and math.isfinite(seconds):
+        clean["seconds_spent"] = max(0.0, min(float(seconds), 24 * 3600.0))
+    return clean
+
+
+def _check_flag(flag: FlagInput, clip: Clip) -> tuple[str, str, str, float | None, dict[str, Any]]:
+    if flag.category not in Category.values:
+        raise CaseError(f"category must be one of {', '.join(Category.values)}")
+    severity = flag.severity or DEFAULT_SEVERITY[Category(flag.category)]
+    if severity not in Severity.values:
+        raise CaseError(f"severity must be one of {', '.join(Severity.values)}")
+    note = _note(flag.note, what="the note", required=False)
+    moment = flag.moment_seconds
+    if moment is not None:
+        if isinstance(moment, bool) or not isinstance(moment, int | float) or not math.isfinite(moment):
+            raise CaseError("moment_seconds must be a number of seconds")
+        if not 0 <= moment <= clip.duration_seconds + 1:
+            raise CaseError(f"moment_seconds must be within the clip (0 to {clip.duration_seconds:.1f} s)")
+        moment = round(float(moment), 2)
+    return flag.category, severity, note, moment, clean_draft(flag.draft)
+
+
+def _flaggable_task(*, user, task_id: int) -> Task:
+    """The reviewer's held task, or one of theirs withdrawn because the clip's case is open."""
+    qs = Task.objects.select_related("clip", "queue")
+    if connection.features.has_select_for_update_of:
+        qs = qs.select_for_update(of=("self",))
+    task = qs.filter(pk=task_id, claimed_by=user).first()
+    if task is not None and task.state == Task.State.CLAIMED:
+        return task
+    if (
+        task is not None
+        and task.state == Task.State.WITHDRAWN
+        and Case.objects.filter(clip_id=task.clip_id).exclude(state=Case.State.CLOSED).exists()
+    ):
+        return task
+    raise ClaimError("this clip is no longer yours to flag (it was submitted, skipped or went back to the queue)")
+
+
+@transaction.atomic
+def flag_clip(*, user, flag: FlagInput, request: HttpRequest | None = None) -> Flag:
+    """A reviewer flags the clip of a task they hold.
+
+    At once, in one transaction: every task of the clip, in every queue and
+    whoever holds it, is withdrawn (so its audio URL answers 404 for everyone);
+    the clip's open case gets the flag, or a new case opens; the reviewer's
+    annotation so far is kept on the flag; the flag counts toward the reviewer's
+    exposure. After the commit, the officers are told live and by e-mail.
+    """
+    if not roles.has_role(user, roles.REVIEWER):
+        raise CaseForbidden("only reviewers flag clips")
+    task = _flaggable_task(user=user, task_id=flag.task_id)
+    clip_qs = Clip.objects.all()
+    if connection.features.has_select_for_update:
+        clip_qs = clip_qs.select_for_update()
+    clip = clip_qs.get(pk=task.clip_id)  # one flag of a clip at a time: one case per clip
+    category, severity, note, moment, draft = _check_flag(flag, clip)
+    now = timezone.now()
+
+    Task.objects.filter(clip=clip).exclude(state__in=[Task.State.DONE, Task.State.WITHDRAWN]).update(
+        state=Task.State.WITHDRAWN, lease_expires_at=None
+    )
+
+    case = Case.objects.filter(clip=clip).exclude(state=Case.State.CLOSED).order_by("pk").first()
+    created = case is None
+    if case is None:
+        case = Case.objects.create(
+            clip=clip,
+            category=category,
+            severity=severity,
+            severity_rank=SEVERITY_RANK[Severity(severity)],
+            state=Case.State.NEW,
+            opened_at=now,
+            state_changed_at=now,
+            due_at=selectors.deadline_for(severity=severity, state=Case.State.NEW, opened_at=now),
+        )
+    record = Flag.objects.create(
+        case=case,
+        reviewer=user,
+        task=task,
+        category=category,
+        severity=severity,
+        note=note,
+        moment_seconds=moment,
+        draft=draft,
+    )
+    _event(
+        case,
+        CaseEvent.Kind.FLAGGED,
+        actor=user,
+        note=note,
+        flag_id=record.pk,
+        category=category,
+        severity=severity,
+        moment_seconds=moment,
+        queue=task.queue.name,
+    )
+    if not created and SEVERITY_RANK[Severity(severity)] < case.severity_rank:
+        before = case.severity
+        case.severity, case.severity_rank = severity, SEVERITY_RANK[Severity(severity)]
+        case.due_at = selectors.deadline_for(severity=severity, state=case.state, opened_at=case.opened_at)
+        case.save(update_fields=["severity", "severity_rank", "due_at"])
+        _event(case, CaseEvent.Kind.SEVERITY, actor=user, before=before, after=severity)
+    audit.record(
+        action="case.flag",
+        actor=user,
+        clip_public_id=clip.public_id,
+        target=f"case:{case.pk}",
+        request=request,
+        details={"flag": record.pk, "category": category, "severity": severity, "new_case": created},
+    )
+    _after_commit(case.pk, notify.NEW if created else notify.UPDATED, mail=created)
+    return record
+
+
+# --- working a case -----------------------------------------------------------------------------
+
+
+@transaction.atomic
+def transition(
+    *,
+    case_id: int,
+    actor,
+    to_state: str,
+    note: Any,
+    referred_to: str = "",
+    reference: Any = "",
+    request: HttpRequest | None = None,
+) -> Case:
+    """Move a case one legal step, with the officer's note. Illegal steps raise CaseError."""
+    _require_officer(actor)
+    case = _locked_case(case_id)
+    if to_state not in Case.State.values:
+        raise CaseError(f"{to_state!r} is not a case state; the states are: {', '.join(Case.State.values)}")
+    allowed = TRANSITIONS[case.state]
+    if to_state not in allowed:
+        if not allowed:
+            raise CaseError(f"case {case.pk} is closed: it cannot move to {to_state!r}")
+        raise CaseError(
+            f"case {case.pk} is {case.state!r}: it cannot move to {to_state!r}; "
+            f"from {case.state!r} it can move to: {', '.join(sorted(allowed))}"
+        )
+    note = _note(note, what=f"a note on why the case moves to {Case.State(to_state).label}")
+    details: dict[str, Any] = {}
+    if to_state == Case.State.REFERRED:
+        if referred_to not in Case.ReferredTo.values:
+            raise CaseError(f"a referral names who it went to: one of {', '.join(Case.ReferredTo.values)}")
+        reference = _note(reference, what="the referral's reference number")
+        if len(reference) > MAX_REFERENCE:
+            raise CaseError(f"the reference number is longer than {MAX_REFERENCE} characters")
+        case.referred_to, case.referral_reference = referred_to, reference
+        details = {"referred_to": referred_to, "reference": reference}
+    now = timezone.now()
+    before = case.state
+    case.state = to_state
+    case.state_changed_at = now
+    case.due_at = selectors.deadline_for(severity=case.severity, state=to_state, opened_at=case.opened_at)
+    case.overdue_notified_at = None
+    if to_state == Case.State.ACKNOWLEDGED:
+        case.owner, case.acknowledged_at = actor, now
+    elif to_state in selectors.OUTCOMES:
+        case.decided_at = now
+        if to_state == Case.State.REFERRED:
+            case.referred_at = now
+    elif to_state == Case.State.CLOSED:
+        case.closed_at = now
+    case.save()
+    _event(case, CaseEvent.Kind.TRANSITION, actor=actor, note=note, from_state=before, to_state=to_state, **details)
+    audit.record(
+        action="case.transition",
+        actor=actor,
+        clip_public_id=case.clip.public_id,
+        target=f"case:{case.pk}",
+        request=request,
+        details={"from": before, "to": to_state, **({"referred_to": referred_to} if details else {})},
+    )
+    _after_commit(case.pk, notify.UPDATED)
+    return case
+
+
+@transaction.atomic
+def notify_overdue(*, now=None) -> list[int]:
+    """Re-notify officers of every open case past its stage's deadline.
+
+    The console is told again every ANNOTATE_OVERDUE_RENOTIFY_SECONDS; the
+    timeline and e-mail get it once per stage (a step resets it).
+    """
+    now = now or timezone.now()
+    quiet_since = now - timedelta(seconds=settings.ANNOTATE_OVERDUE_RENOTIFY_SECONDS)
+    due = (
+        Case.objects.exclude(state=Case.State.CLOSED)
+        .filter(due_at__lt=now)
+        .exclude(overdue_notified_at__gte=quiet_since)
+        .order_by("severity_rank", "due_at")
+    )
+    if connection.features.has_select_for_update_skip_locked:
+        due = due.select_for_update(skip_locked=True)
+    notified = []
+    for case in due:
+        first = case.overdue_notified_at is None
+        Case.objects.filter(pk=case.pk).update(overdue_notified_at=now)
+        if first:
+            stage = selectors.stage_of(case.state)
+            _event(case, CaseEvent.Kind.OVERDUE, stage=stage, due_at=case.due_at.isoformat())
+            audit.record(action="case.overdue", target=f"case:{case.pk}", details={"stage": stage})
+        _after_commit(case.pk, notify.OVERDUE, mail=first)
+        notified.append(case.pk)
+    return notified
+
+
+# --- unsealing the identity ------------------------------------------------------------------------
+
+
+def _unsealable(case: Case) -> None:
+    if case.state not in selectors.UNSEALABLE_STATES:
+        raise CaseError(
+            f"case {case.pk} is {Case.State(case.state).label}: identities are unsealed only on an open case "
+            "that an officer has taken on (acknowledged, investigating, referred or welfare contact)"
+        )
+
+
+@transaction.atomic
+def request_unseal(*, case_id: int, officer, reason: Any, request: HttpRequest | None = None) -> UnsealRequest:
+    """An officer asks, with a written reason, to see the recorded person's identity."""
+    _require_officer(officer)
+    case = _locked_case(case_id)
+    _unsealable(case)
+    reason = _note(reason, what="a written reason")
+    if len(reason) < MIN_UNSEAL_REASON:
+        raise CaseError(f"write the reason out (at least {MIN_UNSEAL_REASON} characters)")
+    if case.unseal_requests.filter(state=UnsealRequest.State.PENDING).exists():
+        raise CaseError("a request to unseal this case's identity is already waiting for a second officer")
+    if not hasattr(case.clip, "sealed_identity"):
+        raise CaseError("this clip has no sealed identity (it was imported without one)")
+    needs_second = settings.ANNOTATE_UNSEAL_NEEDS_SECOND_OFFICER
+    unseal = UnsealRequest.objects.create(
+        case=case,
+        requested_by=officer,
+        reason=reason,
+        state=UnsealRequest.State.PENDING if needs_second else UnsealRequest.State.APPROVED,
+        decided_at=None if needs_second else timezone.now(),
+    )
+    _event(case, CaseEvent.Kind.UNSEAL_REQUESTED, actor=officer, note=reason, request=unseal.pk)
+    audit.record(
+        action="identity.unseal_requested",
+        actor=officer,
+        clip_public_id=case.clip.public_id,
+        target=f"case:{case.pk}",
+        request=request,
+        details={"request": unseal.pk, "second_officer_needed": needs_second},
+    )
+    if not needs_second:
+        _event(case, CaseEvent.Kind.UNSEAL_APPROVED, actor=officer, request=unseal.pk, second_officer=False)
+    _after_commit(case.pk, notify.UPDATED)
+    return unseal
+
+
+@transaction.atomic
+def decide_unseal(
+    *, case_id: int, request_id: int, officer, approve: bool, note: Any, request: HttpRequest | None = None
+) -> UnsealRequest:
+    """A second officer (never the one who asked) approves or refuses, with a note."""
+    _require_officer(officer)
+    case = _locked_case(case_id)
+    unseal = UnsealRequest.objects.filter(pk=request_id, case=case).first()
+    if unseal is None:
+        raise CaseError(f"case {case.pk} has no unsealing request {request_id}")
+    if unseal.state != UnsealRequest.State.PENDING:
+        raise CaseError(f"that request was already {unseal.get_state_display()}")
+    if unseal.requested_by_id == officer.pk:
+        raise CaseForbidden("a second officer must decide: you cannot approve or refuse your own request")
+    if approve:
+        _unsealable(case)
+    note = _note(note, what="a note on the decision")
+    unseal.state = UnsealRequest.State.APPROVED if approve else UnsealRequest.State.REFUSED
+    unseal.decided_by, unseal.decided_at, unseal.decision_note = officer, timezone.now(), note
+    unseal.save(update_fields=["state", "decided_by", "decided_at", "decision_note"])
+    kind = CaseEvent.Kind.UNSEAL_APPROVED if approve else CaseEvent.Kind.UNSEAL_REFUSED
+    _event(case, kind, actor=officer, note=note, request=unseal.pk)
+    audit.record(
+        action="identity.unseal_approved" if approve else "identity.unseal_refused",
+        actor=officer,
+        clip_public_id=case.clip.public_id,
+        target=f"case:{case.pk}",
+        request=request,
+        details={"request": unseal.pk, "requested_by": unseal.requested_by_id},
+    )
+    _after_commit(case.pk, notify.UPDATED)
+    return unseal
+
+
+@transaction.atomic
+def identity_for(*, case_id: int, officer, request: HttpRequest | None = None, purpose: str = "view") -> vault.Identity:
+    """The recorded person's identity, for one of the two officers of an approved unsealing. Audited."""
+    _require_officer(officer)
+    case = _locked_case(case_id)
+    _unsealable(case)
+    if not selectors.can_view_identity(case, officer):
+        raise CaseForbidden(
+            "the identity is shown only to the officer who asked and the officer who approved the unsealing"
+        )
+    identity = vault.unseal_identity(case.clip.sealed_identity)
+    _event(case, CaseEvent.Kind.IDENTITY_VIEWED, actor=officer, purpose=purpose)
+    audit.record(
+        action="identity.view",
+        actor=officer,
+        clip_public_id=case.clip.public_id,
+        target=f"case:{case.pk}",
+        request=request,
+        details={"purpose": purpose},
+    )
+    return identity

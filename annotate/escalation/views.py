@@ -1,0 +1,581 @@
+"""Flags, the officer console, case pages, unsealing, evidence, and reviewer care.
+
+Who reaches what (each checked in one decorator, tested role by role):
+
+| endpoint | who |
+|---|---|
+| POST /cases/api/flags, GET /cases/api/receipts, /cases/care/… | reviewers |
+| /cases/exposure/… | team leads |
+| everything else under /cases/ | escalation officers |
+
+An anonymous request is sent to sign in (pages, forms) or answered 401 (JSON);
+a signed-in user of another role gets 403. Endpoints answer JSON when the
+request is JSON (Content-Type or Accept), else HTML.
+"""
+
+from __future__ import annotations
+
+import io
+import json
+import re
+from functools import wraps
+
+from django.conf import settings
+from django.contrib import messages
+from django.contrib.auth import get_user_model
+from django.contrib.auth.views import redirect_to_login
+from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
+from django.shortcuts import get_object_or_404, redirect, render
+from django.urls import reverse
+from django.utils import timezone
+from django.views.decorators.cache import never_cache
+from django.views.decorators.http import require_GET, require_POST
+
+from annotate.accounts import roles, wellbeing
+from annotate.accounts.models import ReviewerCare
+from annotate.audit import services as audit
+from annotate.clips import vault
+from annotate.escalation import evidence, selectors, services
+from annotate.escalation.models import Case, EvidenceExport, UnsealRequest
+from annotate.queues.claims import ClaimError
+
+# --- access ---------------------------------------------------------------------------------------
+
+
+def _wants_json(request: HttpRequest) -> bool:
+    if request.content_type == "application/json":
+        return True
+    accept = request.headers.get("Accept", "")
+    return "application/json" in accept and "text/html" not in accept
+
+
+def _role_required(role: str, message: str):
+    def decorator(view):
+        @wraps(view)
+        def wrapper(request: HttpRequest, *args, **kwargs):
+            if not request.user.is_authenticated:
+                if _wants_json(request):
+                    return JsonResponse({"error": "sign in first"}, status=401)
+                return redirect_to_login(request.get_full_path())
+            if not roles.has_role(request.user, role):
+                if _wants_json(request):
+                    return JsonResponse({"error": message}, status=403)
+                return render(request, "403.html", {"message": message}, status=403)
+            return view(request, *args, **kwargs)
+
+        return wrapper
+
+    return decorator
+
+
+officer_required = _role_required(roles.OFFICER, "This is for escalation officers.")
+reviewer_required = _role_required(roles.REVIEWER, "This is for reviewers.")
+lead_required = _role_required(roles.LEAD, "This is for team leads.")
+
+
+def _get_case_for_officer(request: HttpRequest, case_id: int) -> Case:
+    """Every officer may work every case; the role check is the decorator's."""
+    return get_object_or_404(Case.objects.select_related("clip", "owner"), pk=case_id)
+
+
+def _json_body(request: HttpRequest) -> dict:
+    try:
+        body = json.loads(request.body or b"{}")
+    except (json.JSONDecodeError, UnicodeDecodeError):
+        raise services.CaseError("the request body is not valid JSON") from None
+    if not isinstance(body, dict):
+        raise services.CaseError("the request body must be a JSON object")
+    return body
+
+
+def _input(request: HttpRequest) -> dict:
+    if request.content_type == "application/json":
+        return _json_body(request)
+    return request.POST.dict()
+
+
+def _no_store(response: HttpResponse) -> HttpResponse:
+    response["Cache-Control"] = "no-store, private"
+    response["X-Content-Type-Options"] = "nosniff"
+    return response
+
+
+# --- the reviewer's flag and receipts ------------------------------------------------------------
+
+
+@reviewer_required
+@require_POST
+def api_flag(request: HttpRequest) -> JsonResponse:
+    """Flag the clip of a held task: {task_id, category, severity?, note?, moment_seconds?, draft?}."""
+    try:
+        body = _json_body(request)
+        task_id = body.get("task_id")
+        if not isinstance(task_id, int) or isinstance(task_id, bool):
+            raise services.CaseError("task_id must be the number of the task you hold")
+        for name in ("category", "severity", "note"):
+            if not isinstance(body.get(name, ""), str):
+                raise services.CaseError(f"{name} must be text")
+        flag = services.flag_clip(
+            user=request.user,
+            flag=services.FlagInput(
+                task_id=task_id,
+                category=body.get("category", ""),
+                severity=body.get("severity", ""),
+                note=body.get("note", ""),
+                moment_seconds=body.get("moment_seconds"),
+                draft=body.get("draft") or {},
+            ),
+            request=request,
+        )
+    except services.CaseError as exc:
+        return JsonResponse({"error": str(exc)}, status=400)
+    except ClaimError as exc:
+        return JsonResponse({"error": str(exc)}, status=409)
+    return JsonResponse(
+        {
+            "receipt": selectors.receipt(flag),
+            "message": "Thank you. The clip is out of every queue and an escalation officer has been alerted.",
+            "break_minutes": settings.ANNOTATE_BREAK_MINUTES,
+            "urls": {
+                "receipts": reverse("cases-api-receipts"),
+                "care": reverse("care"),
+                "break": reverse("care-break"),
+            },
+        },
+        status=201,
+    )
+
+
+@reviewer_required
+@require_GET
+def api_receipts(request: HttpRequest) -> JsonResponse:
+    """The reviewer's own flags and the state of each case: never notes or identities."""
+    care = wellbeing.care_of(user=request.user)
+    on_break = care.break_until if care and care.break_until and care.break_until > timezone.now() else None
+    return _no_store(
+        JsonResponse(
+            {
+                "receipts": selectors.receipts_for(user=request.user),
+                "break_minutes": settings.ANNOTATE_BREAK_MINUTES,
+                "break_until": on_break.isoformat() if on_break else None,
+            }
+        )
+    )
+
+
+@reviewer_required
+@require_GET
+def care_page(request: HttpRequest) -> HttpResponse:
+    care = wellbeing.care_of(user=request.user)
+    now = timezone.now()
+    receipts = selectors.receipts_for(user=request.user)
+    for r in receipts:
+        r["flagged_at_text"] = r["flagged_at"][:16].replace("T", " ")
+    return render(
+        request,
+        "escalation/care.html",
+        {
+            "receipts": receipts,
+            "care": care,
+            "on_break": care.break_until if care and care.break_until and care.break_until > now else None,
+            "exposure": wellbeing.exposure_of(user=request.user),
+            "blocked": wellbeing.distressing_blocked_reason(user=request.user, care=care),
+            "break_minutes": settings.ANNOTATE_BREAK_MINUTES,
+        },
+    )
+
+
+@reviewer_required
+@require_POST
+def care_break(request: HttpRequest) -> HttpResponse:
+    until = wellbeing.take_break(user=request.user)
+    if _wants_json(request):
+        return JsonResponse({"break_until": until.isoformat()})
+    messages.info(request, f"Enjoy the break. Your clips went back to the queue; come back at {until:%H:%M} UTC.")
+    return redirect("care")
+
+
+@reviewer_required
+@require_POST
+def care_break_end(request: HttpRequest) -> HttpResponse:
+    wellbeing.end_break(user=request.user)
+    if _wants_json(request):
+        return JsonResponse({"break_until": None})
+    return redirect("care")
+
+
+@reviewer_required
+@require_POST
+def care_opt_out(request: HttpRequest) -> HttpResponse:
+    try:
+        value = _input(request).get("opted_out")
+    except services.CaseError as exc:
+        return JsonResponse({"error": str(exc)}, status=400)
+    opted_out = value is True or value in ("1", "on", "true", "yes")
+    wellbeing.set_opt_out(user=request.user, opted_out=opted_out)
+    if _wants_json(request):
+        return JsonResponse({"opted_out": opted_out})
+    messages.info(
+        request,
+        "Queues marked likely distressing will not serve you."
+        if opted_out
+        else "Queues marked likely distressing may serve you again.",
+    )
+    return redirect("care")
+
+
+# --- the lead's exposure page ----------------------------------------------------------------------
+
+
+@lead_required
+@require_GET
+def exposure_page(request: HttpRequest) -> HttpResponse:
+    """Numbers per reviewer, never content."""
+    reviewers = list(wellbeing.reviewers())
+    exposure = wellbeing.exposure_by_reviewer(user_ids=[r.pk for r in reviewers])
+    cares = {c.user_id: c for c in ReviewerCare.objects.filter(user__in=reviewers)}
+    rows = [{"reviewer": r, "exposure": exposure[r.pk], "care": cares.get(r.pk)} for r in reviewers]
+    return render(request, "escalation/exposure.html", {"rows": rows})
+
+
+@lead_required
+@require_POST
+def exposure_cap(request: HttpRequest, user_id: int) -> HttpResponse:
+    reviewer = get_object_or_404(get_user_model(), pk=user_id, is_active=True)
+    try:
+        raw = _input(request).get("cap")
+        cap = None if raw in (None, "") else int(raw)
+        wellbeing.set_daily_cap(lead=request.user, reviewer=reviewer, cap=cap)
+    except (TypeError, ValueError) as exc:  # CareError and CaseError are ValueErrors with a message
+        message = (
+            str(exc)
+            if isinstance(exc, wellbeing.CareError | services.CaseError)
+            else "the cap must be a whole number, or empty"
+        )
+        if _wants_json(request):
+            return JsonResponse({"error": message}, status=400)
+        messages.error(request, f"{reviewer.get_username()}: {message}")
+        return redirect("exposure")
+    if _wants_json(request):
+        return JsonResponse({"cap": cap})
+    messages.info(request, f"Daily cap of {reviewer.get_username()}: {cap if cap is not None else 'none'}.")
+    return redirect("exposure")
+
+
+# --- the officer console -----------------------------------------------------------------------------
+
+
+@officer_required
+@require_GET
+def console(request: HttpRequest) -> HttpResponse:
+    return render(
+        request,
+        "escalation/console.html",
+        {
+            "state": {
+                "cases": selectors.open_case_summaries(),
+                "ws_path": "/ws/cases/",
+                "api_open": reverse("cases-api-open"),
+                "now": timezone.now().isoformat(),
+            },
+            "closed": selectors.recently_closed(),
+        },
+    )
+
+
+@officer_required
+@require_GET
+def api_open_cases(request: HttpRequest) -> JsonResponse:
+    return _no_store(JsonResponse({"cases": selectors.open_case_summaries(), "now": timezone.now().isoformat()}))
+
+
+# --- a case ------------------------------------------------------------------------------------------
+
+
+def _case_context(request: HttpRequest, case: Case, **extra) -> dict:
+    flags = list(case.flags.select_related("reviewer").order_by("created_at", "pk"))
+    requests_ = list(case.unseal_requests.select_related("requested_by", "decided_by"))
+    return {
+        "case": case,
+        "summary": selectors.case_summary(case),
+        "flags": flags,
+        "events": selectors.timeline(case),
+        "next_states": [(s, Case.State(s).label) for s in selectors.allowed_transitions(case)],
+        "referred_to_choices": Case.ReferredTo.choices,
+        "can_refer": Case.State.REFERRED in selectors.allowed_transitions(case),
+        "unseal_requests": requests_,
+        "pending_unseal": next((r for r in requests_ if r.state == UnsealRequest.State.PENDING), None),
+        "unsealable": case.state in selectors.UNSEALABLE_STATES,
+        "can_view_identity": selectors.can_view_identity(case, request.user),
+        "needs_second_officer": settings.ANNOTATE_UNSEAL_NEEDS_SECOND_OFFICER,
+        "exports": case.exports.select_related("created_by"),
+        "can_export": case.referred_at is not None,
+        "has_audio": bool(case.clip.audio_name),
+        "state_json": {
+            "case_id": case.pk,
+            "audio": reverse("case-audio", args=[case.pk]),
+            "audio_muffled": reverse("case-audio-muffled", args=[case.pk]),
+            "transcript": reverse("case-transcript", args=[case.pk]),
+            "identity": reverse("case-identity", args=[case.pk]),
+            "ws_path": "/ws/cases/",
+            "start_volume": 0.2,
+        },
+        **extra,
+    }
+
+
+@officer_required
+@require_GET
+def case_page(request: HttpRequest, case_id: int) -> HttpResponse:
+    case = _get_case_for_officer(request, case_id)
+    return _no_store(render(request, "escalation/case.html", _case_context(request, case)))
+
+
+def _refused(request: HttpRequest, case: Case, exc: Exception) -> HttpResponse:
+    status = 403 if isinstance(exc, services.CaseForbidden) else 400
+    if _wants_json(request):
+        return JsonResponse({"error": str(exc)}, status=status)
+    case.refresh_from_db()
+    return _no_store(
+        render(request, "escalation/case.html", _case_context(request, case, error=str(exc)), status=status)
+    )
+
+
+def _done(request: HttpRequest, case_id: int, message: str, payload: dict) -> HttpResponse:
+    if _wants_json(request):
+        return JsonResponse(payload)
+    messages.info(request, message)
+    return redirect("case", case_id)
+
+
+@officer_required
+@require_POST
+def case_transition(request: HttpRequest, case_id: int) -> HttpResponse:
+    """Move the case: {to, note, referred_to?, reference?}. Illegal steps answer 400 with the reason."""
+    case = _get_case_for_officer(request, case_id)
+    try:
+        data = _input(request)
+        case = services.transition(
+            case_id=case.pk,
+            actor=request.user,
+            to_state=str(data.get("to", "")),
+            note=data.get("note", ""),
+            referred_to=str(data.get("referred_to", "") or ""),
+            reference=data.get("reference", ""),
+            request=request,
+        )
+    except (services.CaseError, services.CaseForbidden) as exc:
+        return _refused(request, case, exc)
+    return _done(
+        request,
+        case.pk,
+        f"Case {case.pk} is now {case.get_state_display()}.",
+        {"case": selectors.case_summary(case)},
+    )
+
+
+_RANGE = re.compile(r"^bytes=(\d*)-(\d*)$")
+
+
+def _wav_response(request: HttpRequest, wav: bytes) -> HttpResponse:
+    size = len(wav)
+    status, start, end = 200, 0, size - 1
+    match = _RANGE.match(request.headers.get("Range", "").strip())
+    if match and (match.group(1) or match.group(2)):
+        if match.group(1):
+            start = int(match.group(1))
+            end = min(int(match.group(2)), size - 1) if match.group(2) else size - 1
+        else:
+            start = max(0, size - int(match.group(2)))
+        if start >= size or start > end:
+            response = HttpResponse(status=416)
+            response["Content-Range"] = f"bytes */{size}"
+            return response
+        status = 206
+    response = HttpResponse(wav[start : end + 1], status=status, content_type="audio/wav")
+    response["Accept-Ranges"] = "bytes"
+    response["Content-Length"] = str(end - start + 1)
+    if status == 206:
+        response["Content-Range"] = f"bytes {start}-{end}/{size}"
+    response["Content-Disposition"] = "inline"
+    return _no_store(response)
+
+
+def muffle(wav: bytes) -> bytes:
+    """A muffled version for protective listening: low-passed (pydub) and a little quieter."""
+    from pydub import AudioSegment
+    from pydub.effects import low_pass_filter
+
+    segment = AudioSegment.from_wav(io.BytesIO(wav))
+    for _ in range(3):  # pydub's filter is first order: three passes roll off more steeply
+        segment = low_pass_filter(segment, 500)
+    buf = io.BytesIO()
+    (segment - 6).export(buf, format="wav")
+    return buf.getvalue()
+
+
+def _case_audio(request: HttpRequest, case_id: int, *, muffled: bool) -> HttpResponse:
+    case = _get_case_for_officer(request, case_id)
+    if not case.clip.audio_name:
+        raise Http404("this clip's audio was purged")
+    wav = vault.load_audio(case.clip)
+    if muffled:
+        wav = muffle(wav)
+    audit.record(
+        action="case.audio.play",
+        actor=request.user,
+        clip_public_id=case.clip.public_id,
+        target=f"case:{case.pk}",
+        request=request,
+        details={"muffled": muffled, "range": request.headers.get("Range", "")},
+    )
+    return _wav_response(request, wav)
+
+
+@officer_required
+@require_GET
+def case_audio(request: HttpRequest, case_id: int) -> HttpResponse:
+    return _case_audio(request, case_id, muffled=False)
+
+
+@officer_required
+@require_GET
+def case_audio_muffled(request: HttpRequest, case_id: int) -> HttpResponse:
+    return _case_audio(request, case_id, muffled=True)
+
+
+@officer_required
+@require_GET
+def case_transcript(request: HttpRequest, case_id: int) -> JsonResponse:
+    """Shown only when the officer asks (the page hides it). Audited."""
+    case = _get_case_for_officer(request, case_id)
+    audit.record(
+        action="case.transcript.view",
+        actor=request.user,
+        clip_public_id=case.clip.public_id,
+        target=f"case:{case.pk}",
+        request=request,
+    )
+    drafts = [f.draft.get("corrected_text", "") for f in case.flags.order_by("created_at", "pk")]
+    return _no_store(JsonResponse({**selectors.transcript_of(case.clip), "reviewer_drafts": drafts}))
+
+
+# --- unsealing -----------------------------------------------------------------------------------------
+
+
+@officer_required
+@require_POST
+def unseal_request(request: HttpRequest, case_id: int) -> HttpResponse:
+    case = _get_case_for_officer(request, case_id)
+    try:
+        unseal = services.request_unseal(
+            case_id=case.pk, officer=request.user, reason=_input(request).get("reason", ""), request=request
+        )
+    except (services.CaseError, services.CaseForbidden) as exc:
+        return _refused(request, case, exc)
+    waiting = unseal.state == UnsealRequest.State.PENDING
+    return _done(
+        request,
+        case.pk,
+        "Request recorded: a second officer must approve it." if waiting else "Unsealing approved.",
+        {"request": unseal.pk, "state": unseal.state},
+    )
+
+
+def _decide(request: HttpRequest, case_id: int, request_id: int, *, approve: bool) -> HttpResponse:
+    case = _get_case_for_officer(request, case_id)
+    try:
+        unseal = services.decide_unseal(
+            case_id=case.pk,
+            request_id=request_id,
+            officer=request.user,
+            approve=approve,
+            note=_input(request).get("note", ""),
+            request=request,
+        )
+    except (services.CaseError, services.CaseForbidden) as exc:
+        return _refused(request, case, exc)
+    return _done(
+        request,
+        case.pk,
+        "Unsealing approved." if approve else "Unsealing refused.",
+        {"request": unseal.pk, "state": unseal.state},
+    )
+
+
+@officer_required
+@require_POST
+def unseal_approve(request: HttpRequest, case_id: int, request_id: int) -> HttpResponse:
+    return _decide(request, case_id, request_id, approve=True)
+
+
+@officer_required
+@require_POST
+def unseal_refuse(request: HttpRequest, case_id: int, request_id: int) -> HttpResponse:
+    return _decide(request, case_id, request_id, approve=False)
+
+
+@officer_required
+@require_GET
+@never_cache
+def case_identity(request: HttpRequest, case_id: int) -> JsonResponse:
+    """Account id, first name and device serial, for the two officers of an approved unsealing. Audited."""
+    case = _get_case_for_officer(request, case_id)
+    try:
+        identity = services.identity_for(case_id=case.pk, officer=request.user, request=request)
+    except services.CaseForbidden as exc:
+        return JsonResponse({"error": str(exc)}, status=403)
+    except services.CaseError as exc:
+        return JsonResponse({"error": str(exc)}, status=400)
+    return _no_store(
+        JsonResponse(
+            {
+                "account_id": identity.account_id,
+                "first_name": identity.first_name,
+                "device_serial": identity.device_serial,
+            }
+        )
+    )
+
+
+# --- evidence ----------------------------------------------------------------------------------------------
+
+
+@officer_required
+@require_POST
+def evidence_export(request: HttpRequest, case_id: int) -> HttpResponse:
+    """Make an encrypted package; the answer shows its key once (never stored, never shown again)."""
+    case = _get_case_for_officer(request, case_id)
+    try:
+        export, key = evidence.export_evidence(case_id=case.pk, officer=request.user, request=request)
+    except (services.CaseError, services.CaseForbidden) as exc:
+        return _refused(request, case, exc)
+    download = reverse("case-evidence", args=[case.pk, export.pk])
+    if _wants_json(request):
+        return _no_store(
+            JsonResponse(
+                {
+                    "export": export.pk,
+                    "key": key,
+                    "download": download,
+                    "sha256": export.sha256,
+                    "includes_identity": export.includes_identity,
+                },
+                status=201,
+            )
+        )
+    return _no_store(
+        render(request, "escalation/evidence.html", {"case": case, "export": export, "key": key, "download": download})
+    )
+
+
+@officer_required
+@require_GET
+def evidence_download(request: HttpRequest, case_id: int, export_id: int) -> HttpResponse:
+    _get_case_for_officer(request, case_id)
+    if not EvidenceExport.objects.filter(pk=export_id, case_id=case_id).exists():
+        raise Http404
+    export = evidence.evidence_file(case_id=case_id, export_id=export_id, officer=request.user, request=request)
+    response = HttpResponse(evidence.read_blob(export), content_type="application/octet-stream")
+    response["Content-Disposition"] = f'attachment; filename="case-{case_id}-evidence-{export.pk}.zip.aesgcm"'
+    return _no_store(response)

@@ -1,0 +1,311 @@
+"""Quality services: gold scores, overlap agreement, final transcripts, Whisper WER per model.
+
+`after_annotation` is called explicitly by the review service once an annotation
+is stored (no signals). It keeps to a few queries on the hot path: a single
+review records the final transcript and Whisper's score against it; only the
+last of k overlapping reviews computes the clip's agreement.
+"""
+
+from __future__ import annotations
+
+import itertools
+import logging
+from collections import Counter
+from collections.abc import Iterable, Sequence
+from functools import partial
+
+import jiwer
+from django.conf import settings
+from django.db import IntegrityError, transaction
+from django.utils import timezone
+
+from annotate.clips.models import Clip, MachineTranscript
+from annotate.leads import guards, live
+from annotate.leads.models import AgreementScore, ClipAgreement, FinalTranscript, GoldScore, WhisperScore
+from annotate.queues.models import GoldClip, Queue, Task
+from annotate.review.metrics import normalise
+from annotate.review.models import Annotation
+
+log = logging.getLogger(__name__)
+
+# A lead's decision outranks the reviewers'; among equals the later one wins.
+_RANK = {
+    FinalTranscript.Source.SINGLE: 0,
+    FinalTranscript.Source.CONSENSUS: 1,
+    FinalTranscript.Source.GOLD: 2,
+    FinalTranscript.Source.ADJUDICATED: 2,
+}
+
+
+# --- measures ----------------------------------------------------------------------------
+
+
+def text_wer(*, reference: str, hypothesis: str) -> float:
+    """WER of the hypothesis against the reference, normalised, capped at 1.
+
+    An empty reference gives 0 against an empty hypothesis and 1 against anything else.
+    """
+    ref, hyp = normalise(reference), normalise(hypothesis)
+    if not ref:
+        return 0.0 if not hyp else 1.0
+    return round(min(1.0, jiwer.wer(ref, hyp)), 4)
+
+
+def pair_wer(a: str, b: str) -> float:
+    """A symmetric WER between two reviewers' transcripts: the mean of both directions."""
+    return round((text_wer(reference=a, hypothesis=b) + text_wer(reference=b, hypothesis=a)) / 2, 4)
+
+
+def word_errors(*, reference: str, hypothesis: str) -> tuple[int, int]:
+    """(errors, reference words) for a corpus-level WER: sum(errors) / sum(words)."""
+    ref, hyp = normalise(reference), normalise(hypothesis)
+    if not ref:
+        return len(hyp.split()), 0
+    out = jiwer.process_words(ref, hyp)
+    return out.substitutions + out.deletions + out.insertions, out.substitutions + out.deletions + out.hits
+
+
+def jaccard(a: set, b: set) -> float:
+    if not a and not b:
+        return 1.0
+    return len(a & b) / len(a | b)
+
+
+def usable_text(annotation: Annotation) -> str:
+    """The transcript to train on, or "" when the reviewer said there is none to trust."""
+    if annotation.accidental or annotation.no_speech or annotation.unintelligible or annotation.other_language:
+        return ""
+    return annotation.corrected_text.strip()
+
+
+# --- after each annotation ------------------------------------------------------------------
+
+
+def after_annotation(*, annotation: Annotation, task: Task) -> None:
+    """Score the annotation (gold), fold it into the clip's agreement (overlap) and final text."""
+    if task.is_gold:
+        score_gold(annotation=annotation, task=task)
+    elif annotation.accidental:
+        # The clip is purged: nothing of it may be exported.
+        FinalTranscript.objects.filter(clip_id=annotation.clip_id).delete()
+        WhisperScore.objects.filter(clip_id=annotation.clip_id).delete()
+    elif task.queue.overlap > 1:
+        fold_overlap(annotation=annotation, task=task)
+    else:
+        record_single(annotation=annotation)
+    transaction.on_commit(partial(live.notify_dashboard, reason="annotation", queue_id=task.queue_id))
+
+
+def score_gold(*, annotation: Annotation, task: Task) -> GoldScore | None:
+    gold = GoldClip.objects.filter(queue_id=task.queue_id, clip_id=task.clip_id).first()
+    if gold is None:  # the lead removed the reference meanwhile
+        return None
+    wer = 1.0 if annotation.accidental else text_wer(reference=gold.reference_text, hypothesis=usable_text(annotation))
+    return GoldScore.objects.create(
+        annotation=annotation,
+        gold=gold,
+        queue_id=task.queue_id,
+        reviewer_id=annotation.reviewer_id,
+        wer=wer,
+        accuracy=round(max(0.0, 1.0 - wer), 4),
+    )
+
+
+def record_single(*, annotation: Annotation) -> None:
+    """One reviewer per clip: their text is final unless a final exists (2 inserts, no reads)."""
+    text = usable_text(annotation)
+    if not text:
+        return
+    FinalTranscript.objects.bulk_create(
+        [
+            FinalTranscript(
+                clip_id=annotation.clip_id,
+                text=text,
+                source=FinalTranscript.Source.SINGLE,
+                annotation=annotation,
+            )
+        ],
+        ignore_conflicts=True,
+    )
+    if annotation.whisper_model:
+        errors, words = word_errors(reference=text, hypothesis=annotation.whisper_text)
+        WhisperScore.objects.bulk_create(
+            [
+                WhisperScore(
+                    clip_id=annotation.clip_id,
+                    model_name=annotation.whisper_model,
+                    errors=errors,
+                    words=words,
+                    wer=round(errors / words, 4) if words else 0.0,
+                )
+            ],
+            ignore_conflicts=True,
+        )
+
+
+def fold_overlap(*, annotation: Annotation, task: Task) -> ClipAgreement | None:
+    """When the last of the clip's k reviews arrives, measure their agreement."""
+    # Lock the clip row so that two last reviews arriving together are folded once
+    # (each waits for the other's commit, so the second sees both tasks done).
+    list(Clip.objects.select_for_update().filter(pk=task.clip_id).values_list("pk", flat=True))
+    states = list(
+        Task.objects.filter(queue_id=task.queue_id, clip_id=task.clip_id, is_gold=False)
+        .exclude(state=Task.State.WITHDRAWN)
+        .values_list("state", flat=True)
+    )
+    if len(states) < 2:  # sampled before the queue had overlap
+        record_single(annotation=annotation)
+        return None
+    if any(state != Task.State.DONE for state in states):
+        return None
+    annotations = list(
+        Annotation.objects.filter(task__queue_id=task.queue_id, task__clip_id=task.clip_id, task__is_gold=False)
+        .order_by("created_at", "pk")
+        .select_related("clip")
+    )
+    return measure_agreement(queue=task.queue, clip=annotation.clip, annotations=annotations)
+
+
+def measure_agreement(*, queue: Queue, clip: Clip, annotations: Sequence[Annotation]) -> ClipAgreement | None:
+    texts = [usable_text(a) for a in annotations]
+    pairs = {(i, j): pair_wer(texts[i], texts[j]) for i, j in itertools.combinations(range(len(texts)), 2)}
+    if not pairs:
+        return None
+    mean_wer = round(sum(pairs.values()) / len(pairs), 4)
+    needs = mean_wer > settings.ANNOTATE_AGREEMENT_MAX_WER
+    try:
+        with transaction.atomic():
+            agreement = ClipAgreement.objects.create(
+                queue=queue,
+                clip=clip,
+                reviewers=len(annotations),
+                mean_wer=mean_wer,
+                agreement=round(max(0.0, 1.0 - mean_wer), 4),
+                entity_agreement=entity_agreement(annotations),
+                needs_adjudication=needs,
+            )
+    except IntegrityError:  # measured already (a retried submit)
+        return ClipAgreement.objects.get(queue=queue, clip=clip)
+    scores = []
+    for i, annotation in enumerate(annotations):
+        mine = [wer for pair, wer in pairs.items() if i in pair]
+        wer = round(sum(mine) / len(mine), 4)
+        scores.append(
+            AgreementScore(
+                annotation=annotation,
+                clip_agreement=agreement,
+                reviewer_id=annotation.reviewer_id,
+                wer=wer,
+                agreement=round(max(0.0, 1.0 - wer), 4),
+            )
+        )
+    AgreementScore.objects.bulk_create(scores)
+    if not needs:
+        chosen = consensus(annotations)
+        if chosen is not None:
+            set_final(clip=clip, text=usable_text(chosen), source=FinalTranscript.Source.CONSENSUS, annotation=chosen)
+    return agreement
+
+
+def consensus(annotations: Sequence[Annotation]) -> Annotation | None:
+    """The earliest annotation with the most common (normalised) usable text."""
+    usable = [a for a in annotations if usable_text(a)]
+    if not usable:
+        return None
+    counts = Counter(normalise(usable_text(a)) for a in usable)
+    best = max(counts.values())
+    return next(a for a in usable if counts[normalise(usable_text(a))] == best)
+
+
+def entity_agreement(annotations: Sequence[Annotation]) -> float | None:
+    """Mean pairwise Jaccard of the reviewers' entity spans; None where nobody tagged any."""
+    sets = guards.entity_span_sets(annotations)
+    if sets is None or not any(sets) or len(sets) < 2:
+        return None
+    values = [jaccard(a, b) for a, b in itertools.combinations(sets, 2)]
+    return round(sum(values) / len(values), 4)
+
+
+# --- final transcripts ------------------------------------------------------------------------
+
+
+@transaction.atomic
+def set_final(
+    *,
+    clip: Clip,
+    text: str,
+    source: str,
+    annotation: Annotation | None = None,
+    decided_by=None,
+) -> FinalTranscript:
+    """Record the clip's final transcript (a lead's decision outranks the reviewers')
+    and Whisper's error against it for every model that transcribed the clip."""
+    existing = FinalTranscript.objects.select_for_update().filter(clip=clip).first()
+    if existing is not None and _RANK[existing.source] > _RANK[source]:
+        return existing
+    final, _ = FinalTranscript.objects.update_or_create(
+        clip=clip,
+        defaults={"text": text.strip(), "source": source, "annotation": annotation, "decided_by": decided_by},
+    )
+    rescore_whisper(clip=clip, text=final.text)
+    return final
+
+
+def rescore_whisper(*, clip: Clip, text: str, transcripts: Iterable[MachineTranscript] | None = None) -> None:
+    WhisperScore.objects.filter(clip=clip).delete()
+    rows = []
+    for transcript in transcripts if transcripts is not None else clip.machine_transcripts.all():
+        errors, words = word_errors(reference=text, hypothesis=transcript.text)
+        rows.append(
+            WhisperScore(
+                clip=clip,
+                model_name=transcript.model_name,
+                errors=errors,
+                words=words,
+                wer=round(errors / words, 4) if words else 0.0,
+            )
+        )
+    WhisperScore.objects.bulk_create(rows)
+
+
+@transaction.atomic
+def adjudicate(*, clip: Clip, text: str, lead, annotation: Annotation | None = None) -> FinalTranscript:
+    """A lead decides the clip's final transcript (picked from a reviewer, or edited)."""
+    text = text.strip()
+    if not text:
+        raise ValueError("the final transcript is empty")
+    if len(text) > 5000:
+        raise ValueError("the final transcript is longer than 5000 characters")
+    final = set_final(
+        clip=clip, text=text, source=FinalTranscript.Source.ADJUDICATED, annotation=annotation, decided_by=lead
+    )
+    ClipAgreement.objects.filter(clip=clip, resolved_at__isnull=True).update(resolved_at=timezone.now())
+    transaction.on_commit(partial(live.notify_dashboard, reason="adjudication"))
+    return final
+
+
+# --- gold clips -------------------------------------------------------------------------------
+
+
+@transaction.atomic
+def add_gold(*, queue: Queue, clip: Clip, reference_text: str, lead) -> GoldClip:
+    """Make a clip a gold clip of the queue, with its reference transcript (also its final text)."""
+    reference_text = reference_text.strip()
+    if not reference_text:
+        raise ValueError("a gold clip needs a reference transcript")
+    if not clip.audio_name or clip.state != Clip.State.READY:
+        raise ValueError("only a transcribed clip with its audio can be gold")
+    gold, _ = GoldClip.objects.update_or_create(
+        queue=queue, clip=clip, defaults={"reference_text": reference_text, "active": True, "created_by": lead}
+    )
+    set_final(clip=clip, text=reference_text, source=FinalTranscript.Source.GOLD, decided_by=lead)
+    return gold
+
+
+@transaction.atomic
+def retire_gold(*, gold: GoldClip) -> None:
+    """No more gold tasks of this clip; the open ones are withdrawn."""
+    GoldClip.objects.filter(pk=gold.pk).update(active=False)
+    Task.objects.filter(queue_id=gold.queue_id, clip_id=gold.clip_id, is_gold=True, state=Task.State.OPEN).update(
+        state=Task.State.WITHDRAWN
+    )

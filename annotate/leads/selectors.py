@@ -1,0 +1,316 @@
+"""Reads of the lead console: queue numbers, the live dashboard, adjudication, the inbox, exports.
+
+Nothing here returns an identifier of a recorded person: clips are named by their
+random public id, reviewers by their user name.
+"""
+
+from __future__ import annotations
+
+import statistics
+from collections import defaultdict
+from datetime import datetime, timedelta
+from typing import Any
+
+from django.conf import settings
+from django.contrib.auth import get_user_model
+from django.db.models import Avg, Count, Exists, OuterRef, Q, QuerySet, Subquery, Sum
+from django.db.models.functions import Coalesce
+from django.utils import timezone
+
+from annotate.accounts import roles
+from annotate.clips.models import Clip
+from annotate.leads import guards
+from annotate.leads.models import (
+    AgreementScore,
+    ClipAgreement,
+    Export,
+    FinalTranscript,
+    GoldScore,
+    SecondOpinion,
+    WhisperScore,
+)
+from annotate.queues.models import GoldClip, Queue, Task
+from annotate.review.models import Annotation
+
+QUALITY_WINDOW = timedelta(days=30)
+MEDIAN_SAMPLE = 20_000
+
+
+def _backlog_q(now: datetime, prefix: str = "") -> Q:
+    return Q(**{f"{prefix}state": Task.State.OPEN}) | Q(
+        **{f"{prefix}state": Task.State.CLAIMED, f"{prefix}lease_expires_at__lt": now}
+    )
+
+
+# --- queues ---------------------------------------------------------------------------------
+
+
+def queues_with_numbers(*, include_archived: bool = True) -> QuerySet[Queue]:
+    now = timezone.now()
+    qs = Queue.objects.all() if include_archived else Queue.objects.filter(archived=False)
+    members = (
+        Queue.members.through.objects.filter(queue_id=OuterRef("pk"))
+        .values("queue_id")
+        .annotate(n=Count("pk"))
+        .values("n")
+    )
+    return qs.annotate(
+        backlog=Count("tasks", filter=_backlog_q(now, "tasks__")),
+        in_progress=Count("tasks", filter=Q(tasks__state=Task.State.CLAIMED, tasks__lease_expires_at__gte=now)),
+        done=Count("tasks", filter=Q(tasks__state=Task.State.DONE)),
+        member_count=Coalesce(Subquery(members), 0),
+    ).order_by("archived", "-priority", "name")
+
+
+def reviewers_not_in(queue: Queue) -> QuerySet:
+    User = get_user_model()
+    return (
+        User.objects.filter(groups__name=roles.REVIEWER, is_active=True)
+        .exclude(review_queues=queue)
+        .order_by("username")
+        .distinct()
+    )
+
+
+def gold_clips(queue: Queue) -> QuerySet[GoldClip]:
+    return (
+        GoldClip.objects.filter(queue=queue)
+        .select_related("clip")
+        .annotate(
+            served=Count("clip__tasks", filter=Q(clip__tasks__queue=queue, clip__tasks__is_gold=True)),
+            accuracy=Avg("scores__accuracy"),
+        )
+        .order_by("-active", "-created_at")
+    )
+
+
+def preview_matching(*, locales: list[str], device_types: list[str], sample_rate: float, days: int = 7) -> dict:
+    """How many clips of the last `days` days match the rule, and how many it would sample."""
+    since = timezone.now() - timedelta(days=days)
+    qs = Clip.objects.filter(created_at__gte=since)
+    if locales:
+        qs = qs.filter(locale__in=locales)
+    if device_types:
+        qs = qs.filter(device_type__in=device_types)
+    matching = qs.count()
+    rate = min(max(sample_rate, 0.0), 1.0)
+    return {
+        "days": days,
+        "recent": Clip.objects.filter(created_at__gte=since).count(),
+        "matching": matching,
+        "sampled": round(matching * rate),
+    }
+
+
+# --- the live dashboard --------------------------------------------------------------------------
+
+
+def dashboard() -> dict[str, Any]:
+    """Everything the live dashboard shows, JSON-safe: numbers and names, never identities."""
+    now = timezone.now()
+    hour_ago, day_ago = now - timedelta(hours=1), now - timedelta(hours=24)
+    queues = list(queues_with_numbers(include_archived=False))
+
+    rows = list(
+        Annotation.objects.filter(created_at__gte=day_ago)
+        .order_by("-created_at")
+        .values_list("task__queue_id", "reviewer_id", "seconds_spent", "created_at")[:MEDIAN_SAMPLE]
+    )
+    per_queue: dict[int, list[float]] = defaultdict(list)
+    per_queue_hour: dict[int, int] = defaultdict(int)
+    per_reviewer: dict[int, list[float]] = defaultdict(list)
+    per_reviewer_hour: dict[int, int] = defaultdict(int)
+    hourly = [0] * 24
+    start = now.replace(minute=0, second=0, microsecond=0) - timedelta(hours=23)
+    for queue_id, reviewer_id, seconds, at in rows:
+        per_queue[queue_id].append(seconds)
+        per_reviewer[reviewer_id].append(seconds)
+        if at >= hour_ago:
+            per_queue_hour[queue_id] += 1
+            per_reviewer_hour[reviewer_id] += 1
+        index = int((at - start).total_seconds() // 3600)
+        if 0 <= index < 24:
+            hourly[index] += 1
+
+    since = now - QUALITY_WINDOW
+    gold = {
+        r["reviewer_id"]: r
+        for r in GoldScore.objects.filter(created_at__gte=since)
+        .values("reviewer_id")
+        .annotate(accuracy=Avg("accuracy"), n=Count("pk"))
+    }
+    agreement = {
+        r["reviewer_id"]: r
+        for r in AgreementScore.objects.filter(created_at__gte=since)
+        .values("reviewer_id")
+        .annotate(agreement=Avg("agreement"), n=Count("pk"))
+    }
+    reviewer_ids = set(per_reviewer) | set(gold) | set(agreement)
+    names = dict(get_user_model().objects.filter(pk__in=reviewer_ids).values_list("pk", "username"))
+
+    def _round(value, digits=3):
+        return None if value is None else round(value, digits)
+
+    reviewers = sorted(
+        (
+            {
+                "reviewer": names.get(rid, "?"),
+                "last_hour": per_reviewer_hour.get(rid, 0),
+                "last_24h": len(per_reviewer.get(rid, [])),
+                "median_seconds": _round(statistics.median(per_reviewer[rid]), 1) if per_reviewer.get(rid) else None,
+                "gold_accuracy": _round(gold[rid]["accuracy"]) if rid in gold else None,
+                "gold_n": gold[rid]["n"] if rid in gold else 0,
+                "agreement": _round(agreement[rid]["agreement"]) if rid in agreement else None,
+                "agreement_n": agreement[rid]["n"] if rid in agreement else 0,
+            }
+            for rid in reviewer_ids
+        ),
+        key=lambda r: (-r["last_24h"], r["reviewer"]),
+    )
+    whisper = [
+        {
+            "model": r["model_name"],
+            "wer": round(r["errors"] / r["words"], 4) if r["words"] else None,
+            "clips": r["clips"],
+            "words": r["words"],
+        }
+        for r in WhisperScore.objects.values("model_name")
+        .annotate(errors=Sum("errors"), words=Sum("words"), clips=Count("pk"))
+        .order_by("model_name")
+    ]
+    return {
+        "generated_at": now.isoformat(),
+        "queues": [
+            {
+                "id": q.pk,
+                "name": q.name,
+                "priority": q.priority,
+                "overlap": q.overlap,
+                "gold_ratio": q.gold_ratio,
+                "backlog": q.backlog,
+                "in_progress": q.in_progress,
+                "clips_per_hour": per_queue_hour.get(q.pk, 0),
+                "median_seconds": _round(statistics.median(per_queue[q.pk]), 1) if per_queue.get(q.pk) else None,
+            }
+            for q in queues
+        ],
+        "hourly": [
+            {"hour": (start + timedelta(hours=i)).isoformat(), "clips": count} for i, count in enumerate(hourly)
+        ],
+        "whisper": whisper,
+        "reviewers": reviewers,
+        "flags": guards.flag_counts(since=day_ago),
+        "adjudication_waiting": ClipAgreement.objects.filter(needs_adjudication=True, resolved_at__isnull=True).count(),
+        "inbox_open": SecondOpinion.objects.filter(answered_at__isnull=True).count(),
+        "totals": {
+            "backlog": sum(q.backlog for q in queues),
+            "last_hour": sum(per_queue_hour.values()),
+            "last_24h": len(rows),
+        },
+    }
+
+
+# --- adjudication ------------------------------------------------------------------------------------
+
+
+def disagreements() -> QuerySet[ClipAgreement]:
+    qs = (
+        ClipAgreement.objects.filter(needs_adjudication=True, resolved_at__isnull=True)
+        .exclude(clip__state=Clip.State.PURGED)
+        .select_related("queue", "clip")
+        .order_by("created_at", "pk")
+    )
+    flagged = guards.flagged(outer="clip_id")
+    return qs.exclude(flagged) if flagged is not None else qs
+
+
+def clip_for_adjudication(clip: Clip) -> dict[str, Any]:
+    annotations = list(
+        Annotation.objects.filter(clip=clip, task__is_gold=False)
+        .select_related("reviewer", "task__queue")
+        .order_by("created_at", "pk")
+    )
+    transcripts = list(clip.machine_transcripts.order_by("-created_at"))
+    return {
+        "annotations": annotations,
+        "transcripts": transcripts,
+        "final": FinalTranscript.objects.filter(clip=clip).first(),
+        "agreements": list(ClipAgreement.objects.filter(clip=clip).select_related("queue")),
+    }
+
+
+# --- the second-opinion inbox -----------------------------------------------------------------------
+
+
+def inbox() -> dict[str, list[SecondOpinion]]:
+    base = SecondOpinion.objects.select_related("asked_by", "queue", "clip", "answered_by")
+    return {
+        "open": list(base.filter(answered_at__isnull=True).order_by("created_at")),
+        "answered": list(base.filter(answered_at__isnull=False).order_by("-answered_at")[:50]),
+    }
+
+
+def questions_of(*, user, task_id: int | None = None) -> QuerySet[SecondOpinion]:
+    qs = SecondOpinion.objects.filter(asked_by=user).order_by("-created_at")
+    if task_id is not None:
+        qs = qs.filter(task_id=task_id)
+    return qs
+
+
+def question_json(question: SecondOpinion) -> dict[str, Any]:
+    return {
+        "id": question.pk,
+        "task_id": question.task_id,
+        "question": question.question,
+        "moment": question.moment_seconds,
+        "asked_at": question.created_at.isoformat(),
+        "answer": question.answer if question.answered_at else None,
+        "answered_at": question.answered_at.isoformat() if question.answered_at else None,
+        "seen": question.seen_at is not None,
+    }
+
+
+# --- exports ------------------------------------------------------------------------------------------
+
+
+def retention_cutoff(now: datetime | None = None) -> datetime:
+    return (now or timezone.now()) - timedelta(days=settings.ANNOTATE_RETENTION_DAYS)
+
+
+def exportable_finals(*, queue: Queue | None = None, now: datetime | None = None) -> QuerySet[FinalTranscript]:
+    """Final transcripts fit for training: reviewed, final, not flagged, not accidental,
+    audio still held, inside retention, not waiting for adjudication."""
+    accidental = Annotation.objects.filter(clip_id=OuterRef("clip_id"), accidental=True)
+    undecided = ClipAgreement.objects.filter(
+        clip_id=OuterRef("clip_id"), needs_adjudication=True, resolved_at__isnull=True
+    )
+    qs = (
+        FinalTranscript.objects.exclude(text="")
+        .filter(clip__state=Clip.State.READY)
+        .exclude(clip__audio_name="")
+        .annotate(kept_from=Coalesce("clip__captured_at", "clip__created_at"))
+        .filter(kept_from__gte=retention_cutoff(now))
+        .exclude(Exists(accidental))
+        .exclude(Exists(undecided))
+    )
+    flagged = guards.flagged(outer="clip_id")
+    if flagged is not None:
+        qs = qs.exclude(flagged)
+    if queue is not None:
+        qs = qs.filter(Exists(Task.objects.filter(clip_id=OuterRef("clip_id"), queue=queue)))
+    return qs.select_related("clip").order_by("clip_id")
+
+
+def export_json(export: Export) -> dict[str, Any]:
+    return {
+        "id": export.pk,
+        "state": export.state,
+        "format": export.format,
+        "progress": round(export.progress, 4),
+        "done": export.done,
+        "total": export.total,
+        "clip_count": export.clip_count,
+        "size_bytes": export.size_bytes,
+        "error": export.error,
+        "download_url": f"/lead/exports/{export.pk}/download" if export.state == Export.State.DONE else None,
+    }

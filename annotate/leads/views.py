@@ -1,0 +1,563 @@
+"""The team lead's console: dashboard, queues, people, gold, adjudication, inbox, exports.
+
+Who reaches what (checked in one decorator each, tested role by role):
+
+| endpoint | who |
+|---|---|
+| /lead/api/second-opinions (ask, read my answers) | reviewers |
+| everything else under /lead/ | team leads |
+
+Pages send the anonymous to sign in and answer 403 to other roles; JSON
+endpoints answer 401 / 403. Leads never see who was recorded: clips are named
+by their random public id, and nothing here reads the sealed identity.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from functools import wraps
+from typing import Any
+
+from django.conf import settings
+from django.contrib import messages
+from django.contrib.auth import get_user_model
+from django.contrib.auth.decorators import login_required
+from django.core import signing
+from django.core.files.storage import default_storage
+from django.db import transaction
+from django.db.models import Q
+from django.http import FileResponse, Http404, HttpRequest, HttpResponse, JsonResponse
+from django.shortcuts import get_object_or_404, redirect, render
+from django.urls import reverse
+from django.views.decorators.cache import never_cache
+from django.views.decorators.http import require_GET, require_http_methods, require_POST
+
+from annotate.accounts import roles
+from annotate.audit import services as audit
+from annotate.clips import vault
+from annotate.clips.models import Clip
+from annotate.leads import guards, quality, selectors, services
+from annotate.leads.forms import AdjudicationForm, AnswerForm, ExportForm, GoldForm, QueueForm
+from annotate.leads.models import Export, SecondOpinion
+from annotate.queues.models import GoldClip, Queue
+from annotate.review.models import Annotation
+
+AUDIO_SALT = "annotate.lead-audio"
+
+# --- access ------------------------------------------------------------------------------------------
+
+
+def lead_required(view):
+    """Pages: sign-in redirect for the anonymous, 403 for other roles."""
+
+    @wraps(view)
+    @login_required
+    def wrapper(request: HttpRequest, *args, **kwargs):
+        if not roles.has_role(request.user, roles.LEAD):
+            return render(request, "403.html", {"message": "This console is for team leads."}, status=403)
+        return view(request, *args, **kwargs)
+
+    return wrapper
+
+
+def _api(role: str, message: str):
+    def decorator(view):
+        @wraps(view)
+        def wrapper(request: HttpRequest, *args, **kwargs):
+            if not request.user.is_authenticated:
+                return JsonResponse({"error": "sign in first"}, status=401)
+            if not roles.has_role(request.user, role):
+                return JsonResponse({"error": message}, status=403)
+            return view(request, *args, **kwargs)
+
+        return wrapper
+
+    return decorator
+
+
+lead_api = _api(roles.LEAD, "for team leads only")
+reviewer_api = _api(roles.REVIEWER, "for reviewers only")
+
+
+def _get_queue_for_lead(request: HttpRequest, queue_id: int) -> Queue:
+    return get_object_or_404(Queue, pk=queue_id)
+
+
+def _get_clip_for_lead(request: HttpRequest, public_id: str) -> Clip:
+    """A clip a lead may look at: in the console (reviewed, asked about, or gold), not flagged."""
+    clip = get_object_or_404(Clip, public_id=public_id)
+    in_console = (
+        Annotation.objects.filter(clip=clip).exists()
+        or SecondOpinion.objects.filter(clip=clip).exists()
+        or GoldClip.objects.filter(clip=clip).exists()
+    )
+    if not in_console or guards.is_flagged(clip.pk):
+        raise Http404
+    return clip
+
+
+def _json_body(request: HttpRequest) -> dict[str, Any]:
+    try:
+        body = json.loads(request.body or b"{}")
+    except (json.JSONDecodeError, UnicodeDecodeError):
+        raise ValueError("the request body is not valid JSON") from None
+    if not isinstance(body, dict):
+        raise ValueError("the request body must be a JSON object")
+    return body
+
+
+def lead_audio_url(*, clip: Clip, user) -> str:
+    token = signing.dumps({"u": user.pk, "c": clip.public_id}, salt=AUDIO_SALT, compress=False)
+    return reverse("lead-audio", args=[token])
+
+
+# --- dashboard -------------------------------------------------------------------------------------------
+
+
+@lead_required
+@require_GET
+def dashboard(request: HttpRequest) -> HttpResponse:
+    return render(request, "leads/dashboard.html", {"snapshot": selectors.dashboard(), "section": "dashboard"})
+
+
+@lead_api
+@require_GET
+@never_cache
+def dashboard_json(request: HttpRequest) -> JsonResponse:
+    return JsonResponse(selectors.dashboard())
+
+
+# --- queues ------------------------------------------------------------------------------------------------
+
+
+@lead_required
+@require_GET
+def queue_list(request: HttpRequest) -> HttpResponse:
+    return render(request, "leads/queues.html", {"queues": selectors.queues_with_numbers(), "section": "queues"})
+
+
+def _preview(form: QueueForm) -> dict | None:
+    data = form.cleaned_data if form.is_bound and form.is_valid() else None
+    if data is None and form.instance.pk:
+        q = form.instance
+        return selectors.preview_matching(locales=q.locales, device_types=q.device_types, sample_rate=q.sample_rate)
+    if data is None:
+        return selectors.preview_matching(locales=[], device_types=[], sample_rate=1.0)
+    return selectors.preview_matching(
+        locales=data["locales"], device_types=data["device_types"], sample_rate=data["sample_rate"]
+    )
+
+
+@lead_required
+@require_http_methods(["GET", "POST"])
+def queue_create(request: HttpRequest) -> HttpResponse:
+    form = QueueForm(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        queue = services.create_queue(lead=request.user, data=form.cleaned_data, request=request)
+        messages.success(request, f"Queue “{queue.name}” created. Add its reviewers below.")
+        return redirect("lead-queue", queue.pk)
+    return render(
+        request,
+        "leads/queue_form.html",
+        {"form": form, "queue": None, "preview": _preview(form), "section": "queues"},
+        status=400 if form.is_bound else 200,
+    )
+
+
+@lead_required
+@require_http_methods(["GET", "POST"])
+def queue_edit(request: HttpRequest, queue_id: int) -> HttpResponse:
+    queue = _get_queue_for_lead(request, queue_id)
+    form = QueueForm(request.POST or None, instance=Queue.objects.get(pk=queue.pk))
+    if request.method == "POST" and form.is_valid():
+        services.update_queue(queue=queue, lead=request.user, data=form.cleaned_data, request=request)
+        messages.success(request, "Queue saved.")
+        return redirect("lead-queue", queue.pk)
+    return render(
+        request,
+        "leads/queue_form.html",
+        {"form": form, "queue": queue, "preview": _preview(form), "section": "queues"},
+        status=400 if form.is_bound else 200,
+    )
+
+
+@lead_required
+@require_GET
+def queue_detail(request: HttpRequest, queue_id: int) -> HttpResponse:
+    queue = _get_queue_for_lead(request, queue_id)
+    numbers = selectors.queues_with_numbers().get(pk=queue.pk)
+    return render(
+        request,
+        "leads/queue_detail.html",
+        {
+            "queue": numbers,
+            "members": queue.members.order_by("username"),
+            "candidates": selectors.reviewers_not_in(queue),
+            "golds": selectors.gold_clips(queue),
+            "gold_form": GoldForm(),
+            "section": "queues",
+        },
+    )
+
+
+@lead_api
+@require_GET
+def queue_preview(request: HttpRequest) -> JsonResponse:
+    """How many recent clips a sampling rule would match (for the queue form, as the lead types)."""
+    form = QueueForm(
+        {
+            "locales": request.GET.get("locales", ""),
+            "device_types": request.GET.get("device_types", ""),
+        }
+    )
+    form.is_valid()
+    errors = {name: form.errors[name] for name in ("locales", "device_types") if name in form.errors}
+    if errors:
+        return JsonResponse({"error": "; ".join(str(e[0]) for e in errors.values())}, status=400)
+    try:
+        rate = float(request.GET.get("sample_rate", "1"))
+        days = int(request.GET.get("days", "7"))
+    except ValueError:
+        return JsonResponse({"error": "sample_rate and days must be numbers"}, status=400)
+    days = min(max(days, 1), 90)
+    return JsonResponse(
+        selectors.preview_matching(
+            locales=form.cleaned_data["locales"],
+            device_types=form.cleaned_data["device_types"],
+            sample_rate=rate,
+            days=days,
+        )
+    )
+
+
+@lead_required
+@require_POST
+def queue_archive(request: HttpRequest, queue_id: int) -> HttpResponse:
+    queue = _get_queue_for_lead(request, queue_id)
+    archived = request.POST.get("archived", "1") == "1"
+    services.set_archived(queue=queue, lead=request.user, archived=archived, request=request)
+    messages.success(request, f"Queue {'archived' if archived else 'back in service'}.")
+    return redirect("lead-queue", queue.pk)
+
+
+@lead_required
+@require_POST
+def member_add(request: HttpRequest, queue_id: int) -> HttpResponse:
+    queue = _get_queue_for_lead(request, queue_id)
+    try:
+        reviewer = get_user_model().objects.get(pk=int(request.POST.get("user", "")))
+        services.add_member(queue=queue, reviewer=reviewer, lead=request.user, request=request)
+    except services.ConsoleError as exc:
+        messages.error(request, str(exc))
+    except (ValueError, get_user_model().DoesNotExist):
+        messages.error(request, "Pick a reviewer to add.")
+    else:
+        messages.success(request, f"{reviewer.get_username()} now reviews this queue.")
+    return redirect("lead-queue", queue.pk)
+
+
+@lead_required
+@require_POST
+def member_remove(request: HttpRequest, queue_id: int, user_id: int) -> HttpResponse:
+    queue = _get_queue_for_lead(request, queue_id)
+    reviewer = get_object_or_404(get_user_model(), pk=user_id, review_queues=queue)
+    released = services.remove_member(queue=queue, reviewer=reviewer, lead=request.user, request=request)
+    note = f" ({released} held clip{'s' if released != 1 else ''} went back to the queue)" if released else ""
+    messages.success(request, f"{reviewer.get_username()} no longer reviews this queue{note}.")
+    return redirect("lead-queue", queue.pk)
+
+
+@lead_required
+@require_POST
+def gold_add(request: HttpRequest, queue_id: int) -> HttpResponse:
+    queue = _get_queue_for_lead(request, queue_id)
+    form = GoldForm(request.POST)
+    if not form.is_valid():
+        messages.error(request, "Give the clip id and its reference transcript.")
+        return redirect("lead-queue", queue.pk)
+    clip = Clip.objects.filter(public_id=form.cleaned_data["clip"].strip()).first()
+    if clip is None or guards.is_flagged(clip.pk):
+        messages.error(request, "No such clip.")
+        return redirect("lead-queue", queue.pk)
+    try:
+        quality.add_gold(queue=queue, clip=clip, reference_text=form.cleaned_data["reference_text"], lead=request.user)
+    except ValueError as exc:
+        messages.error(request, str(exc))
+    else:
+        audit.record(action="gold.add", actor=request.user, clip_public_id=clip.public_id, target=f"queue:{queue.pk}")
+        messages.success(request, f"{clip.public_id} is a gold clip of this queue.")
+    return redirect("lead-queue", queue.pk)
+
+
+@lead_required
+@require_POST
+def gold_retire(request: HttpRequest, queue_id: int, gold_id: int) -> HttpResponse:
+    queue = _get_queue_for_lead(request, queue_id)
+    gold = get_object_or_404(GoldClip.objects.select_related("clip"), pk=gold_id, queue=queue)
+    quality.retire_gold(gold=gold)
+    audit.record(
+        action="gold.retire", actor=request.user, clip_public_id=gold.clip.public_id, target=f"queue:{queue.pk}"
+    )
+    messages.success(request, f"{gold.clip.public_id} is no longer served as gold.")
+    return redirect("lead-queue", queue.pk)
+
+
+# --- adjudication ----------------------------------------------------------------------------------------
+
+
+@lead_required
+@require_GET
+def adjudication_list(request: HttpRequest) -> HttpResponse:
+    return render(
+        request,
+        "leads/adjudication_list.html",
+        {"disagreements": selectors.disagreements()[:200], "section": "adjudicate"},
+    )
+
+
+@lead_required
+@require_http_methods(["GET", "POST"])
+def adjudicate(request: HttpRequest, public_id: str) -> HttpResponse:
+    clip = _get_clip_for_lead(request, public_id)
+    context = selectors.clip_for_adjudication(clip)
+    form = AdjudicationForm(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        annotation = None
+        if form.cleaned_data.get("annotation"):
+            annotation = next((a for a in context["annotations"] if a.pk == form.cleaned_data["annotation"]), None)
+        gold_queue = form.cleaned_data.get("gold_queue")
+        try:
+            with transaction.atomic():  # the final text and its gold use stand or fall together
+                final = quality.adjudicate(
+                    clip=clip, text=form.cleaned_data["text"], lead=request.user, annotation=annotation
+                )
+                if gold_queue:
+                    queue = get_object_or_404(Queue, pk=gold_queue)
+                    quality.add_gold(queue=queue, clip=clip, reference_text=final.text, lead=request.user)
+        except ValueError as exc:
+            form.add_error("text", str(exc))
+        else:
+            audit.record(
+                action="adjudicate",
+                actor=request.user,
+                clip_public_id=clip.public_id,
+                request=request,
+                details={"picked": annotation.pk if annotation else None, "gold_queue": gold_queue or None},
+            )
+            messages.success(request, f"Final transcript of {clip.public_id} saved.")
+            following = selectors.disagreements().exclude(clip=clip).first()
+            return redirect("lead-adjudicate", following.clip.public_id) if following else redirect("lead-adjudication")
+    audit.record(action="adjudicate.view", actor=request.user, clip_public_id=clip.public_id, request=request)
+    return render(
+        request,
+        "leads/adjudicate.html",
+        {
+            **context,
+            "clip": clip,
+            "form": form,
+            "audio_url": lead_audio_url(clip=clip, user=request.user) if clip.audio_name else None,
+            "queues": Queue.objects.filter(archived=False).order_by("name"),
+            "section": "adjudicate",
+        },
+        status=400 if form.is_bound else 200,
+    )
+
+
+# --- second opinions: the lead's inbox ------------------------------------------------------------------------
+
+
+@lead_required
+@require_GET
+def inbox(request: HttpRequest) -> HttpResponse:
+    return render(request, "leads/inbox.html", {**selectors.inbox(), "section": "inbox"})
+
+
+@lead_required
+@require_http_methods(["GET", "POST"])
+def inbox_item(request: HttpRequest, opinion_id: int) -> HttpResponse:
+    opinion = get_object_or_404(
+        SecondOpinion.objects.select_related("clip", "asked_by", "queue", "answered_by"), pk=opinion_id
+    )
+    clip = opinion.clip
+    if guards.is_flagged(clip.pk):
+        raise Http404
+    form = AnswerForm(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        try:
+            services.answer(opinion=opinion, lead=request.user, text=form.cleaned_data["answer"], request=request)
+        except services.ConsoleError as exc:
+            form.add_error("answer", str(exc))
+        else:
+            messages.success(request, f"Answer sent to {opinion.asked_by.get_username()}.")
+            return redirect("lead-inbox")
+    audit.record(
+        action="second_opinion.view",
+        actor=request.user,
+        clip_public_id=clip.public_id,
+        target=f"question:{opinion.pk}",
+        request=request,
+    )
+    transcripts = list(clip.machine_transcripts.order_by("-created_at"))
+    return render(
+        request,
+        "leads/inbox_item.html",
+        {
+            "opinion": opinion,
+            "clip": clip,
+            "whisper": transcripts[0] if transcripts else None,
+            "annotations": Annotation.objects.filter(clip=clip).select_related("reviewer").order_by("created_at"),
+            "audio_url": lead_audio_url(clip=clip, user=request.user) if clip.audio_name else None,
+            "form": form,
+            "section": "inbox",
+        },
+        status=400 if form.is_bound else 200,
+    )
+
+
+# --- second opinions: the reviewer's side (static/review/ask.js) -----------------------------------------------
+
+
+@reviewer_api
+@require_http_methods(["GET", "POST"])
+def second_opinions(request: HttpRequest) -> JsonResponse:
+    """POST {task_id, question, moment?}: ask a lead. GET [?task_id=]: my questions and their answers."""
+    if request.method == "GET":
+        task_id = request.GET.get("task_id")
+        if task_id is not None and not task_id.isdigit():
+            return JsonResponse({"error": "task_id must be a number"}, status=400)
+        questions = list(selectors.questions_of(user=request.user, task_id=int(task_id) if task_id else None)[:50])
+        payload = [selectors.question_json(q) for q in questions]
+        services.mark_seen(user=request.user, ids=[q.pk for q in questions if q.answered_at and not q.seen_at])
+        return JsonResponse({"questions": payload})
+    try:
+        body = _json_body(request)
+        task_id, moment = body.get("task_id"), body.get("moment")
+        if not isinstance(task_id, int) or isinstance(task_id, bool):
+            raise ValueError("task_id must be a number")
+        if moment is not None and (not isinstance(moment, int | float) or isinstance(moment, bool)):
+            raise ValueError("moment must be a number of seconds, or null")
+        if not isinstance(body.get("question", ""), str):
+            raise ValueError("question must be a string")
+        opinion = services.ask(
+            user=request.user,
+            task_id=task_id,
+            question=body.get("question", ""),
+            moment=float(moment) if moment is not None else None,
+            request=request,
+        )
+    except LookupError as exc:
+        return JsonResponse({"error": str(exc)}, status=404)
+    except ValueError as exc:
+        return JsonResponse({"error": str(exc)}, status=400)
+    return JsonResponse(selectors.question_json(opinion), status=201)
+
+
+# --- audio for leads ---------------------------------------------------------------------------------------
+
+
+_RANGE = re.compile(r"^bytes=(\d*)-(\d*)$")
+
+
+@require_GET
+def audio(request: HttpRequest, token: str) -> HttpResponse:
+    """A clip's audio for the lead who got the URL: short-lived, no-store, audited; else 404."""
+    if not roles.has_role(request.user, roles.LEAD):
+        raise Http404
+    try:
+        data = signing.loads(token, salt=AUDIO_SALT, max_age=settings.ANNOTATE_AUDIO_URL_SECONDS)
+    except signing.BadSignature:
+        raise Http404 from None
+    if data.get("u") != request.user.pk:
+        raise Http404
+    clip = _get_clip_for_lead(request, str(data.get("c", "")))
+    if not clip.audio_name:
+        raise Http404
+    wav = vault.load_audio(clip)
+    size = len(wav)
+    status, start, end = 200, 0, size - 1
+    match = _RANGE.match(request.headers.get("Range", "").strip())
+    if match and (match.group(1) or match.group(2)):
+        if match.group(1):
+            start = int(match.group(1))
+            end = min(int(match.group(2)), size - 1) if match.group(2) else size - 1
+        else:
+            start = max(0, size - int(match.group(2)))
+        if start >= size or start > end:
+            response = HttpResponse(status=416)
+            response["Content-Range"] = f"bytes */{size}"
+            return response
+        status = 206
+    audit.record(
+        action="audio.play",
+        actor=request.user,
+        clip_public_id=clip.public_id,
+        request=request,
+        details={"as": "lead", "range": request.headers.get("Range", "")},
+    )
+    response = HttpResponse(wav[start : end + 1], status=status, content_type="audio/wav")
+    response["Accept-Ranges"] = "bytes"
+    response["Content-Length"] = str(end - start + 1)
+    if status == 206:
+        response["Content-Range"] = f"bytes {start}-{end}/{size}"
+    response["Cache-Control"] = "no-store, private"
+    response["Content-Disposition"] = "inline"
+    response["X-Content-Type-Options"] = "nosniff"
+    return response
+
+
+# --- exports ---------------------------------------------------------------------------------------------------
+
+
+@lead_required
+@require_http_methods(["GET", "POST"])
+def exports(request: HttpRequest) -> HttpResponse:
+    form = ExportForm(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        services.request_export(
+            lead=request.user, fmt=form.cleaned_data["format"], queue=form.cleaned_data["queue"], request=request
+        )
+        messages.success(request, "Export started: its progress shows below.")
+        return redirect("lead-exports")
+    return render(
+        request,
+        "leads/exports.html",
+        {
+            "form": form,
+            "exports": Export.objects.select_related("requested_by", "queue")[:50],
+            "eligible": selectors.exportable_finals().count(),
+            "retention_days": settings.ANNOTATE_RETENTION_DAYS,
+            "section": "exports",
+        },
+        status=400 if form.is_bound else 200,
+    )
+
+
+@lead_api
+@require_GET
+@never_cache
+def export_status(request: HttpRequest, export_id: int) -> JsonResponse:
+    return JsonResponse(selectors.export_json(get_object_or_404(Export, pk=export_id)))
+
+
+@lead_required
+@require_GET
+def export_download(request: HttpRequest, export_id: int) -> HttpResponse:
+    export = get_object_or_404(Export, ~Q(file_name=""), pk=export_id, state=Export.State.DONE)
+    if not default_storage.exists(export.file_name):
+        raise Http404
+    audit.record(
+        action="export.download",
+        actor=request.user,
+        target=f"export:{export.pk}",
+        request=request,
+        details={"format": export.format, "clips": export.clip_count},
+    )
+    response = FileResponse(
+        default_storage.open(export.file_name, "rb"),
+        as_attachment=True,
+        filename=f"annotate-export-{export.pk}-{export.format}.zip",
+        content_type="application/zip",
+    )
+    response["Cache-Control"] = "no-store, private"
+    return response

@@ -1,0 +1,205 @@
+// The officer console: open cases, most severe first, live over ws/cases/.
+// A new case appears at once with a banner and a beep; a case past its
+// deadline turns red and is announced again (client timer every second, and the
+// server's `notify_overdue` re-notification). While the socket is down the list
+// is refreshed from /cases/api/open every 15 seconds.
+
+import { Beeper, LiveSocket, span } from "./alerts.js";
+
+const $ = (id) => document.getElementById(id);
+const state = JSON.parse($("console-state").textContent);
+const root = $("console");
+const rows = $("case-rows");
+const beeper = new Beeper();
+const cases = new Map();
+const overdueAnnounced = new Map(); // case id -> time of the last overdue alert (ms)
+const REANNOUNCE_MS = 5 * 60_000;
+let skewMs = Date.parse(state.now) - Date.now(); // server clock minus ours
+let pollTimer = null;
+let alerts = 0;
+
+function serverNow() {
+  return Date.now() + skewMs;
+}
+
+function setCases(list) {
+  cases.clear();
+  for (const c of list) cases.set(c.id, c);
+  render();
+}
+
+function sorted() {
+  return [...cases.values()].sort(
+    (a, b) =>
+      a.severity_rank - b.severity_rank ||
+      (a.due_at ? Date.parse(a.due_at) : Infinity) - (b.due_at ? Date.parse(b.due_at) : Infinity) ||
+      a.id - b.id,
+  );
+}
+
+function cell(text, className) {
+  const td = document.createElement("td");
+  if (className) td.className = className;
+  td.textContent = text;
+  return td;
+}
+
+function row(c) {
+  const tr = document.createElement("tr");
+  tr.dataset.caseId = c.id;
+  tr.dataset.state = c.state;
+  tr.className = `case sev-${c.severity}`;
+  const sev = document.createElement("td");
+  const badge = document.createElement("span");
+  badge.className = `badge sev-${c.severity}`;
+  badge.textContent = c.severity;
+  sev.append(badge);
+  const link = document.createElement("a");
+  link.href = c.url;
+  link.textContent = `Case ${c.id}`;
+  const idCell = document.createElement("td");
+  idCell.append(link);
+  const stateCell = cell(c.state_label);
+  if (c.pending_unseal) {
+    const pending = document.createElement("span");
+    pending.className = "badge pending";
+    pending.textContent = "unsealing to approve";
+    stateCell.append(" ", pending);
+  }
+  const deadline = cell("", "deadline");
+  deadline.dataset.due = c.due_at || "";
+  deadline.dataset.stage = c.stage || "";
+  const open = document.createElement("td");
+  const button = document.createElement("a");
+  button.className = "button";
+  button.href = c.url;
+  button.textContent = c.state === "new" ? "Open and acknowledge" : "Open";
+  open.append(button);
+  tr.append(sev, idCell, cell(c.category_label), stateCell, deadline, cell(c.owner || "—"), cell(String(c.flags), "num"), open);
+  return tr;
+}
+
+function render() {
+  const fresh = new Set([...rows.querySelectorAll("tr.fresh")].map((tr) => Number(tr.dataset.caseId)));
+  rows.replaceChildren(...sorted().map(row));
+  for (const tr of rows.children) if (fresh.has(Number(tr.dataset.caseId))) tr.classList.add("fresh");
+  $("no-cases").hidden = cases.size > 0;
+  tick();
+  updateTitle();
+}
+
+function updateTitle() {
+  const waiting = [...cases.values()].filter((c) => c.state === "new").length;
+  document.title = `${waiting ? `(${waiting}) ` : ""}Cases · annotate`;
+}
+
+const STAGE = { acknowledge: "acknowledge", decide: "decide", close: "close" };
+
+function tick() {
+  const now = serverNow();
+  for (const tr of rows.children) {
+    const td = tr.querySelector(".deadline");
+    if (!td || !td.dataset.due) continue;
+    const left = (Date.parse(td.dataset.due) - now) / 1000;
+    const stage = STAGE[td.dataset.stage] || "act";
+    const id = Number(tr.dataset.caseId);
+    if (left < 0) {
+      td.textContent = `${stage}: overdue by ${span(-left)}`;
+      if (!tr.classList.contains("overdue")) tr.classList.add("overdue");
+      const last = overdueAnnounced.get(id) || 0;
+      if (Date.now() - last > REANNOUNCE_MS) {
+        overdueAnnounced.set(id, Date.now());
+        const c = cases.get(id);
+        announce(`Case ${id} is overdue: ${stage} was due ${span(-left)} ago.`, c ? c.severity : "high");
+      }
+    } else {
+      td.textContent = `${stage} within ${span(left)}`;
+      tr.classList.toggle("overdue", false);
+      tr.classList.toggle("soon", left < 300);
+    }
+  }
+}
+
+function announce(message, severity) {
+  alerts += 1;
+  root.dataset.alerts = String(alerts);
+  const banner = $("alert");
+  banner.textContent = message;
+  banner.hidden = false;
+  banner.className = `alert-banner sev-${severity}`;
+  if (beeper.beep(severity === "critical" ? 3 : 2, severity === "critical" ? 988 : 880)) {
+    root.dataset.beeps = String(beeper.played);
+  }
+}
+
+function onMessage(msg) {
+  if (msg.type === "hello") {
+    setCases(msg.cases);
+    return;
+  }
+  const c = msg.case;
+  if (!c) return;
+  if (c.state === "closed") cases.delete(c.id);
+  else cases.set(c.id, c);
+  render();
+  const tr = rows.querySelector(`tr[data-case-id="${c.id}"]`);
+  if (msg.type === "case.new") {
+    if (tr) tr.classList.add("fresh");
+    announce(`New ${c.severity} case ${c.id}: ${c.category_label}.`, c.severity);
+  } else if (msg.type === "case.overdue") {
+    overdueAnnounced.set(c.id, Date.now());
+    announce(`Case ${c.id} is overdue (${c.stage}).`, c.severity);
+  }
+}
+
+async function poll() {
+  try {
+    const response = await fetch(state.api_open, { headers: { Accept: "application/json" }, credentials: "same-origin" });
+    if (!response.ok) return;
+    const data = await response.json();
+    skewMs = Date.parse(data.now) - Date.now();
+    setCases(data.cases);
+  } catch {
+    /* still down: try again at the next poll */
+  }
+}
+
+function onState(s) {
+  root.dataset.connected = String(s === "live");
+  const chip = $("live");
+  chip.textContent = { live: "live", down: "reconnecting…", refused: "not allowed" }[s] || s;
+  chip.classList.toggle("down", s !== "live");
+  if (s === "live") {
+    clearInterval(pollTimer);
+    pollTimer = null;
+  } else if (!pollTimer && s !== "refused") {
+    pollTimer = setInterval(poll, 15_000);
+  }
+}
+
+const soundButton = $("sound");
+soundButton.addEventListener("click", async () => {
+  if (beeper.enabled) {
+    beeper.disable();
+  } else if (await beeper.enable()) {
+    beeper.beep(1, 660);
+  }
+  soundButton.setAttribute("aria-pressed", String(beeper.enabled));
+  soundButton.textContent = beeper.enabled ? "Sound: on" : "Sound: off — click to turn on";
+});
+// Any first click or key on the page may start sound (browsers require a gesture).
+const unlock = () => {
+  beeper.enable().then((on) => {
+    soundButton.setAttribute("aria-pressed", String(on));
+    soundButton.textContent = on ? "Sound: on" : "Sound: off — click to turn on";
+  });
+};
+document.addEventListener("keydown", unlock, { once: true });
+document.addEventListener("pointerdown", (e) => e.target !== soundButton && unlock(), { once: true });
+document.addEventListener("visibilitychange", () => {
+  if (document.visibilityState === "visible") socket.send({ type: "refresh" });
+});
+
+setCases(state.cases);
+const socket = new LiveSocket(state.ws_path, { onMessage, onState });
+setInterval(tick, 1000);

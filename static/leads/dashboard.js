@@ -1,0 +1,147 @@
+// The live dashboard: renders the numbers from JSON (first from the page, then
+// from the WebSocket ws/lead/dashboard/, which pushes fresh numbers whenever a
+// reviewer submits). Reconnects with backoff; never reloads the page.
+
+import { barChart, columnChart } from "./charts.js";
+
+const $ = (id) => document.getElementById(id);
+const root = $("dashboard");
+const fmt = {
+  int: (v) => (v == null ? "–" : String(v)),
+  pct: (v) => (v == null ? "–" : `${Math.round(v * 1000) / 10}%`),
+  sec: (v) => (v == null ? "–" : `${v}`),
+};
+const hook = { updates: 0, data: null, live: false };
+window.__dashboard = hook;
+
+function cells(row, values) {
+  const tr = document.createElement("tr");
+  values.forEach(([value, numeric]) => {
+    const td = document.createElement("td");
+    if (numeric) td.className = "num";
+    td.textContent = value;
+    tr.append(td);
+  });
+  row.append(tr);
+}
+
+function fill(tableId, rows, toCells) {
+  const body = $(tableId).tBodies[0];
+  body.replaceChildren();
+  for (const row of rows) cells(body, toCells(row));
+  if (!rows.length) cells(body, [["no data yet", false]]);
+}
+
+function hourLabel(iso) {
+  const d = new Date(iso);
+  return `${String(d.getHours()).padStart(2, "0")}:00`;
+}
+
+export function render(data) {
+  hook.data = data;
+  $("generated-at").textContent = new Date(data.generated_at).toLocaleTimeString();
+  $("generated-at").dateTime = data.generated_at;
+  $("total-backlog").textContent = fmt.int(data.totals.backlog);
+  $("total-last-hour").textContent = fmt.int(data.totals.last_hour);
+  $("total-last-24h").textContent = fmt.int(data.totals.last_24h);
+  $("adjudication-waiting").textContent = fmt.int(data.adjudication_waiting);
+  $("inbox-open").textContent = fmt.int(data.inbox_open);
+  $("flags-24h").textContent = data.flags ? fmt.int(data.flags.last_24h ?? data.flags.total) : "–";
+
+  fill("queues-table", data.queues, (q) => [
+    [q.name, false],
+    [fmt.int(q.priority), true],
+    [fmt.int(q.backlog), true],
+    [fmt.int(q.in_progress), true],
+    [fmt.int(q.clips_per_hour), true],
+    [fmt.sec(q.median_seconds), true],
+  ]);
+  fill("reviewers-table", data.reviewers, (r) => [
+    [r.reviewer, false],
+    [fmt.int(r.last_hour), true],
+    [fmt.int(r.last_24h), true],
+    [fmt.sec(r.median_seconds), true],
+    [r.gold_n ? `${fmt.pct(r.gold_accuracy)} (${r.gold_n})` : "–", true],
+    [r.agreement_n ? `${fmt.pct(r.agreement)} (${r.agreement_n})` : "–", true],
+  ]);
+  fill("whisper-table", data.whisper, (w) => [
+    [w.model, false],
+    [fmt.pct(w.wer), true],
+    [fmt.int(w.clips), true],
+    [fmt.int(w.words), true],
+  ]);
+
+  columnChart(
+    $("hourly-chart"),
+    data.hourly.map((h) => ({ label: hourLabel(h.hour), value: h.clips })),
+  );
+  barChart(
+    $("throughput-chart"),
+    data.reviewers.map((r) => ({ label: r.reviewer, value: r.last_24h })),
+  );
+  barChart(
+    $("whisper-chart"),
+    data.whisper.map((w) => ({ label: w.model, value: w.wer })),
+    { format: fmt.pct },
+  );
+
+  const flags = $("flags");
+  flags.replaceChildren();
+  const entries = data.flags
+    ? [
+        ["Total", data.flags.total],
+        ["Last 24 h", data.flags.last_24h],
+        ...Object.entries(data.flags.by_category || {}),
+        ...Object.entries(data.flags.by_severity || {}).map(([k, v]) => [`severity ${k}`, v]),
+      ]
+    : [["Flags", "not recorded here"]];
+  for (const [label, value] of entries) {
+    if (value === undefined) continue;
+    const dt = document.createElement("dt");
+    dt.textContent = label;
+    const dd = document.createElement("dd");
+    dd.textContent = String(value);
+    flags.append(dt, dd);
+  }
+}
+
+function setLive(state, text) {
+  root.dataset.live = state;
+  hook.live = state === "live";
+  $("live-state").textContent = text;
+}
+
+let attempt = 0;
+function connect() {
+  const scheme = location.protocol === "https:" ? "wss" : "ws";
+  const socket = new WebSocket(`${scheme}://${location.host}/ws/lead/dashboard/`);
+  socket.addEventListener("open", () => {
+    attempt = 0;
+    setLive("live", "live");
+  });
+  socket.addEventListener("message", (event) => {
+    let message;
+    try {
+      message = JSON.parse(event.data);
+    } catch {
+      return;
+    }
+    if (message.type === "dashboard") {
+      hook.updates += 1;
+      render(message.data);
+    }
+  });
+  socket.addEventListener("close", (event) => {
+    if (event.code === 4403) {
+      setLive("off", "not allowed: sign in as a team lead");
+      return;
+    }
+    attempt += 1;
+    const wait = Math.min(30, 2 ** attempt);
+    setLive("reconnecting", `reconnecting in ${wait} s…`);
+    setTimeout(connect, wait * 1000);
+  });
+}
+
+render(JSON.parse($("dashboard-data").textContent));
+connect();

@@ -1,0 +1,169 @@
+// The review page's key map: the one place that says which key does what.
+// Documented in docs/keys.md; the help overlay (?) and every button's
+// aria-keyshortcuts and <kbd> hint are generated from KEYMAP below.
+//
+// The scheme: every action on the page is Alt + a letter (or Ctrl + Enter /
+// Ctrl + Space), so typing in the transcript never triggers one. Keys that
+// Chromium on Linux or the desktop already use are left alone: Alt+F and Alt+E
+// (browser menu), Alt+D (address bar), Alt+Home, Alt+Left/Right (back/forward),
+// Alt+1…8 (tabs), Alt+Shift+… (browser), Alt+Space and Alt+Tab (window manager).
+// Plain keys (digits, Enter, ?) act only inside a dialog, or outside text fields.
+
+/**
+ * @typedef {{action: string, keys: string[], label: string, group: string, repeat?: boolean}} Binding
+ * repeat: the action runs again while the key is held down (otherwise once per press).
+ */
+
+/** @type {Binding[]} */
+export const KEYMAP = [
+  // Playback
+  { action: "playPause", keys: ["Ctrl+Space", "Alt+K"], label: "Play / pause", group: "Playback" },
+  { action: "replay", keys: ["Alt+J"], label: "Replay the last 2 seconds", group: "Playback" },
+  { action: "prevWord", keys: ["Alt+["], label: "Jump to the previous word", group: "Playback", repeat: true },
+  { action: "nextWord", keys: ["Alt+]"], label: "Jump to the next word", group: "Playback", repeat: true },
+  { action: "slower", keys: ["Alt+,"], label: "Slower (down to 0.75×)", group: "Playback" },
+  { action: "faster", keys: ["Alt+."], label: "Faster (up to 1.5×)", group: "Playback" },
+  { action: "volumeUp", keys: ["Alt+ArrowUp"], label: "Volume up", group: "Playback", repeat: true },
+  { action: "volumeDown", keys: ["Alt+ArrowDown"], label: "Volume down", group: "Playback", repeat: true },
+
+  // Transcript
+  { action: "focusTranscript", keys: ["Alt+T"], label: "Go to the transcript", group: "Transcript" },
+  { action: "noSpeech", keys: ["Alt+M"], label: "Marker: no speech (mute)", group: "Transcript" },
+  { action: "unintelligible", keys: ["Alt+U"], label: "Marker: unintelligible", group: "Transcript" },
+  { action: "otherLanguage", keys: ["Alt+O"], label: "Marker: other language", group: "Transcript" },
+
+  // The assistant's answer
+  { action: "gradeRight", keys: ["Alt+R"], label: "Answer right", group: "Answer" },
+  { action: "gradePartly", keys: ["Alt+P"], label: "Answer partly right", group: "Answer" },
+  { action: "gradeWrong", keys: ["Alt+W"], label: "Answer wrong", group: "Answer" },
+  { action: "gradeCantTell", keys: ["Alt+C"], label: "Can't tell", group: "Answer" },
+  { action: "intent", keys: ["Alt+I"], label: "Intent: right → wrong → not graded", group: "Answer" },
+
+  // The clip
+  { action: "submit", keys: ["Ctrl+Enter"], label: "Submit and show the next clip", group: "Clip" },
+  { action: "skip", keys: ["Alt+S"], label: "Skip… (then the reason's number)", group: "Clip" },
+  { action: "accidental", keys: ["Alt+A"], label: "Accidental recording… (then Enter)", group: "Clip" },
+  { action: "help", keys: ["?", "Alt+/"], label: "Show / hide these keys", group: "Clip" },
+];
+
+/** Keys that only act inside a dialog: listed in the help, handled by the dialog. */
+export const DIALOG_KEYS = [
+  { keys: ["1…4"], label: "Skip dialog: pick the reason" },
+  { keys: ["Enter"], label: "Accidental dialog: confirm (purges the audio)" },
+  { keys: ["Escape"], label: "Close a dialog, cancel" },
+];
+
+export const GROUP_TITLES = {
+  Playback: "Playback",
+  Transcript: "Transcript",
+  Answer: "The assistant's answer",
+  Clip: "The clip",
+};
+
+const CODES = { ",": "Comma", ".": "Period", "[": "BracketLeft", "]": "BracketRight", "/": "Slash" };
+
+/** "Alt+[" → {ctrl, alt, shift, meta, key} */
+export function parseCombo(combo) {
+  const parts = combo === "+" ? ["+"] : combo.split(/\+(?!$)/);
+  const key = parts.pop();
+  const mods = new Set(parts);
+  return { ctrl: mods.has("Ctrl"), alt: mods.has("Alt"), shift: mods.has("Shift"), meta: mods.has("Meta"), key };
+}
+
+function keyMatches(event, key) {
+  if (/^[A-Z]$/.test(key)) {
+    // The letter the layout produces; the physical key when it produces no Latin letter.
+    const typed = event.key.length === 1 ? event.key.toLowerCase() : "";
+    return /^[a-z]$/.test(typed) ? typed === key.toLowerCase() : event.code === `Key${key}`;
+  }
+  if (/^[0-9]$/.test(key)) return event.key === key || event.code === `Digit${key}` || event.code === `Numpad${key}`;
+  if (key === "Space") return event.code === "Space" || event.key === " ";
+  if (key in CODES) return event.key === key || event.code === CODES[key];
+  return event.key === key;
+}
+
+/** Does the keydown event press this combo? Shift is free for "?" and "/" (Alt+? = Alt+/). */
+export function matches(event, combo) {
+  const want = parseCombo(combo);
+  const shiftFree = want.key === "?" || want.key === "/";
+  return (
+    event.ctrlKey === want.ctrl &&
+    event.altKey === want.alt &&
+    event.metaKey === want.meta &&
+    (shiftFree || event.shiftKey === want.shift) &&
+    keyMatches(event, want.key)
+  );
+}
+
+/** The binding the event presses, if any. */
+export function bindingFor(event) {
+  return KEYMAP.find((b) => b.keys.some((combo) => matches(event, combo))) || null;
+}
+
+export function isTextField(element) {
+  if (!element) return false;
+  if (element.isContentEditable) return true;
+  if (element.tagName === "TEXTAREA") return true;
+  return element.tagName === "INPUT" && !["button", "checkbox", "radio", "range", "submit"].includes(element.type);
+}
+
+/** Plain keys ("?") must not fire while typing; modified keys always may. */
+export function allowedIn(event, combo) {
+  const { ctrl, alt, meta } = parseCombo(combo);
+  return ctrl || alt || meta || !isTextField(event.target);
+}
+
+/** The action's keys as the aria-keyshortcuts attribute wants them. */
+export function ariaShortcuts(action) {
+  const binding = KEYMAP.find((b) => b.action === action);
+  if (!binding) return "";
+  return binding.keys.map((combo) => combo.replace("Ctrl", "Control")).join(" ");
+}
+
+/** A key combo as <kbd> markup-free text pieces, e.g. "Alt+[" → ["Alt", "["]. */
+export function comboParts(combo) {
+  const { ctrl, alt, shift, meta, key } = parseCombo(combo);
+  const names = { ArrowUp: "↑", ArrowDown: "↓", Escape: "Esc" };
+  return [ctrl && "Ctrl", alt && "Alt", shift && "Shift", meta && "Meta", names[key] || key].filter(Boolean);
+}
+
+/** A <kbd> element for a combo: <kbd><kbd>Alt</kbd>+<kbd>R</kbd></kbd>. */
+export function kbd(combo) {
+  const outer = document.createElement("kbd");
+  outer.className = "combo";
+  comboParts(combo).forEach((part, i) => {
+    if (i) outer.append("+");
+    const inner = document.createElement("kbd");
+    inner.textContent = part;
+    outer.append(inner);
+  });
+  return outer;
+}
+
+/** The first combo of an action (for hints on buttons). */
+export function primaryCombo(action) {
+  const binding = KEYMAP.find((b) => b.action === action);
+  return binding ? binding.keys[0] : "";
+}
+
+/**
+ * Listen for the key map on the document. `handlers[action](event)` runs for a
+ * matching key; `intercept(event)` runs first and may claim the event (dialogs).
+ * Returns a function that removes the listener.
+ */
+export function bindKeys({ handlers, intercept = () => false }) {
+  function onKeyDown(event) {
+    if (event.isComposing || event.defaultPrevented) return;
+    if (intercept(event)) return;
+    const binding = bindingFor(event);
+    if (!binding || !handlers[binding.action]) return;
+    const combo = binding.keys.find((c) => matches(event, c));
+    if (!allowedIn(event, combo)) return;
+    event.preventDefault();
+    event.stopPropagation();
+    if (event.repeat && !binding.repeat) return;
+    handlers[binding.action](event);
+  }
+  document.addEventListener("keydown", onKeyDown, true);
+  return () => document.removeEventListener("keydown", onKeyDown, true);
+}

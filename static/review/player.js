@@ -1,0 +1,251 @@
+// The clip player: a wavesurfer.js waveform drawn from the stored peaks,
+// playing an <audio> element whose source is the clip fetched as a Blob.
+//
+// Audio URLs are signed for a few minutes and answer `no-store`, so each clip's
+// audio is fetched once, as soon as the clip is known (the clip under review and
+// the prefetched next one), into an object URL and an <audio> element that has
+// buffered it by the time the clip is shown. Showing a clip swaps that element
+// into the one waveform: no network, no decoding.
+
+import WaveSurfer from "wavesurfer";
+
+export const SPEEDS = [0.75, 1, 1.25, 1.5];
+export const REPLAY_SECONDS = 2;
+const VOLUME_STEP = 0.1;
+
+export class AudioLoadError extends Error {
+  constructor(message, status = 0) {
+    super(message);
+    this.name = "AudioLoadError";
+    this.status = status;
+  }
+}
+
+/** One clip's audio, held in memory: an object URL and a buffered <audio> element. */
+export class ClipAudio {
+  constructor(objectUrl, media) {
+    this.url = objectUrl;
+    this.media = media;
+  }
+
+  /** Fetch the signed URL right away and buffer it. Rejects with AudioLoadError. */
+  static async fetch(audioUrl, { signal } = {}) {
+    let response;
+    try {
+      response = await fetch(audioUrl, { credentials: "same-origin", cache: "no-store", signal });
+    } catch (error) {
+      if (error.name === "AbortError") throw error;
+      throw new AudioLoadError("the audio could not be fetched (network)");
+    }
+    if (!response.ok) throw new AudioLoadError(`the audio could not be fetched (${response.status})`, response.status);
+    const blob = await response.blob();
+    const objectUrl = URL.createObjectURL(blob);
+    const media = new Audio();
+    media.preload = "auto";
+    media.preservesPitch = true;
+    media.src = objectUrl;
+    try {
+      await whenPlayable(media, signal);
+    } catch (error) {
+      URL.revokeObjectURL(objectUrl);
+      throw error;
+    }
+    return new ClipAudio(objectUrl, media);
+  }
+
+  get ready() {
+    return this.media.readyState >= HTMLMediaElement.HAVE_FUTURE_DATA && this.media.duration > 0;
+  }
+
+  /** Stop, drop the buffered audio and revoke the object URL. */
+  release() {
+    this.media.pause();
+    this.media.removeAttribute("src");
+    this.media.load();
+    URL.revokeObjectURL(this.url);
+  }
+}
+
+function whenPlayable(media, signal) {
+  if (media.readyState >= HTMLMediaElement.HAVE_ENOUGH_DATA) return Promise.resolve();
+  return new Promise((resolve, reject) => {
+    const done = (fn, arg) => {
+      media.removeEventListener("canplaythrough", onReady);
+      media.removeEventListener("error", onError);
+      signal?.removeEventListener("abort", onAbort);
+      fn(arg);
+    };
+    const onReady = () => done(resolve);
+    const onError = () => done(reject, new AudioLoadError("the audio could not be decoded"));
+    const onAbort = () => done(reject, new DOMException("aborted", "AbortError"));
+    media.addEventListener("canplaythrough", onReady);
+    media.addEventListener("error", onError);
+    signal?.addEventListener("abort", onAbort);
+    media.load();
+  });
+}
+
+const WAVEFORM = {
+  height: 88,
+  waveColor: "#9aa9c2",
+  progressColor: "#2458c6",
+  cursorColor: "#1d232a",
+  cursorWidth: 2,
+  barWidth: 2,
+  barGap: 1,
+  barRadius: 2,
+  normalize: true,
+  dragToSeek: true,
+};
+
+/**
+ * The stored peaks (50 a second) stretched to `count` values by linear
+ * interpolation, so a 3-second clip fills the waveform's bars as densely as a
+ * long one instead of leaving gaps between them.
+ */
+export function resample(peaks, count) {
+  if (peaks.length < 2 || count <= peaks.length) return peaks;
+  const scale = (peaks.length - 1) / (count - 1);
+  const out = new Array(count);
+  for (let i = 0; i < count; i++) {
+    const x = i * scale;
+    const j = Math.floor(x);
+    const next = peaks[Math.min(j + 1, peaks.length - 1)];
+    out[i] = peaks[j] + (next - peaks[j]) * (x - j);
+  }
+  return out;
+}
+
+/**
+ * The waveform and transport. Emits through callbacks:
+ * onTime(seconds), onPlayState(playing), onSettings({speed, volume}).
+ */
+export class Player {
+  constructor(container, { onTime = () => {}, onPlayState = () => {}, onSettings = () => {} } = {}) {
+    this.container = container;
+    this.onTime = onTime;
+    this.onPlayState = onPlayState;
+    this.onSettings = onSettings;
+    this.wavesurfer = null;
+    this.audio = null;
+    this.speed = clampSpeed(Number(localStorage.getItem("annotate.review.speed")) || 1);
+    const volume = Number(localStorage.getItem("annotate.review.volume"));
+    this.volume = Number.isFinite(volume) && localStorage.getItem("annotate.review.volume") !== null ? volume : 1;
+  }
+
+  /** Show a clip with its buffered audio; resolves once it is playable. */
+  async show(clip, audio) {
+    this.stop();
+    this.audio = audio;
+    const media = audio.media;
+    media.currentTime = 0;
+    media.preservesPitch = true;
+    media.playbackRate = this.speed;
+    media.volume = this.volume;
+    const duration = clip.duration || media.duration;
+    const peaks = clip.peaks && clip.peaks.length ? [resample(clip.peaks, this.barSlots())] : undefined;
+    if (!this.wavesurfer) {
+      // Peaks and duration given: wavesurfer draws them and never fetches or decodes the audio.
+      this.wavesurfer = WaveSurfer.create({ ...WAVEFORM, container: this.container, media, peaks, duration });
+      this.wavesurfer.on("timeupdate", (t) => this.onTime(t));
+      this.wavesurfer.on("play", () => this.onPlayState(true));
+      this.wavesurfer.on("pause", () => this.onPlayState(false));
+      this.wavesurfer.on("finish", () => this.onPlayState(false));
+      await new Promise((resolve, reject) => {
+        this.wavesurfer.once("ready", resolve);
+        this.wavesurfer.once("error", reject);
+      });
+    } else {
+      this.wavesurfer.setMediaElement(media);
+      await this.wavesurfer.load(audio.url, peaks, duration);
+    }
+    this.onTime(0);
+    this.onPlayState(false);
+  }
+
+  /** How many bars fit across the waveform (one value per bar). */
+  barSlots() {
+    const width = this.container.clientWidth || 1000;
+    return Math.ceil(width / (WAVEFORM.barWidth + WAVEFORM.barGap));
+  }
+
+  get ready() {
+    return Boolean(this.audio && this.audio.ready && this.wavesurfer && this.wavesurfer.getDuration() > 0);
+  }
+
+  get playing() {
+    return Boolean(this.audio && !this.audio.media.paused);
+  }
+
+  get currentTime() {
+    return this.audio ? this.audio.media.currentTime : 0;
+  }
+
+  get duration() {
+    return this.audio ? this.audio.media.duration || 0 : 0;
+  }
+
+  playPause() {
+    if (!this.audio) return;
+    if (this.audio.media.paused) this.play();
+    else this.audio.media.pause();
+  }
+
+  play() {
+    if (!this.audio) return Promise.resolve();
+    // Autoplay before the first key press is refused by the browser: ignore.
+    return this.audio.media.play().catch(() => {});
+  }
+
+  stop() {
+    if (this.audio) this.audio.media.pause();
+  }
+
+  seek(seconds) {
+    if (!this.audio) return;
+    const media = this.audio.media;
+    media.currentTime = Math.max(0, Math.min(seconds, media.duration || seconds));
+    this.onTime(media.currentTime);
+  }
+
+  /** Go back REPLAY_SECONDS from where the playhead is (or from the end) and play. */
+  replay() {
+    if (!this.audio) return;
+    this.seek(this.currentTime - REPLAY_SECONDS);
+    this.play();
+  }
+
+  setSpeed(speed) {
+    this.speed = clampSpeed(speed);
+    localStorage.setItem("annotate.review.speed", String(this.speed));
+    if (this.audio) {
+      this.audio.media.preservesPitch = true;
+      this.audio.media.playbackRate = this.speed;
+    }
+    this.onSettings(this.settings);
+  }
+
+  stepSpeed(direction) {
+    const index = SPEEDS.indexOf(this.speed);
+    this.setSpeed(SPEEDS[Math.max(0, Math.min(SPEEDS.length - 1, index + direction))]);
+  }
+
+  setVolume(volume) {
+    this.volume = Math.round(Math.max(0, Math.min(1, volume)) * 100) / 100;
+    localStorage.setItem("annotate.review.volume", String(this.volume));
+    if (this.audio) this.audio.media.volume = this.volume;
+    this.onSettings(this.settings);
+  }
+
+  stepVolume(direction) {
+    this.setVolume(this.volume + direction * VOLUME_STEP);
+  }
+
+  get settings() {
+    return { speed: this.speed, volume: this.volume };
+  }
+}
+
+function clampSpeed(speed) {
+  return SPEEDS.reduce((best, s) => (Math.abs(s - speed) < Math.abs(best - speed) ? s : best), 1);
+}

@@ -1,0 +1,183 @@
+"""Shared test set-up: fast settings, a private storage folder per test, named
+personas, the canary identity, and the switch for tests that need a service.
+
+Services: tests marked `postgres`, `redis` or `browser` are skipped when the
+service is missing, or fail when ANNOTATE_REQUIRE_SERVICES=1 (CI), so a CI run
+can never turn green by quietly skipping them.
+"""
+
+from __future__ import annotations
+
+import functools
+import importlib.util
+import os
+from pathlib import Path
+
+import pytest
+from django.contrib.auth.models import User
+
+from annotate.accounts import roles
+from annotate.accounts.models import ApiToken
+from tests.support import CANARY, Canary, make_user
+
+CHROMIUM = Path("/usr/bin/chromium")
+
+
+def pytest_configure(config):
+    from django.conf import settings
+
+    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+    settings.CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
+
+
+# --- services ---------------------------------------------------------------------
+
+
+def services_required() -> bool:
+    return os.environ.get("ANNOTATE_REQUIRE_SERVICES", "") == "1"
+
+
+def _postgres_missing() -> str | None:
+    from django.conf import settings
+
+    engine = settings.DATABASES["default"]["ENGINE"]
+    if "postgresql" not in engine:
+        return f"needs PostgreSQL: set DATABASE_URL=postgres://... (the default database is {engine})"
+    return None
+
+
+@functools.cache
+def _redis_missing() -> str | None:
+    from django.conf import settings
+
+    if not settings.REDIS_URL:
+        return "needs Redis: set REDIS_URL=redis://... (it is unset)"
+    import redis
+
+    try:
+        redis.Redis.from_url(settings.REDIS_URL, socket_connect_timeout=2, socket_timeout=2).ping()
+    except redis.RedisError as exc:
+        return f"needs Redis: REDIS_URL={settings.REDIS_URL} does not answer PING ({exc})"
+    return None
+
+
+@functools.cache
+def _browser_missing() -> str | None:
+    if not CHROMIUM.exists():
+        return f"needs headless Chromium at {CHROMIUM}"
+    if importlib.util.find_spec("playwright") is None:
+        return "needs Playwright (pip install playwright)"
+    return None
+
+
+SERVICE_CHECKS = {"postgres": _postgres_missing, "redis": _redis_missing, "browser": _browser_missing}
+
+
+def pytest_runtest_setup(item):
+    for marker, missing in SERVICE_CHECKS.items():
+        if item.get_closest_marker(marker) is None:
+            continue
+        reason = missing()
+        if reason is None:
+            continue
+        if services_required():
+            pytest.fail(f"{reason} — ANNOTATE_REQUIRE_SERVICES=1 makes this a failure", pytrace=False)
+        pytest.skip(reason)
+
+
+# --- settings and storage ---------------------------------------------------------------
+
+
+@pytest.fixture(autouse=True)
+def private_storage(settings, tmp_path) -> Path:
+    """Each test stores its (encrypted) audio in its own folder, returned here."""
+    folder = tmp_path / "private"
+    folder.mkdir()
+    storages = {name: dict(conf) for name, conf in settings.STORAGES.items()}
+    storages["default"] = {
+        **storages["default"],
+        "OPTIONS": {**storages["default"]["OPTIONS"], "location": str(folder)},
+    }
+    settings.STORAGES = storages  # setting_changed resets django's default_storage
+    return folder
+
+
+# --- personas -------------------------------------------------------------------------
+
+
+@pytest.fixture
+def reviewer(db) -> User:
+    return make_user("rita", roles.REVIEWER)
+
+
+@pytest.fixture
+def other_reviewer(db) -> User:
+    return make_user("ravi", roles.REVIEWER)
+
+
+@pytest.fixture
+def lead(db) -> User:
+    return make_user("lena", roles.LEAD)
+
+
+@pytest.fixture
+def officer(db) -> User:
+    return make_user("olga", roles.OFFICER)
+
+
+@pytest.fixture
+def second_officer(db) -> User:
+    return make_user("omar", roles.OFFICER)
+
+
+@pytest.fixture
+def admin_user(db) -> User:
+    return make_user("ada", roles.ADMIN, is_staff=True, is_superuser=True)
+
+
+@pytest.fixture
+def outsider(db) -> User:
+    return make_user("otto")
+
+
+@pytest.fixture
+def ingest_client(db) -> tuple[User, str]:
+    """The upstream pipeline's service account and its bearer token."""
+    user = make_user("pipeline", roles.INGEST)
+    _, token = ApiToken.issue(user=user, name="upstream pipeline")
+    return user, token
+
+
+@pytest.fixture
+def canary() -> Canary:
+    return CANARY
+
+
+# --- Redis and RQ ---------------------------------------------------------------------------
+
+
+def _empty_rq_queues() -> None:
+    import django_rq
+    from django.conf import settings
+
+    for name in settings.RQ_QUEUE_NAMES:
+        queue = django_rq.get_queue(name)
+        queue.empty()
+        for registry in (
+            queue.started_job_registry,
+            queue.finished_job_registry,
+            queue.failed_job_registry,
+            queue.deferred_job_registry,
+            queue.scheduled_job_registry,
+            queue.canceled_job_registry,
+        ):
+            for job_id in registry.get_job_ids():
+                registry.remove(job_id, delete_job=True)
+
+
+@pytest.fixture
+def rq_queues():
+    """Empty RQ queues and registries before and after the test (CI: REDIS_URL=.../15)."""
+    _empty_rq_queues()
+    yield
+    _empty_rq_queues()

@@ -1,0 +1,258 @@
+"""Encryption at rest: AES-GCM with key rings, bound to the clip; the keyed look-up hash."""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import os
+
+import pytest
+from django.core.exceptions import ImproperlyConfigured
+
+from annotate.clips import crypto, ingest, vault
+from annotate.clips.models import Clip
+from tests.support import AUDIO, CANARY, clip_meta
+
+OLD_KEY = base64.b64encode(b"o" * 32).decode()
+NEW_KEY = base64.b64encode(b"n" * 32).decode()
+
+
+def import_clip(name: str = "timer.ogg", **meta) -> Clip:
+    result = ingest.ingest_clip(data=(AUDIO / name).read_bytes(), meta=ingest.parse_meta(clip_meta(**meta)))
+    assert result.clip is not None, result.message
+    return result.clip
+
+
+def flip(data: bytes, index: int) -> bytes:
+    changed = bytearray(data)
+    changed[index] ^= 0x01
+    return bytes(changed)
+
+
+# --- the primitive --------------------------------------------------------------------------
+
+
+def test_encrypt_decrypt_round_trip():
+    ring = crypto.data_ring()
+    plain = os.urandom(1000)
+
+    key_id, blob = crypto.encrypt(plain, ring=ring, context="audio:c_1")
+
+    assert key_id == ring.current_id
+    assert blob.startswith(crypto.MAGIC)
+    assert plain not in blob
+    assert crypto.decrypt(blob, ring=ring, context="audio:c_1") == plain
+
+
+def test_same_plain_text_encrypts_differently_each_time():
+    ring = crypto.data_ring()
+
+    assert crypto.encrypt(b"x" * 64, ring=ring, context="c")[1] != crypto.encrypt(b"x" * 64, ring=ring, context="c")[1]
+
+
+@pytest.mark.parametrize(
+    "blob",
+    [b"", b"AN", b"RIFF....WAVE", crypto.MAGIC + b"\x00"],
+    ids=["empty", "short", "plain-wav", "header-only"],
+)
+def test_garbage_is_a_decryption_error(blob):
+    with pytest.raises(crypto.DecryptionError):
+        crypto.decrypt(blob, ring=crypto.data_ring(), context="c")
+
+
+def test_data_and_identity_rings_are_different_keys():
+    _, blob = crypto.encrypt(b"secret", ring=crypto.data_ring(), context="c")
+
+    with pytest.raises(crypto.DecryptionError):
+        crypto.decrypt(blob, ring=crypto.identity_ring(), context="c")
+
+
+# --- stored audio ----------------------------------------------------------------------------
+
+
+@pytest.mark.django_db
+def test_stored_audio_is_ciphertext_and_round_trips(private_storage):
+    clip = import_clip("timer.wav")
+
+    blob = (private_storage / clip.audio_name).read_bytes()
+    plain = vault.load_audio(clip)
+
+    assert plain[:4] == b"RIFF" and plain[8:12] == b"WAVE"
+    assert b"RIFF" not in blob and b"WAVE" not in blob
+    assert plain[:44] not in blob  # the whole WAV header
+    assert plain[44:1044] not in blob
+    assert clip.audio_key_id == crypto.data_ring().current_id
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize("where", ["magic", "key-id", "nonce", "middle", "tag"])
+def test_a_changed_byte_in_the_stored_blob_fails_to_decrypt(where, private_storage):
+    clip = import_clip()
+    path = private_storage / clip.audio_name
+    blob = path.read_bytes()
+    kid_len = blob[len(crypto.MAGIC)]
+    index = {
+        "magic": 0,
+        "key-id": len(crypto.MAGIC) + 1,
+        "nonce": len(crypto.MAGIC) + 1 + kid_len,
+        "middle": len(blob) // 2,
+        "tag": len(blob) - 1,
+    }[where]
+    path.write_bytes(flip(blob, index))
+
+    with pytest.raises(crypto.DecryptionError):
+        vault.load_audio(clip)
+
+
+@pytest.mark.django_db
+def test_a_truncated_blob_fails_to_decrypt(private_storage):
+    clip = import_clip()
+    path = private_storage / clip.audio_name
+    path.write_bytes(path.read_bytes()[:-100])
+
+    with pytest.raises(crypto.DecryptionError):
+        vault.load_audio(clip)
+
+
+@pytest.mark.django_db
+def test_a_blob_moved_to_another_clip_fails_to_decrypt(private_storage):
+    first, second = import_clip("timer.ogg"), import_clip("timer.mp3")
+
+    (private_storage / second.audio_name).write_bytes((private_storage / first.audio_name).read_bytes())
+
+    with pytest.raises(crypto.DecryptionError, match="changed or misplaced"):
+        vault.load_audio(second)
+    assert vault.load_audio(first)[:4] == b"RIFF"
+
+
+@pytest.mark.django_db
+def test_a_sealed_identity_moved_to_another_clip_fails_to_unseal():
+    first, second = import_clip("timer.ogg", **CANARY.meta()), import_clip("timer.mp3")
+    stolen = first.sealed_identity.ciphertext
+    target = second.sealed_identity
+    target.ciphertext = stolen
+    target.save()
+    target.refresh_from_db()
+
+    with pytest.raises(crypto.DecryptionError):
+        vault.unseal_identity(target)
+    assert vault.unseal_identity(first.sealed_identity) == vault.Identity(*CANARY.values)
+
+
+# --- key rotation ---------------------------------------------------------------------------------
+
+
+@pytest.mark.django_db
+def test_data_key_rotation_keeps_old_audio_readable(settings, private_storage):
+    settings.ANNOTATE_DATA_KEY = f"old:{OLD_KEY}"
+    old_clip = import_clip("timer.ogg")
+
+    settings.ANNOTATE_DATA_KEY = f"new:{NEW_KEY},old:{OLD_KEY}"
+    new_clip = import_clip("timer.mp3")
+
+    assert (old_clip.audio_key_id, new_clip.audio_key_id) == ("old", "new")
+    new_blob = (private_storage / new_clip.audio_name).read_bytes()
+    assert new_blob.startswith(crypto.MAGIC + bytes([3]) + b"new")
+    assert vault.load_audio(old_clip)[:4] == b"RIFF"
+    assert vault.load_audio(new_clip)[:4] == b"RIFF"
+
+    settings.ANNOTATE_DATA_KEY = f"new:{NEW_KEY}"  # the old key retired too early
+    with pytest.raises(crypto.DecryptionError, match="unknown key id 'old'"):
+        vault.load_audio(old_clip)
+    assert vault.load_audio(new_clip)[:4] == b"RIFF"
+
+
+@pytest.mark.django_db
+def test_identity_key_rotation_keeps_old_identities_unsealable(settings):
+    settings.ANNOTATE_IDENTITY_KEY = f"old:{OLD_KEY}"
+    old_clip = import_clip("timer.ogg", **CANARY.meta())
+
+    settings.ANNOTATE_IDENTITY_KEY = f"new:{NEW_KEY},old:{OLD_KEY}"
+    new_clip = import_clip("timer.mp3", account_id="ACCT-NEW")
+
+    assert (old_clip.sealed_identity.key_id, new_clip.sealed_identity.key_id) == ("old", "new")
+    assert vault.unseal_identity(old_clip.sealed_identity).account_id == CANARY.account_id
+    assert vault.unseal_identity(new_clip.sealed_identity).account_id == "ACCT-NEW"
+
+
+def test_a_different_data_key_cannot_read_the_blob(settings):
+    settings.ANNOTATE_DATA_KEY = f"k:{OLD_KEY}"
+    _, blob = crypto.encrypt(b"audio", ring=crypto.data_ring(), context="c")
+
+    settings.ANNOTATE_DATA_KEY = f"k:{NEW_KEY}"  # same id, different key
+    with pytest.raises(crypto.DecryptionError):
+        crypto.decrypt(blob, ring=crypto.data_ring(), context="c")
+
+
+# --- configuration ----------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("raw", "message"),
+    [
+        ("just-a-key", "each key must be 'id:base64key'"),
+        (f":{NEW_KEY}", "each key must be 'id:base64key'"),
+        ("k:not base64!", "key 'k' is not valid base64"),
+        (f"k:{base64.b64encode(b'short').decode()}", "key 'k' must be 32 bytes, not 5"),
+        (" , ", "holds no key"),
+        (f"new:{NEW_KEY},broken", "each key must be 'id:base64key'"),
+    ],
+    ids=["no-id", "empty-id", "not-base64", "short-key", "empty-ring", "one-bad-of-two"],
+)
+@pytest.mark.parametrize("setting", ["ANNOTATE_DATA_KEY", "ANNOTATE_IDENTITY_KEY"])
+def test_a_bad_key_ring_is_improperly_configured(settings, setting, raw, message):
+    setattr(settings, setting, raw)
+    ring = crypto.data_ring if setting == "ANNOTATE_DATA_KEY" else crypto.identity_ring
+
+    with pytest.raises(ImproperlyConfigured, match=f"^{setting}:? .*{message}"):
+        ring()
+
+
+def test_the_first_key_of_a_ring_encrypts(settings):
+    settings.ANNOTATE_DATA_KEY = f" new:{NEW_KEY} , old:{OLD_KEY} "
+
+    ring = crypto.data_ring()
+
+    assert ring.current_id == "new"
+    assert set(ring.keys) == {"new", "old"}
+
+
+def test_without_keys_the_rings_derive_from_secret_key(settings):
+    settings.ANNOTATE_DATA_KEY = ""
+    first = crypto.data_ring()
+    settings.SECRET_KEY = "another-secret-key-for-this-test-only-0123456789"
+
+    assert crypto.data_ring().keys != first.keys
+    assert crypto.data_ring().current_id == "dev-data"
+
+
+# --- the keyed look-up hash ---------------------------------------------------------------------------
+
+
+def test_lookup_hash_is_keyed(settings):
+    settings.ANNOTATE_LOOKUP_KEY = OLD_KEY
+    under_old = crypto.lookup_hash(CANARY.account_id)
+    settings.ANNOTATE_LOOKUP_KEY = NEW_KEY
+    under_new = crypto.lookup_hash(CANARY.account_id)
+
+    assert under_old != under_new
+    assert crypto.lookup_hash(CANARY.account_id) == under_new
+    assert crypto.lookup_hash(f"  {CANARY.account_id} ") == under_new
+    assert crypto.lookup_hash("ACCT-OTHER") != under_new
+    assert under_new != hashlib.sha256(CANARY.account_id.encode()).hexdigest()
+    assert CANARY.account_id not in under_new
+
+
+def test_lookup_hash_without_a_key_derives_one_from_secret_key(settings):
+    settings.ANNOTATE_LOOKUP_KEY = ""
+    derived = crypto.lookup_hash(CANARY.account_id)
+    settings.SECRET_KEY = "another-secret-key-for-this-test-only-0123456789"
+
+    assert crypto.lookup_hash(CANARY.account_id) != derived
+
+
+def test_a_bad_lookup_key_is_improperly_configured(settings):
+    settings.ANNOTATE_LOOKUP_KEY = "not base64!"
+
+    with pytest.raises(ImproperlyConfigured, match="ANNOTATE_LOOKUP_KEY is not valid base64"):
+        crypto.lookup_hash(CANARY.account_id)

@@ -1,0 +1,221 @@
+"""Both sides of a flag in headless Chromium, over a real ASGI server (HTTP and WebSocket).
+
+pytest-django's live_server speaks WSGI only, so this module runs Daphne — the
+production ASGI server — in a thread of the test process, against the test
+database (PostgreSQL in CI; on SQLite the shared in-memory test database).
+Twisted's reactor runs once per process, hence one server for the session.
+
+The review page does not load static/review/flag.js yet (another change wires
+it in), so the reviewer's side installs the plugin on a small stand-in for the
+review page's plugin interface (docs/review-plugins.md) and uses its real
+dialog, key and endpoint; the receipt is then followed on the reviewer's own
+page (/cases/care/), which polls it.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from pathlib import Path
+
+import pytest
+from django.db import connections
+
+from annotate.escalation.models import Case
+from tests.factories import make_queue
+from tests.support import CANARY, PASSWORD
+from tests.test_escalation import held_clip
+
+pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
+
+CHROMIUM = Path("/usr/bin/chromium")
+CHROMIUM_ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--no-first-run",
+    "--autoplay-policy=no-user-gesture-required",
+]
+
+
+@pytest.fixture(scope="session")
+def asgi_server(django_db_setup, django_db_blocker):
+    """Daphne serving annotate.asgi (with static files) on a free loopback port, in a thread."""
+    from daphne.endpoints import build_endpoint_description_strings
+    from daphne.server import Server
+    from django.contrib.staticfiles.handlers import ASGIStaticFilesHandler
+    from twisted.internet import reactor
+
+    from annotate.asgi import application
+
+    # Server threads open their own connections: close them after each use, so
+    # the test database can be flushed and dropped.
+    for conn in connections.all():
+        conn.settings_dict["CONN_MAX_AGE"] = 0
+    server = Server(
+        application=ASGIStaticFilesHandler(application),
+        endpoints=build_endpoint_description_strings(host="127.0.0.1", port=0),
+        signal_handlers=False,
+        verbosity=0,
+    )
+    thread = threading.Thread(target=server.run, name="daphne", daemon=True)
+    with django_db_blocker.unblock():
+        thread.start()
+        deadline = time.monotonic() + 20
+        while not server.listening_addresses:
+            if time.monotonic() > deadline or not thread.is_alive():
+                raise RuntimeError("Daphne did not start")
+            time.sleep(0.05)
+        host, port = server.listening_addresses[0]
+        yield f"http://{host}:{port}"
+        reactor.callFromThread(reactor.stop)
+        thread.join(timeout=10)
+
+
+@pytest.fixture
+def browser(monkeypatch):
+    from playwright.sync_api import sync_playwright
+
+    # Playwright's sync API keeps an event loop running in this thread; the test's
+    # own ORM calls are plain synchronous code all the same.
+    monkeypatch.setenv("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
+
+    with sync_playwright() as pw:
+        browser = pw.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS, headless=True)
+        try:
+            yield browser
+        finally:
+            browser.close()
+
+
+def sign_in(browser, base: str, username: str, errors: list[str]):
+    context = browser.new_context(base_url=base)
+    page = context.new_page()
+    page.on("pageerror", lambda error: errors.append(f"{username}: {error}"))
+    page.goto("/login/")
+    page.fill("#id_username", username)
+    page.fill("#id_password", PASSWORD)
+    page.click("button[type=submit]")
+    page.wait_for_load_state()
+    return context, page
+
+
+# A stand-in for the review page's plugin interface, holding one clip (the task held in the test).
+HARNESS = """
+import { install } from "/static/review/flag.js";
+const csrf = () => (document.cookie.split("; ").find((c) => c.startsWith("csrftoken=")) || "=").split("=")[1];
+let current = window.__clip;
+const changes = [];
+const review = {
+  panel(id, title) {
+    const section = document.createElement("section");
+    section.id = `panel-${id}`;
+    section.className = "card";
+    const h = document.createElement("h2");
+    h.textContent = title;
+    section.append(h);
+    document.querySelector("main").prepend(section);
+    return section;
+  },
+  current: () => current,
+  onClipChange(cb) { changes.push(cb); cb(current); },
+  onBeforeSubmit() {},
+  keys: {
+    register(binding) {
+      document.addEventListener("keydown", (e) => {
+        if (e.altKey && e.code === "KeyX") { e.preventDefault(); binding.run(e); }
+      });
+      window.__keys = [...(window.__keys || []), binding.combo];
+    },
+  },
+  api: {
+    async post(url, body) {
+      const r = await fetch(url, {
+        method: "POST", credentials: "same-origin",
+        headers: { "Content-Type": "application/json", "X-CSRFToken": csrf() },
+        body: JSON.stringify(body),
+      });
+      return { ok: r.ok, status: r.status, data: await r.json() };
+    },
+  },
+  textarea: null,
+  player: { seek() {}, currentTime: () => 0.4, pause() {} },
+  status(message, kind) { window.__status = { message, kind }; },
+  draft: () => ({ corrected_text: "help me please", answer_grade: "wrong" }),
+  advance() { current = null; window.__advanced = true; changes.forEach((cb) => cb(null)); },
+};
+install(review);
+window.__flagReady = true;
+"""
+
+
+def test_a_flag_reaches_the_officer_live_and_the_reviewer_sees_it_handled(
+    asgi_server, browser, reviewer, officer, other_reviewer
+):
+    queue = make_queue(reviewer, other_reviewer)
+    task = held_clip(reviewer, queue, with_audio=True)
+
+    errors: list[str] = []
+    officer_ctx, console = sign_in(browser, asgi_server, officer.username, errors)
+    reviewer_ctx, care = sign_in(browser, asgi_server, reviewer.username, errors)
+    try:
+        # The officer's console is open and live, sound turned on.
+        console.goto("/cases/")
+        console.wait_for_selector("#console[data-connected=true]", timeout=10_000)
+        console.click("#sound")
+        console.wait_for_selector("#sound[aria-pressed=true]")
+        assert console.locator("#case-rows tr").count() == 0
+
+        # The reviewer flags the clip with the plugin: Alt+X, 1 (danger now), a note, Ctrl+Enter.
+        care.goto("/cases/care/")
+        care.evaluate(f"window.__clip = {{task_id: {task.pk}, clip: {{public_id: '{task.clip.public_id}'}}}}")
+        care.add_script_tag(content=HARNESS, type="module")
+        care.wait_for_function("window.__flagReady === true")
+        assert care.evaluate("window.__keys") == ["Alt+X"]
+        care.keyboard.press("Alt+x")
+        care.wait_for_selector("#flag-dialog[open]")
+        care.keyboard.press("1")
+        assert care.is_checked("input[name=flag-severity][value=critical]")  # preset from the category
+        care.fill("#flag-note", "a woman screams that someone is hurting her")
+        care.keyboard.press("Control+Enter")
+        care.wait_for_function("window.__advanced === true", timeout=10_000)
+        flagged_at = time.monotonic()
+        assert care.evaluate("window.__status.kind") == "ok"
+        care.wait_for_selector("#break-offer:not([hidden])")
+        case = Case.objects.get()
+
+        # Within a second the case is on the officer's console, highlighted, announced and beeped.
+        row = f"#case-rows tr[data-case-id='{case.pk}']"
+        console.wait_for_selector(row, timeout=1_000)
+        seen_after = time.monotonic() - flagged_at
+        assert seen_after < 1.0, seen_after
+        assert "fresh" in console.get_attribute(row, "class")
+        assert "critical" in console.inner_text("#alert")
+        assert int(console.get_attribute("#console", "data-alerts")) >= 1
+        assert int(console.get_attribute("#console", "data-beeps")) >= 1
+        assert console.title().startswith("(1)")
+
+        # The officer opens it and acknowledges with a note.
+        console.click(f"{row} a.button")
+        console.wait_for_selector("#transition-form")
+        console.wait_for_load_state()
+        assert console.evaluate("document.getElementById('case-audio').volume") == pytest.approx(0.2)
+        assert "help me please" not in console.inner_text("main")  # the transcript waits to be asked for
+        console.click("#show-transcript")
+        console.wait_for_selector("#transcript:not([hidden])")
+        assert "help me please" in console.inner_text("#transcript")
+        console.fill("#note", "listened muffled; calling the duty manager")
+        console.click("button[data-to=acknowledged]")
+        console.wait_for_selector("#case-state:text('acknowledged')")
+
+        # The reviewer's receipt follows, without a reload.
+        receipt = f"#receipts tr[data-flag-id='{case.flags.get().pk}']"
+        care.wait_for_selector(f"{receipt}[data-state=acknowledged]", timeout=15_000)
+        assert care.inner_text(f"{receipt} .receipt-state") == "An officer has taken it on"
+        text = care.content()
+        assert "duty manager" not in text and not CANARY.found_in(text)
+        assert errors == []
+    finally:
+        officer_ctx.close()
+        reviewer_ctx.close()
