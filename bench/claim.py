@@ -21,11 +21,14 @@ faster than the reported human pace (1,000 clips in a 9-hour shift, 32 s a clip)
 T=0 has every reviewer claiming back to back, which measures capacity: latency
 there is mostly queueing for the CPU.
 
-Printed per size and think time: p50/p95/p99 ms of claim and of submit, the part
-of the claim spent in database calls, throughput (claims + submits per second),
-and duplicates (a task claimed twice: must be 0). Per size, the EXPLAIN ANALYZE
-of the claim's queries, taken after the load. The databases are dropped at the
-end unless --keep.
+Printed per size and think time: p50/p95/p99 ms of claim and of submit; of the
+claim, the time spent in its queries (round trips, COMMIT excluded) and the
+reviewer's own CPU time (Python, mostly building the ORM queries); throughput
+(claims + submits per second); and duplicates (a task claimed twice: must be 0).
+Per size, after the load: the server's planning and execution time of each of
+the claim's statements (medians of EXPLAIN ANALYZE, which the machine's load
+disturbs far less than latency) and the plans of its SELECT … FOR UPDATE. The
+databases are dropped at the end unless --keep.
 """
 
 from __future__ import annotations
@@ -48,6 +51,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 from bench import _setup  # noqa: E402
 
 DB_PREFIX = "annotate_bench_"
+BARRIER_SECONDS = 120  # every reviewer connected and ready, or the run fails
 
 
 @dataclass
@@ -127,6 +131,7 @@ def review(user_id: int, queue_id: int, think: float, deadline_in: float, start)
             result.submit_ms.append((time.perf_counter() - started) * 1000)
     except Exception as exc:  # reported, and counted as a failure of the run
         result.errors.append(f"{type(exc).__name__}: {exc}")
+        start.abort()  # a reviewer that fails before the start must not leave the others waiting
     finally:
         connection.close()
     return result
@@ -141,7 +146,7 @@ def run_reviewers(*, mode: str, user_ids: list[int], queue_id: int, think: float
     from django.db import connections
 
     if mode == "thread":
-        start = threading.Barrier(len(user_ids) + 1)
+        start = threading.Barrier(len(user_ids) + 1, timeout=BARRIER_SECONDS)
         results: list[Result] = []
         threads = [
             threading.Thread(target=lambda u=u: results.append(review(u, queue_id, think, seconds, start)))
@@ -157,7 +162,7 @@ def run_reviewers(*, mode: str, user_ids: list[int], queue_id: int, think: float
 
     connections.close_all()  # never share a connection with the forked reviewers
     context = multiprocessing.get_context("fork")
-    start = context.Barrier(len(user_ids) + 1)
+    start = context.Barrier(len(user_ids) + 1, timeout=BARRIER_SECONDS)
     queue = context.Queue()
     processes = [
         context.Process(target=_review_in_process, args=((u, queue_id, think, seconds), start, queue)) for u in user_ids
@@ -236,7 +241,7 @@ def report(results: list[Result], wall: float, think: float, reviewers: int) -> 
     lines = [
         f"  think {think:g} s, {reviewers} reviewers, {wall:.1f} s",
         line("claim", claim),
-        line("  in DB calls", claim_db),
+        line("  in queries", claim_db),
         line("  Python CPU", claim_cpu),
         line("submit", submit),
         f"    throughput     {(len(claim) + len(submit)) / wall:.0f} claims+submits/s"

@@ -11,6 +11,8 @@ requirements-dev.txt), then flags held clips one at a time over HTTP as the
 reviewer would, and times each flag from just before the POST is sent until
 the officer's socket receives that case's `case.new`. With REDIS_URL set the
 channel layer is Redis (production, CI); unset, the in-memory layer (demo).
+A PostgreSQL scratch database must exist (`createdb annotate_bench`); the
+officers' e-mail jobs this run queues in Redis are removed at the end.
 
 Prints p50, p95 and max of the notification latency and of the flag request
 itself. Target (docs/DESIGN.md): notification under 1 s.
@@ -24,6 +26,7 @@ import http.client
 import json
 import os
 import secrets
+import shutil
 import socket
 import statistics
 import subprocess
@@ -134,6 +137,20 @@ def post_flag(port: int, data: dict, task_id: int) -> tuple[int, dict]:
     return response.status, payload
 
 
+def drop_mail_jobs(case_ids: set[int]) -> None:
+    """With Redis, each new case queued an officers' e-mail job: remove this run's."""
+    from django.conf import settings
+
+    if not settings.REDIS_URL:
+        return
+    import django_rq
+
+    queue = django_rq.get_queue("default")
+    for job in queue.get_jobs():
+        if job.func_name.endswith("send_case_mail") and job.args and job.args[0] in case_ids:
+            job.delete()
+
+
 async def measure(port: int, data: dict, warmup: int) -> tuple[list[float], list[float]]:
     from websockets.asyncio.client import connect
 
@@ -168,6 +185,7 @@ async def measure(port: int, data: dict, warmup: int) -> tuple[list[float], list
                 if status != 201:
                     raise SystemExit(f"flag {i}: HTTP {status} {payload}")
                 case_id = payload["receipt"]["case_id"]
+                data.setdefault("cases", set()).add(case_id)
                 if case_id not in arrived:
                     waiters[case_id] = asyncio.get_running_loop().create_future()
                     await asyncio.wait_for(waiters[case_id], 10)
@@ -217,6 +235,8 @@ def main() -> None:
     finally:
         server.terminate()
         server.wait(timeout=10)
+        drop_mail_jobs(data.get("cases", set()))
+        shutil.rmtree(scratch, ignore_errors=True)
 
     print(f"flag → officer notification over ws/cases/ (Daphne, {database}, {layer}), {len(notify_ms)} flags:")
     for label, values in (("notification", notify_ms), ("flag request", request_ms)):

@@ -10,6 +10,7 @@ from django.core.management import CommandError, call_command
 
 from annotate.catalog import importer, services
 from annotate.catalog import index as catalog_index
+from annotate.catalog.kinds import seed_kinds
 from annotate.catalog.models import CatalogState, Entity, EntityKind
 from tests.support import PASSWORD
 
@@ -20,7 +21,8 @@ MB_TAYLOR = "dac9949f-167c-554a-9d16-d6ba3fe6efd2"
 
 
 @pytest.fixture(autouse=True)
-def fresh_index():
+def fresh_index(db):
+    seed_kinds(EntityKind)  # a transactional test elsewhere may have flushed the seeded kinds
     catalog_index.forget()
     yield
     catalog_index.forget()

@@ -27,7 +27,7 @@ from tests.support import make_user
 
 pytestmark = [pytest.mark.postgres, pytest.mark.django_db(transaction=True)]
 
-CLIPS = 2_000
+CLIPS = 1_000
 REVIEWERS = 16
 
 T = TypeVar("T")

@@ -216,6 +216,16 @@ def test_a_bad_flag_is_refused_and_changes_nothing(client, reviewer, task, body,
     assert Task.objects.get(pk=task.pk).state == "claimed"
 
 
+def test_a_doubled_flag_changes_nothing(client, reviewer, task):
+    client.force_login(reviewer)
+    body = {"task_id": task.pk, "category": "violence", "note": "shouting and a bang"}
+    first = post_json(client, "/cases/api/flags", body)
+    again = post_json(client, "/cases/api/flags", body)
+    assert (first.status_code, again.status_code) == (201, 200)
+    assert again.json()["receipt"]["flag_id"] == first.json()["receipt"]["flag_id"]
+    assert Flag.objects.count() == 1 and CaseEvent.objects.count() == 1
+
+
 def test_only_a_held_task_can_be_flagged(client, reviewer, other_reviewer, task):
     client.force_login(other_reviewer)
     response = post_json(client, "/cases/api/flags", {"task_id": task.pk, "category": "violence"})

@@ -53,7 +53,7 @@ class Row:
         return data
 
 
-MIN_SCORE = 60  # below this a result is noise, not a candidate
+MIN_SCORE = 70  # below this a result is noise, not a candidate
 
 
 def rank(query: str, rows: Iterable[Row], *, limit: int) -> list[tuple[Row, float, str]]:

@@ -111,64 +111,94 @@ CUES_AFTER = {
 KNOWN_POPULARITY = 60  # the catalog's well-known names; made-up or obscure ones score lower
 
 
+# "shake it off by/my/bye Taylor Swift": the words Whisper hears for "by"
+BY_WORDS = {"by", "my", "bye", "buy", "from"}
+
+
 def _cued(kind: str, before: str, after: str) -> bool:
     return before in CUES_BEFORE.get(kind, ()) or after in CUES_AFTER.get(kind, ())
+
+
+def _plain(words: list[str]) -> bool:
+    return all(w in COMMON_WORDS or w.isdigit() for w in words) or len(" ".join(words)) < 3
+
+
+def _hits(index: catalog_index.CatalogIndex, words: list[str]) -> list[catalog_index.Row]:
+    return [index.rows[j] for j in index.exact.get(" ".join(words), ()) if index.rows[j].linkable]
 
 
 def suggest_spans(*, text: str, limit: int = 20) -> list[dict[str, Any]]:
     """Spans of `text` whose words are exactly (after folding) a catalog name or alias.
 
     Longest match first, left to right, no overlaps. A name made only of everyday
-    words ("wake me up", "hello"), a short one, or an obscure one-word name is
-    proposed only where the words around it say what it is ("play hello by …",
-    "weather in London"); the reviewer accepts or rejects each one.
+    words ("wake me up", "hello"), or an obscure one-word name, is proposed only
+    where the words around it say what it is ("play hello by …", "weather in
+    London", a song next to a named artist); the reviewer accepts or rejects each.
     """
     found = tokens(text)
     if not found:
         return []
     index = catalog_index.get_index()
+    norms = [t.norm for t in found]
+    windows = [(i, n) for i in range(len(found)) for n in range(min(catalog_index.MAX_NGRAM, len(found) - i), 0, -1)]
+    # Artists named outright (not in everyday words, not obscure single words), by the
+    # tokens they start and end at: a song or album just before or after one is music.
+    artists = [
+        (i, i + n)
+        for i, n in windows
+        if not _plain(norms[i : i + n])
+        and any(
+            r.kind == "artist" and (n > 1 or r.popularity >= KNOWN_POPULARITY) for r in _hits(index, norms[i : i + n])
+        )
+    ]
+
+    def beside_artist(i: int, n: int) -> bool:
+        end = i + n
+        return any(
+            a_start == end or (a_start == end + 1 and norms[end] in BY_WORDS) or a_end == i
+            for a_start, a_end in artists
+        )
+
     out: list[dict[str, Any]] = []
     i = 0
     while i < len(found) and len(out) < limit:
         match = None
         for n in range(min(catalog_index.MAX_NGRAM, len(found) - i), 0, -1):
-            words = [t.norm for t in found[i : i + n]]
-            hits = [index.rows[j] for j in index.exact.get(" ".join(words), ()) if index.rows[j].linkable]
+            words = norms[i : i + n]
+            hits = _hits(index, words)
             if not hits:
                 continue
-            before = found[i - 1].norm if i else ""
-            after = found[i + n].norm if i + n < len(found) else ""
-            plain = all(w in COMMON_WORDS or w.isdigit() for w in words) or len(" ".join(words)) < 3
-            original = text[found[i].start : found[i + n - 1].end]
+            before = norms[i - 1] if i else ""
+            after = norms[i + n] if i + n < len(found) else ""
+            plain = _plain(words)
+            titled = n > 1 and all(text[t.start].isupper() or text[t.start].isdigit() for t in found[i : i + n])
+
+            music = beside_artist(i, n)
+
+            def cued(row: catalog_index.Row, b: str = before, a: str = after, music: bool = music) -> bool:
+                return _cued(row.kind, b, a) or (music and row.kind in ("song", "album"))
 
             def needs_cue(row: catalog_index.Row, plain: bool = plain, n: int = n) -> bool:
                 return plain or (n == 1 and row.popularity < KNOWN_POPULARITY)
 
-            titled = n > 1 and all(text[t.start].isupper() or text[t.start].isdigit() for t in found[i : i + n])
-            usable = [r for r in hits if not needs_cue(r) or titled or _cued(r.kind, before, after)]
+            usable = [r for r in hits if not needs_cue(r) or titled or cued(r)]
             if not usable:
                 continue
-            usable.sort(
-                key=lambda r, b=before, a=after: (
-                    not _cued(r.kind, b, a),
-                    r.names[0] != " ".join(words) if r.names else True,
-                    -r.popularity,
-                    r.id,
-                )
-            )
-            match = (n, usable, original)
+            key = " ".join(words)
+            usable.sort(key=lambda r: (not cued(r), (r.names[0] if r.names else "") != key, -r.popularity, r.id))
+            match = (n, usable)
             break
         if match is None:
             i += 1
             continue
-        n, usable, original = match
+        n, usable = match
         start, end = found[i].start, found[i + n - 1].end
         best = usable[0]
         out.append(
             {
                 "start": start,
                 "end": end,
-                "text": original,
+                "text": text[start:end],
                 "kind": best.kind,
                 "entity": best.as_json(),
                 "alternatives": [r.as_json() for r in usable[1:5]],

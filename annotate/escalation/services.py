@@ -63,6 +63,14 @@ class CaseForbidden(PermissionError):
     """This user may not do this, whatever the input."""
 
 
+class AlreadyFlagged(Exception):
+    """This reviewer already flagged this task (a retried or doubled request): nothing changed."""
+
+    def __init__(self, flag: Flag):
+        super().__init__(f"you already flagged this clip (case {flag.case_id})")
+        self.flag = flag
+
+
 def _require_officer(user) -> None:
     if not selectors.is_officer(user):
         raise CaseForbidden("only escalation officers work cases")
@@ -206,6 +214,9 @@ def flag_clip(*, user, flag: FlagInput, request: HttpRequest | None = None) -> F
     if not roles.has_role(user, roles.REVIEWER):
         raise CaseForbidden("only reviewers flag clips")
     task = _flaggable_task(user=user, task_id=flag.task_id)
+    earlier = Flag.objects.filter(task=task, reviewer=user).select_related("case").first()
+    if earlier is not None:
+        raise AlreadyFlagged(earlier)
     clip_qs = Clip.objects.all()
     if connection.features.has_select_for_update:
         clip_qs = clip_qs.select_for_update()

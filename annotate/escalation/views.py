@@ -15,7 +15,6 @@ request is JSON (Content-Type or Accept), else HTML.
 
 from __future__ import annotations
 
-import io
 import json
 import re
 from functools import wraps
@@ -35,7 +34,7 @@ from annotate.accounts import roles, wellbeing
 from annotate.accounts.models import ReviewerCare
 from annotate.audit import services as audit
 from annotate.clips import vault
-from annotate.escalation import evidence, selectors, services
+from annotate.escalation import evidence, protective, selectors, services
 from annotate.escalation.models import Case, EvidenceExport, UnsealRequest
 from annotate.queues.claims import ClaimError
 
@@ -131,6 +130,10 @@ def api_flag(request: HttpRequest) -> JsonResponse:
         return JsonResponse({"error": str(exc)}, status=400)
     except ClaimError as exc:
         return JsonResponse({"error": str(exc)}, status=409)
+    except services.AlreadyFlagged as exc:
+        flag, status = exc.flag, 200
+    else:
+        status = 201
     return JsonResponse(
         {
             "receipt": selectors.receipt(flag),
@@ -142,7 +145,7 @@ def api_flag(request: HttpRequest) -> JsonResponse:
                 "break": reverse("care-break"),
             },
         },
-        status=201,
+        status=status,
     )
 
 
@@ -292,6 +295,18 @@ def api_open_cases(request: HttpRequest) -> JsonResponse:
 # --- a case ------------------------------------------------------------------------------------------
 
 
+STEP_LABELS = {
+    Case.State.NEW: "Reopen",
+    Case.State.ACKNOWLEDGED: "Acknowledge",
+    Case.State.INVESTIGATING: "Start investigating",
+    Case.State.REFERRED: "Refer to the authorities",
+    Case.State.WELFARE_CONTACT: "Welfare contact made",
+    Case.State.NO_ACTION: "No action needed",
+    Case.State.FALSE_ALARM: "False alarm",
+    Case.State.CLOSED: "Close the case",
+}
+
+
 def _case_context(request: HttpRequest, case: Case, **extra) -> dict:
     flags = list(case.flags.select_related("reviewer").order_by("created_at", "pk"))
     requests_ = list(case.unseal_requests.select_related("requested_by", "decided_by"))
@@ -300,7 +315,7 @@ def _case_context(request: HttpRequest, case: Case, **extra) -> dict:
         "summary": selectors.case_summary(case),
         "flags": flags,
         "events": selectors.timeline(case),
-        "next_states": [(s, Case.State(s).label) for s in selectors.allowed_transitions(case)],
+        "next_states": [(s, STEP_LABELS[s]) for s in selectors.allowed_transitions(case)],
         "referred_to_choices": Case.ReferredTo.choices,
         "can_refer": Case.State.REFERRED in selectors.allowed_transitions(case),
         "unseal_requests": requests_,
@@ -401,26 +416,13 @@ def _wav_response(request: HttpRequest, wav: bytes) -> HttpResponse:
     return _no_store(response)
 
 
-def muffle(wav: bytes) -> bytes:
-    """A muffled version for protective listening: low-passed (pydub) and a little quieter."""
-    from pydub import AudioSegment
-    from pydub.effects import low_pass_filter
-
-    segment = AudioSegment.from_wav(io.BytesIO(wav))
-    for _ in range(3):  # pydub's filter is first order: three passes roll off more steeply
-        segment = low_pass_filter(segment, 500)
-    buf = io.BytesIO()
-    (segment - 6).export(buf, format="wav")
-    return buf.getvalue()
-
-
 def _case_audio(request: HttpRequest, case_id: int, *, muffled: bool) -> HttpResponse:
     case = _get_case_for_officer(request, case_id)
     if not case.clip.audio_name:
         raise Http404("this clip's audio was purged")
     wav = vault.load_audio(case.clip)
     if muffled:
-        wav = muffle(wav)
+        wav = protective.muffle(wav)
     audit.record(
         action="case.audio.play",
         actor=request.user,

@@ -78,7 +78,11 @@ def claim_next(*, user, queue: Queue | None = None) -> Task | None:
     for group in _by_priority(queues):
         ids = [q.pk for q in group]
         base = _candidates(user=user, queue_ids=ids, now=now)
-        task = _lock_one(base.filter(state=Task.State.CLAIMED, lease_expires_at__lt=now))
+        lapsed = {"state": Task.State.CLAIMED, "lease_expires_at__lt": now}
+        task = None
+        # Leases seldom lapse: a plain look first spares building and planning the full query.
+        if Task.objects.filter(queue_id__in=ids, **lapsed).exists():
+            task = _lock_one(base.filter(**lapsed))
         if task is None:
             task = _lock_one(base.filter(state=Task.State.OPEN))
         if task is None:

@@ -12,7 +12,8 @@
 //
 // Endpoints (annotate/escalation/urls.py):
 //   POST /cases/api/flags      {task_id, category, severity, note, moment_seconds, draft}
-//                              → 201 {receipt, message, break_minutes, urls} | 400 {error} | 409 {error}
+//                              → 201 {receipt, message, break_minutes, urls} (200: already flagged, same body)
+//                                | 400 {error} | 409 {error}
 //   GET  /cases/api/receipts   → {receipts: [{flag_id, case_id, flagged_at, category, category_label,
 //                                 severity, state, state_label, handled, closed, updated_at}],
 //                                 break_minutes, break_until}
@@ -226,7 +227,7 @@ export function install(review) {
     const res = await review.api.post(FLAG_URL, body);
     sending = false;
     $("flag-submit").disabled = false;
-    if (res.status === 201) {
+    if (res.status === 201 || res.status === 200) {
       dialog.close();
       review.status(res.data.message, "ok");
       review.advance();

@@ -46,6 +46,23 @@ export const KEYMAP = [
   { action: "help", keys: ["?", "Alt+/"], label: "Show / hide these keys", group: "Clip" },
 ];
 
+/**
+ * Add a key from a page plugin (docs/review-plugins.md): {combo, label, group, run}.
+ * It joins the help overlay; `run(event)` is called when it is pressed. A combo
+ * that is already taken is refused (with a console warning), so a plugin can
+ * never take over a key of the page.
+ */
+export function register({ combo, label, group = "Clip", run }) {
+  const probe = parseCombo(combo);
+  const taken = KEYMAP.find((b) => b.keys.some((c) => JSON.stringify(parseCombo(c)) === JSON.stringify(probe)));
+  if (taken) {
+    console.warn(`review keys: ${combo} is already "${taken.label}"; not registered for "${label}"`);
+    return false;
+  }
+  KEYMAP.push({ action: `plugin:${combo}`, keys: [combo], label, group, run });
+  return true;
+}
+
 /** Keys that only act inside a dialog: listed in the help, handled by the dialog. */
 export const DIALOG_KEYS = [
   { keys: ["1…4"], label: "Skip dialog: pick the reason" },
@@ -58,6 +75,7 @@ export const GROUP_TITLES = {
   Transcript: "Transcript",
   Answer: "The assistant's answer",
   Clip: "The clip",
+  Entities: "Entities",
 };
 
 const CODES = { ",": "Comma", ".": "Period", "[": "BracketLeft", "]": "BracketRight", "/": "Slash" };
@@ -123,7 +141,7 @@ export function ariaShortcuts(action) {
 /** A key combo as <kbd> markup-free text pieces, e.g. "Alt+[" → ["Alt", "["]. */
 export function comboParts(combo) {
   const { ctrl, alt, shift, meta, key } = parseCombo(combo);
-  const names = { ArrowUp: "↑", ArrowDown: "↓", Escape: "Esc" };
+  const names = { ArrowUp: "↑", ArrowDown: "↓", ArrowLeft: "←", ArrowRight: "→", Escape: "Esc", Delete: "Del" };
   return [ctrl && "Ctrl", alt && "Alt", shift && "Shift", meta && "Meta", names[key] || key].filter(Boolean);
 }
 
@@ -156,13 +174,14 @@ export function bindKeys({ handlers, intercept = () => false }) {
     if (event.isComposing || event.defaultPrevented) return;
     if (intercept(event)) return;
     const binding = bindingFor(event);
-    if (!binding || !handlers[binding.action]) return;
+    const run = binding && (binding.run || handlers[binding.action]);
+    if (!run) return;
     const combo = binding.keys.find((c) => matches(event, c));
     if (!allowedIn(event, combo)) return;
     event.preventDefault();
     event.stopPropagation();
     if (event.repeat && !binding.repeat) return;
-    handlers[binding.action](event);
+    run(event);
   }
   document.addEventListener("keydown", onKeyDown, true);
   return () => document.removeEventListener("keydown", onKeyDown, true);

@@ -1,9 +1,21 @@
 // The review page controller: holds the clip under review and the prefetched
 // next one, wires the player, the transcripts, the grades and the keys, and
 // talks to the API. Initial state comes from the template (json_script).
+// Features in their own modules (entity spans, flagging, second opinions) plug
+// in through a small host object: see docs/review-plugins.md and host() below.
 
-import { Api, backoffMs, isRetryable, newKey } from "./api.js";
-import { DIALOG_KEYS, GROUP_TITLES, KEYMAP, ariaShortcuts, bindKeys, kbd, matches, primaryCombo } from "./keys.js";
+import { Api, backoffMs, isRetryable, newKey, post } from "./api.js";
+import {
+  DIALOG_KEYS,
+  GROUP_TITLES,
+  KEYMAP,
+  ariaShortcuts,
+  bindKeys,
+  kbd,
+  matches,
+  primaryCombo,
+  register,
+} from "./keys.js";
 import { ClipAudio, Player } from "./player.js";
 import { TranscriptEditor, WhisperWords } from "./transcript.js";
 
@@ -13,6 +25,10 @@ const LEASE_WARNING_SECONDS = 120;
 const GRADE_ACTIONS = { right: "gradeRight", partly: "gradePartly", wrong: "gradeWrong", cant_tell: "gradeCantTell" };
 const MARKERS = { noSpeech: "no_speech", unintelligible: "unintelligible", otherLanguage: "other_language" };
 const MARKER_NAMES = { no_speech: "No speech", unintelligible: "Unintelligible", other_language: "Other language" };
+
+// Page plugins, installed in this order once the first clip is on screen. Each is
+// loaded on its own: one that fails to load or install leaves the rest working.
+const PLUGINS = ["./spans.js", "./flag.js", "./ask.js"];
 
 const $ = (id) => document.getElementById(id);
 
@@ -78,6 +94,10 @@ class ReviewPage {
     this.lastActivity = Date.now();
     this.leaseWarned = false;
     this.done = Number(sessionStorage.getItem("annotate.review.done")) || 0;
+    this.clipListeners = [];
+    this.submitHooks = [];
+    this.panels = new Map();
+    this.notified = undefined; // the payload last passed to onClipChange listeners
 
     this.player = new Player($("waveform"), {
       onTime: (t) => this.onTime(t),
@@ -107,6 +127,96 @@ class ReviewPage {
     else this.setView("empty");
     setInterval(() => this.renewAll(), RENEW_EVERY_MS);
     setInterval(() => this.tickLease(), 1000);
+    this.loadPlugins();
+  }
+
+  // --- plugins ----------------------------------------------------------------------
+
+  async loadPlugins() {
+    const host = this.host();
+    const modules = await Promise.allSettled(PLUGINS.map((path) => import(path)));
+    modules.forEach((result, index) => {
+      try {
+        if (result.status === "rejected") throw result.reason;
+        result.value.install(host);
+      } catch (error) {
+        console.error(`review plugin ${PLUGINS[index]} did not load`, error);
+      }
+    });
+  }
+
+  /** What a plugin gets (docs/review-plugins.md). */
+  host() {
+    const page = this;
+    return {
+      panel: (id, title) => page.panel(id, title),
+      current: () => page.currentPayload(),
+      onClipChange(callback) {
+        page.clipListeners.push(callback);
+        if (page.notified !== undefined) safely(callback, page.notified);
+      },
+      onBeforeSubmit: (callback) => page.submitHooks.push(callback),
+      keys: { register: (binding) => register(binding) },
+      api: {
+        async post(url, body) {
+          const { status, data } = await post(url, body);
+          return { ok: status >= 200 && status < 300, status, data };
+        },
+      },
+      textarea: $("transcript"),
+      player: {
+        seek: (seconds) => page.player.seek(seconds),
+        currentTime: () => page.player.currentTime,
+        pause: () => page.player.stop(),
+      },
+      status: (message, kind = "info") => page.setSave({ ok: "saved", error: "error" }[kind] || "info", message),
+      draft() {
+        const item = page.items[0];
+        if (!item || page.view !== "clip") return null;
+        const seconds = Math.round(performance.now() - item.shownAt) / 1000;
+        const { idempotency_key: _key, ...body } = page.submission(item, { accidental: false, seconds });
+        return body;
+      },
+      advance() {
+        page.advance();
+        page.topUp();
+      },
+    };
+  }
+
+  /**
+   * A card in the side column for a plugin (created once per id): a heading,
+   * and the <section> returned, which is the plugin's to fill (or replace the
+   * children of) as it likes.
+   */
+  panel(id, title) {
+    if (!this.panels.has(id)) {
+      const card = document.createElement("div");
+      card.className = "card plugin-panel";
+      card.id = `panel-${id}`;
+      const heading = document.createElement("h2");
+      heading.className = "section-title";
+      heading.id = `panel-${id}-title`;
+      heading.textContent = title;
+      const section = document.createElement("section");
+      section.className = "panel-body";
+      section.setAttribute("aria-labelledby", heading.id);
+      card.append(heading, section);
+      $("side-panels").append(card);
+      this.panels.set(id, section);
+    }
+    return this.panels.get(id);
+  }
+
+  currentPayload() {
+    return this.view === "clip" && this.items[0] ? this.items[0].payload : null;
+  }
+
+  notifyClip() {
+    const payload = this.currentPayload();
+    if (payload === this.notified) return;
+    this.notified = payload;
+    for (const callback of this.clipListeners) safely(callback, payload);
   }
 
   // --- wiring ---------------------------------------------------------------------
@@ -241,6 +351,7 @@ class ReviewPage {
 
   buildHelp() {
     const container = $("help-keys");
+    container.replaceChildren();
     const groups = new Map();
     for (const binding of KEYMAP) {
       if (!groups.has(binding.group)) groups.set(binding.group, []);
@@ -307,6 +418,7 @@ class ReviewPage {
       $("lease").hidden = true;
     }
     if (view === "empty") $("home-link").focus();
+    if (view !== "clip") this.notifyClip();
   }
 
   setReady(ready) {
@@ -344,6 +456,7 @@ class ReviewPage {
     this.setLostMode(false);
     this.tickLease();
     this.editor.focus();
+    this.notifyClip();
 
     if (item.audio) this.attachAudio(item, token);
     else {
@@ -476,7 +589,7 @@ class ReviewPage {
   // --- submit -------------------------------------------------------------------
 
   submission(item, { accidental, seconds }) {
-    return {
+    const body = {
       idempotency_key: item.key,
       corrected_text: accidental ? "" : this.editor.value,
       answer_grade: this.grade,
@@ -487,6 +600,8 @@ class ReviewPage {
       accidental,
       seconds_spent: seconds,
     };
+    for (const hook of this.submitHooks) safely(hook, body, item.payload);
+    return body;
   }
 
   async submit({ accidental = false } = {}) {
@@ -761,7 +876,10 @@ class ReviewPage {
   toggleHelp() {
     const help = $("help");
     if (help.open) help.close();
-    else if (!document.querySelector("dialog[open]")) help.showModal();
+    else if (!document.querySelector("dialog[open]")) {
+      this.buildHelp(); // plugins may have added keys since
+      help.showModal();
+    }
   }
 
   // --- status ---------------------------------------------------------------------
@@ -788,6 +906,15 @@ class ReviewPage {
 
   renderCount() {
     $("done-count").textContent = `${this.done} reviewed`;
+  }
+}
+
+/** Run a plugin's callback; its failure is logged, never the page's. */
+function safely(callback, ...args) {
+  try {
+    callback(...args);
+  } catch (error) {
+    console.error("review plugin callback failed", error);
   }
 }
 

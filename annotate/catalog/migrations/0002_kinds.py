@@ -2,27 +2,16 @@
 
 from django.db import migrations
 
-KINDS = [
-    # slug, name, linkable
-    ("artist", "artist", True),
-    ("song", "song", True),
-    ("album", "album", True),
-    ("podcast", "podcast / audiobook", True),
-    ("app", "app / skill", True),
-    ("place", "place", True),
-    ("other", "other", False),
-]
+from annotate.catalog.kinds import DEFAULT_KINDS, seed_kinds
 
 
 def seed(apps, schema_editor):
-    EntityKind = apps.get_model("catalog", "EntityKind")
-    for position, (slug, name, linkable) in enumerate(KINDS, start=1):
-        EntityKind.objects.get_or_create(slug=slug, defaults={"name": name, "linkable": linkable, "position": position})
+    seed_kinds(apps.get_model("catalog", "EntityKind"))
 
 
 def unseed(apps, schema_editor):
     EntityKind = apps.get_model("catalog", "EntityKind")
-    EntityKind.objects.filter(slug__in=[slug for slug, _, _ in KINDS], entities__isnull=True).delete()
+    EntityKind.objects.filter(slug__in=[slug for slug, _, _ in DEFAULT_KINDS], entities__isnull=True).delete()
 
 
 class Migration(migrations.Migration):
