@@ -1,25 +1,25 @@
 """Claim-next on PostgreSQL with concurrent reviewers: latency, throughput, duplicates.
 
     .venv/bin/python bench/claim.py [--tasks 10k,100k] [--reviewers 64] [--seconds 20]
-                                    [--think 3,0] [--history 50] [--mode process|thread] [--keep]
+                                    [--think 30,3,0] [--history 50] [--mode process|thread] [--keep]
 
 For each size N it creates a database annotate_bench_<N> on the server of
 BENCH_DATABASE_URL (default postgres://postgres@127.0.0.1:5432/postgres), migrates
 it, adds N transcribed clips with Whisper transcripts and N open tasks in one
 queue, gives each reviewer a past (--history reviewed clips: done tasks and
 annotations, which the claim query consults), runs VACUUM ANALYZE, and then, for
-each think time T, runs R reviewers at once for S seconds. Each reviewer loops:
-claims.claim_next → waits about T seconds (the review; 0.5T to 1.5T) →
-review.services.submit with a short corrected text (so jiwer runs).
+each think time T, runs R reviewers at once for S seconds (at least 2T). Each
+reviewer loops: claims.claim_next → waits about T seconds (the review; 0.5T to
+1.5T) → review.services.submit with a short corrected text (so jiwer runs).
 
 Reviewers are separate processes by default (`--mode process`), each with its own
-connection opened before timing starts, like one web worker per reviewer: the
-figures are then the claim path (ORM + PostgreSQL), not Python's GIL, which in
-`--mode thread` serialises 64 reviewers' ORM work in one interpreter. The cores
-are shared by the reviewers and PostgreSQL. T=3 s is 64 reviewers each ten times
-faster than the reported human pace (1,000 clips in a 9-hour shift, 32 s a clip);
-T=0 has every reviewer claiming back to back, which measures capacity: latency
-there is mostly queueing for the CPU.
+connection and warmed up (one claim and submit, rolled back) before timing
+starts, like one web worker per reviewer: the figures are then the claim path
+(ORM + PostgreSQL), not Python's GIL, which in `--mode thread` serialises the
+reviewers' ORM work in one interpreter. The cores are shared by the reviewers
+and PostgreSQL. T=30 s is about the reported human pace (1,000 clips in a 9-hour
+shift); T=3 s is every reviewer ten times faster; T=0 has every reviewer claiming
+back to back, which measures capacity: latency there is mostly queueing for the CPU.
 
 Printed per size and think time: p50/p95/p99 ms of claim and of submit; of the
 claim, the time spent in its queries (round trips, COMMIT excluded) and the
@@ -51,7 +51,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 from bench import _setup  # noqa: E402
 
 DB_PREFIX = "annotate_bench_"
-BARRIER_SECONDS = 120  # every reviewer connected and ready, or the run fails
+BARRIER_SECONDS = 300  # every reviewer connected and warmed up, or the run fails
 
 
 @dataclass
@@ -62,6 +62,7 @@ class Result:
     claim_db_ms: list[float] = field(default_factory=list)
     claim_cpu_ms: list[float] = field(default_factory=list)
     submit_ms: list[float] = field(default_factory=list)
+    submit_cpu_ms: list[float] = field(default_factory=list)
     task_ids: list[int] = field(default_factory=list)
     errors: list[str] = field(default_factory=list)
 
@@ -82,6 +83,22 @@ def percentile(values: list[float], p: float) -> float:
 # --- one reviewer ------------------------------------------------------------------------
 
 
+def warm_up(user, queue) -> None:
+    """One claim and submit, rolled back: connects, and fills Django's lazy caches before timing."""
+    from django.db import transaction
+
+    from annotate.queues import claims
+    from annotate.review.services import Submission, submit
+
+    with transaction.atomic():
+        task = claims.claim_next(user=user, queue=queue)
+        if task is not None:
+            submit(
+                user=user, task_id=task.pk, submission=Submission(idempotency_key=uuid.uuid4().hex, corrected_text="x")
+            )
+        transaction.set_rollback(True)
+
+
 def review(user_id: int, queue_id: int, think: float, deadline_in: float, start) -> Result:
     """Claim → think → submit until the time is up or the queue is empty."""
     from django.contrib.auth.models import User
@@ -93,8 +110,8 @@ def review(user_id: int, queue_id: int, think: float, deadline_in: float, start)
 
     result = Result()
     try:
-        user = User.objects.get(pk=user_id)  # also opens the connection, before timing starts
-        queue = Queue.objects.get(pk=queue_id)
+        user, queue = User.objects.get(pk=user_id), Queue.objects.get(pk=queue_id)
+        warm_up(user, queue)
         db_seconds = [0.0]
 
         def timed(execute, sql, params, many, context):
@@ -122,13 +139,14 @@ def review(user_id: int, queue_id: int, think: float, deadline_in: float, start)
             result.task_ids.append(task.pk)
             if think:
                 time.sleep(rng.uniform(0.5, 1.5) * think)
-            started = time.perf_counter()
+            started, cpu_started = time.perf_counter(), time.thread_time()
             submit(
                 user=user,
                 task_id=task.pk,
                 submission=Submission(idempotency_key=uuid.uuid4().hex, corrected_text="set a timer for ten minute"),
             )
             result.submit_ms.append((time.perf_counter() - started) * 1000)
+            result.submit_cpu_ms.append((time.thread_time() - cpu_started) * 1000)
     except Exception as exc:  # reported, and counted as a failure of the run
         result.errors.append(f"{type(exc).__name__}: {exc}")
         start.abort()  # a reviewer that fails before the start must not leave the others waiting
@@ -143,7 +161,13 @@ def _review_in_process(args, start, results) -> None:
 
 def run_reviewers(*, mode: str, user_ids: list[int], queue_id: int, think: float, seconds: float) -> tuple:
     """Run every reviewer at once; returns (results, wall seconds)."""
+    from django.contrib.auth.models import User
     from django.db import connections
+
+    from annotate.queues.models import Queue
+
+    # Warm up here too, so that forked reviewers start with Django's caches filled.
+    warm_up(User.objects.get(pk=user_ids[0]), Queue.objects.get(pk=queue_id))
 
     if mode == "thread":
         start = threading.Barrier(len(user_ids) + 1, timeout=BARRIER_SECONDS)
@@ -228,6 +252,7 @@ def report(results: list[Result], wall: float, think: float, reviewers: int) -> 
     claim_db = [ms for r in results for ms in r.claim_db_ms]
     claim_cpu = [ms for r in results for ms in r.claim_cpu_ms]
     submit = [ms for r in results for ms in r.submit_ms]
+    submit_cpu = [ms for r in results for ms in r.submit_cpu_ms]
     claimed = Counter(task_id for r in results for task_id in r.task_ids)
     duplicates = sum(n - 1 for n in claimed.values() if n > 1)
     errors = [e for r in results for e in r.errors]
@@ -244,6 +269,7 @@ def report(results: list[Result], wall: float, think: float, reviewers: int) -> 
         line("  in queries", claim_db),
         line("  Python CPU", claim_cpu),
         line("submit", submit),
+        line("  Python CPU", submit_cpu),
         f"    throughput     {(len(claim) + len(submit)) / wall:.0f} claims+submits/s"
         f" ({len(submit) / wall:.0f} clips/s)",
         f"    duplicates     {duplicates}",
@@ -272,7 +298,7 @@ def bench_size(args, tasks: int) -> None:
 
     for think in args.think:
         results, wall = run_reviewers(
-            mode=args.mode, user_ids=user_ids, queue_id=queue.pk, think=think, seconds=args.seconds
+            mode=args.mode, user_ids=user_ids, queue_id=queue.pk, think=think, seconds=max(args.seconds, 2 * think)
         )
         print("\n".join(report(results, wall, think, args.reviewers)))
         print(f"    load average   {' '.join(f'{x:.1f}' for x in os.getloadavg())}")
@@ -290,9 +316,11 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--tasks", default="10k,100k", help="open task counts, comma-separated (10000, 10k, 1M)")
     parser.add_argument("--reviewers", type=int, default=64)
-    parser.add_argument("--seconds", type=float, default=20.0, help="per size and think time")
     parser.add_argument(
-        "--think", default="3,0", help="mean seconds between claim and submit (the review), comma-separated"
+        "--seconds", type=float, default=20.0, help="per size and think time (at least twice the think time)"
+    )
+    parser.add_argument(
+        "--think", default="30,3,0", help="mean seconds between claim and submit (the review), comma-separated"
     )
     parser.add_argument("--history", type=int, default=50, help="clips each reviewer already reviewed")
     parser.add_argument("--mode", choices=["process", "thread"], default="process")

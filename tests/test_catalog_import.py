@@ -37,7 +37,7 @@ def run_import(path):
     return services.import_catalog(rows=importer.read_file(path))
 
 
-def test_kinds_are_data_seeded_by_a_migration():
+def test_kinds_are_data_with_a_linkable_flag():
     kinds = {k.slug: k for k in EntityKind.objects.all()}
     assert list(kinds) == ["artist", "song", "album", "podcast", "app", "place", "other"]
     assert kinds["podcast"].name == "podcast / audiobook" and kinds["app"].name == "app / skill"

@@ -180,8 +180,11 @@ def test_spans_move_with_their_words_and_ask_for_a_recheck_when_they_change(brow
     (span,) = spans_state(page)["spans"]
     assert (span["start"], span["end"], span["text"], span["needs_recheck"]) == (21, 33, "Taylor Swift", False)
 
-    # Typing after it (with a space) leaves it; gluing letters onto it asks for a re-check.
+    # Typing after it (with a space) leaves it; letters run on into it ask for a re-check while they do.
     page.keyboard.press("Control+End")
+    page.keyboard.type("s")
+    assert spans_state(page)["spans"][0]["needs_recheck"] is True  # "Swifts"
+    page.keyboard.press("Backspace")
     page.keyboard.type(" please")
     assert spans_state(page)["spans"][0]["needs_recheck"] is False
     page.evaluate("document.getElementById('transcript').setSelectionRange(26, 26)")  # after "Taylo"
@@ -218,7 +221,7 @@ def test_spans_move_with_their_words_and_ask_for_a_recheck_when_they_change(brow
 
 
 MOVE_CASES = """async () => {
-  const { diffRange, moveSpan, extendSelection } = await import("/static/review/spans.js");
+  const { diffRange, moveSpan, extendSelection, edgesGlued } = await import("/static/review/spans.js");
   const edit = (before, after, span, caret = null) => {
     const change = diffRange(before, after, caret);
     const moved = moveSpan(span, change, after);
@@ -233,6 +236,8 @@ MOVE_CASES = """async () => {
     inside: edit(text, "play Tay Swift now", span),
     replaced: edit(text, "play Adele now", span),
     ambiguous: edit("aa Taylor", "aaa Taylor", { start: 3, end: 9 }, 3),
+    gluedNow: edgesGlued("play Taylor Swifty now", span),
+    notGlued: edgesGlued("play Taylor Swift, now", span),
     select: extendSelection(text, { start: 21, end: 21, direction: "none" }, -1),
     select2: extendSelection(text, { start: 18, end: 21, direction: "backward" }, -1),
   };
@@ -244,7 +249,8 @@ def test_the_edit_rules_of_spans_js(browser_page):
     result = page.evaluate(MOVE_CASES)
     assert result["before"] == ["moved", "Taylor Swift"]
     assert result["after"] == ["same", "Taylor Swift"]
-    assert result["glued"] == ["recheck", "Taylor Swift"]
+    assert result["glued"] == ["same", "Taylor Swift"]  # and edgesGlued flags it while "y" runs on
+    assert result["gluedNow"] is True and result["notGlued"] is False
     assert result["inside"] == ["recheck", "Tay Swift"]
     assert result["replaced"][0] == "removed"
     assert result["ambiguous"] == ["moved", "Taylor"]

@@ -1,9 +1,9 @@
 """Both sides of a flag in headless Chromium, over a real ASGI server (HTTP and WebSocket).
 
 pytest-django's live_server speaks WSGI only, so this module runs Daphne — the
-production ASGI server — in a thread of the test process, against the test
-database (PostgreSQL in CI; on SQLite the shared in-memory test database).
-Twisted's reactor runs once per process, hence one server for the session.
+production ASGI server — against the test database: in a process on PostgreSQL
+(as channels' ChannelsLiveServerTestCase does), in a thread of the test process
+on SQLite, whose test database lives in this process's memory.
 
 The review page does not load static/review/flag.js yet (another change wires
 it in), so the reviewer's side installs the plugin on a small stand-in for the
@@ -14,16 +14,23 @@ page (/cases/care/), which polls it.
 
 from __future__ import annotations
 
+import os
+import socket
+import subprocess
+import sys
 import threading
 import time
+from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
+from django.conf import settings as django_settings
 from django.db import connections
+from django.test import Client
 
 from annotate.escalation.models import Case
 from tests.factories import make_queue
-from tests.support import CANARY, PASSWORD
+from tests.support import CANARY
 from tests.test_escalation import held_clip
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
@@ -39,9 +46,46 @@ CHROMIUM_ARGS = [
 ]
 
 
-@pytest.fixture(scope="session")
-def asgi_server(django_db_setup, django_db_blocker):
-    """Daphne serving annotate.asgi (with static files) on a free loopback port, in a thread."""
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+@contextmanager
+def _daphne_process(db: dict):
+    """PostgreSQL: Daphne (Channels' runserver, which serves static files) in a process on the test database."""
+    port = _free_port()
+    url = f"postgres://{db['USER']}@{db['HOST'] or '127.0.0.1'}:{db['PORT'] or 5432}/{db['NAME']}"
+    env = {**os.environ, "DATABASE_URL": url, "DJANGO_SETTINGS_MODULE": "annotate.settings"}
+    if db.get("PASSWORD"):
+        env["PGPASSWORD"] = db["PASSWORD"]
+    proc = subprocess.Popen(
+        [sys.executable, "manage.py", "runserver", "--insecure", "--noreload", "--skip-checks", f"127.0.0.1:{port}"],
+        cwd=django_settings.BASE_DIR,
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    try:
+        deadline = time.monotonic() + 30
+        while True:
+            try:
+                socket.create_connection(("127.0.0.1", port), timeout=0.2).close()
+                break
+            except OSError:
+                if time.monotonic() > deadline or proc.poll() is not None:
+                    raise RuntimeError("Daphne did not start") from None
+                time.sleep(0.1)
+        yield f"http://127.0.0.1:{port}"
+    finally:
+        proc.terminate()
+        proc.wait(timeout=10)
+
+
+@contextmanager
+def _daphne_thread():
+    """SQLite: the test database lives in this process's memory, so Daphne runs in a thread here."""
     from daphne.endpoints import build_endpoint_description_strings
     from daphne.server import Server
     from django.contrib.staticfiles.handlers import ASGIStaticFilesHandler
@@ -49,10 +93,6 @@ def asgi_server(django_db_setup, django_db_blocker):
 
     from annotate.asgi import application
 
-    # Server threads open their own connections: close them after each use, so
-    # the test database can be flushed and dropped.
-    for conn in connections.all():
-        conn.settings_dict["CONN_MAX_AGE"] = 0
     server = Server(
         application=ASGIStaticFilesHandler(application),
         endpoints=build_endpoint_description_strings(host="127.0.0.1", port=0),
@@ -60,17 +100,34 @@ def asgi_server(django_db_setup, django_db_blocker):
         verbosity=0,
     )
     thread = threading.Thread(target=server.run, name="daphne", daemon=True)
-    with django_db_blocker.unblock():
-        thread.start()
-        deadline = time.monotonic() + 20
-        while not server.listening_addresses:
-            if time.monotonic() > deadline or not thread.is_alive():
-                raise RuntimeError("Daphne did not start")
-            time.sleep(0.05)
-        host, port = server.listening_addresses[0]
+    thread.start()
+    deadline = time.monotonic() + 20
+    while not server.listening_addresses:
+        if time.monotonic() > deadline or not thread.is_alive():
+            raise RuntimeError("Daphne did not start")
+        time.sleep(0.05)
+    host, port = server.listening_addresses[0]
+    try:
         yield f"http://{host}:{port}"
+    finally:
         reactor.callFromThread(reactor.stop)
         thread.join(timeout=10)
+
+
+@pytest.fixture(scope="session")
+def asgi_server(django_db_setup, django_db_blocker):
+    """The real ASGI server (HTTP and WebSocket) on a free loopback port, serving the test database.
+
+    Twisted's reactor runs once per process: one server for the session.
+    """
+    db = connections["default"].settings_dict
+    with django_db_blocker.unblock():
+        if connections["default"].vendor == "postgresql":
+            with _daphne_process(db) as url:
+                yield url
+        else:
+            with _daphne_thread() as url:
+                yield url
 
 
 @pytest.fixture
@@ -89,15 +146,14 @@ def browser(monkeypatch):
             browser.close()
 
 
-def sign_in(browser, base: str, username: str, errors: list[str]):
+def sign_in(browser, base: str, user, errors: list[str]):
+    """A browser context signed in as `user` (a session made here: the server process may hash differently)."""
+    client = Client()
+    client.force_login(user)
     context = browser.new_context(base_url=base)
+    context.add_cookies([{"name": "sessionid", "value": client.cookies["sessionid"].value, "url": base}])
     page = context.new_page()
-    page.on("pageerror", lambda error: errors.append(f"{username}: {error}"))
-    page.goto("/login/")
-    page.fill("#id_username", username)
-    page.fill("#id_password", PASSWORD)
-    page.click("button[type=submit]")
-    page.wait_for_load_state()
+    page.on("pageerror", lambda error: errors.append(f"{user.username}: {error}"))
     return context, page
 
 
@@ -157,8 +213,8 @@ def test_a_flag_reaches_the_officer_live_and_the_reviewer_sees_it_handled(
     task = held_clip(reviewer, queue, with_audio=True)
 
     errors: list[str] = []
-    officer_ctx, console = sign_in(browser, asgi_server, officer.username, errors)
-    reviewer_ctx, care = sign_in(browser, asgi_server, reviewer.username, errors)
+    officer_ctx, console = sign_in(browser, asgi_server, officer, errors)
+    reviewer_ctx, care = sign_in(browser, asgi_server, reviewer, errors)
     try:
         # The officer's console is open and live, sound turned on.
         console.goto("/cases/")

@@ -21,7 +21,6 @@ from annotate.leads.models import SecondOpinion
 from annotate.queues import claims
 from annotate.queues.models import Task
 from annotate.queues.services import mix_gold
-from annotate.review.models import Annotation
 from annotate.review.services import Submission, submit
 from tests.factories import make_clip, make_queue
 
@@ -60,8 +59,8 @@ def test_the_dashboard_numbers(reviewer, other_reviewer, lead):
     review(reviewer, weather, "set a time")  # gold: 1 error in 3 words
     assert claims.claim_next(user=reviewer, queue=weather) is None
     SecondOpinion.objects.create(clip=gold, asked_by=reviewer, question="?")
-    # An annotation from two days ago counts nowhere in the 24-hour numbers.
-    Annotation.objects.filter(corrected_text="play yellow").update(created_at=timezone.now() - timedelta(days=2))
+    # A clip reviewed two days ago counts nowhere in the 24-hour numbers.
+    Task.objects.filter(annotation__corrected_text="play yellow").update(done_at=timezone.now() - timedelta(days=2))
 
     data = selectors.dashboard()
     queues = {q["name"]: q for q in data["queues"]}

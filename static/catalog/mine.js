@@ -77,7 +77,7 @@ function renderRows() {
     return el(
       "tr",
       { className: m.tagged.length ? "done" : "" },
-      el("td", {}, el("input", { type: "checkbox", className: "pick", "data-index": String(i), "aria-label": "Choose" })),
+      el("td", {}, el("input", { type: "checkbox", className: "pick", "data-index": String(i), "aria-label": "Pick" })),
       el("td", { className: "small muted", text: m.source === "reviewed" ? "reviewed" : "machine" }),
       el("td", { className: "context" }, m.before, el("mark", { text: m.match }), m.after),
       el("td", {}, ...tagged),
@@ -113,7 +113,12 @@ async function findEntities() {
     ...data.results.map((r) =>
       el(
         "li",
-        { role: "option", tabindex: "0", onclick: () => pickEntity(r), onkeydown: (e) => e.key === "Enter" && pickEntity(r) },
+        {
+          role: "option",
+          tabindex: "0",
+          onclick: () => pickEntity(r),
+          onkeydown: (event) => event.key === "Enter" && pickEntity(r),
+        },
         el("strong", { text: r.name }),
         ` · ${r.kind_name} · popularity ${r.popularity}`,
       ),
@@ -166,6 +171,11 @@ async function undo(batch) {
   if (page.q) await search(page.number);
 }
 
+function linkText(batch) {
+  if (batch.entity) return batch.entity.name;
+  return batch.not_in_catalog_name ? `not in catalog: ${batch.not_in_catalog_name}` : "—";
+}
+
 async function loadBatches() {
   const { status: code, data } = await call(state.urls.batches);
   if (code !== 200) return;
@@ -175,7 +185,7 @@ async function loadBatches() {
       { className: b.undone_at ? "undone" : "" },
       el("td", { text: b.phrase }),
       el("td", { text: b.kind }),
-      el("td", { text: b.entity ? b.entity.name : b.not_in_catalog_name ? `not in catalog: ${b.not_in_catalog_name}` : "—" }),
+      el("td", { text: linkText(b) }),
       el("td", { className: "num", text: String(b.created) }),
       el("td", { text: b.by }),
       el("td", { className: "small", text: new Date(b.at).toLocaleString() }),

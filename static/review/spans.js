@@ -108,26 +108,25 @@ function glued(text, at) {
   return at > 0 && at < text.length && WORD_CHAR.test(text[at - 1]) && WORD_CHAR.test(text[at]);
 }
 
+/** Letters or digits now run on across one of the span's ends ("Swift" → "Swifty"). */
+export function edgesGlued(text, span) {
+  return glued(text, span.start) || glued(text, span.end);
+}
+
 /**
  * Where a span is after an edit (`change` from diffRange, `text` the new text):
  * {status: "same" | "moved" | "recheck" | "removed", start, end}.
- * Edits before it move it; edits after it leave it; an edit of its own words,
- * or one that glues a word onto it, asks for a re-check; an edit that replaces
- * all of its words removes it.
+ * Edits before it move it; edits after it leave it; an edit of its own words
+ * asks for a re-check; an edit that replaces all of its words removes it.
+ * (Letters typed right against it are caught by edgesGlued for as long as they are.)
  */
 export function moveSpan(span, change, text) {
   const { start: p, oldEnd: oe, newEnd: ne } = change;
   const delta = ne - oe;
   if (p === oe && p === ne) return { status: "same", start: span.start, end: span.end };
-  if (p >= span.end) {
-    const status = p === span.end && glued(text, span.end) ? "recheck" : "same";
-    return { status, start: span.start, end: span.end };
-  }
+  if (p >= span.end) return { status: "same", start: span.start, end: span.end };
   if (oe <= span.start) {
-    const start = span.start + delta;
-    const end = span.end + delta;
-    if (oe === span.start && glued(text, start)) return { status: "recheck", start, end };
-    return { status: delta ? "moved" : "same", start, end };
+    return { status: delta ? "moved" : "same", start: span.start + delta, end: span.end + delta };
   }
   if (p <= span.start && oe >= span.end) return { status: "removed", start: p, end: ne };
   const [start, end] = trimRange(text, span.start < p ? span.start : p, span.end > oe ? span.end + delta : ne);
@@ -232,7 +231,8 @@ class SpanTagger {
     const panel = this.review.panel("entities", "Entities");
     panel.classList.add("spans-panel");
     this.mirror = el("p", { className: "spans-mirror", "aria-label": "The transcript with its entity spans" });
-    this.prompt = el("div", { className: "spans-prompt", role: "group", "aria-label": "Choose the kind", hidden: true });
+    this.prompt = el("div", { className: "spans-prompt", role: "group", "aria-label": "Choose the kind" });
+    this.prompt.hidden = true;
     this.search = el("input", {
       type: "search",
       className: "spans-search",
@@ -354,12 +354,13 @@ class SpanTagger {
         gone.push(span);
         continue;
       }
+      const was = span.text;
       span.start = moved.start;
       span.end = moved.end;
       span.text = text.slice(span.start, span.end);
       if (moved.status === "recheck" && !span.needsRecheck) {
         span.needsRecheck = true;
-        this.say(`“${span.text}”: its words changed, re-check it (Alt+L).`, "info");
+        this.say(`“${was}” changed: re-check it (Alt+L), or tag it again (Alt+N).`, "info");
       }
       kept.push(span);
     }
@@ -386,9 +387,20 @@ class SpanTagger {
       kind: s.kind,
       entity_id: s.entity ? s.entity.id : null,
       not_in_catalog_name: s.entity ? "" : s.notInCatalogName,
-      needs_recheck: s.needsRecheck,
+      needs_recheck: this.recheck(s),
       source: s.source,
     }));
+  }
+
+  /** Re-check: its words changed, or letters now run on across its ends (and did not when it was tagged). */
+  recheck(span) {
+    return span.needsRecheck || (!span.gluedAtTag && edgesGlued(this.textarea.value, span));
+  }
+
+  /** The suggestions to show and accept: none whose words run on into the next ones while typing. */
+  visibleSuggestions() {
+    const text = this.textarea.value;
+    return this.suggestions.filter((s) => !edgesGlued(text, s));
   }
 
   kind(slug) {
@@ -407,6 +419,7 @@ class SpanTagger {
       needsRecheck: false,
       source,
     };
+    span.gluedAtTag = edgesGlued(this.textarea.value, span);
     const replaced = this.spans.filter((s) => overlaps(s, span));
     this.spans = this.spans.filter((s) => !overlaps(s, span)).concat(span).sort((a, b) => a.start - b.start);
     this.suggestions = this.suggestions.filter((s) => !overlaps(s, span));
@@ -416,7 +429,7 @@ class SpanTagger {
 
   spanAtCaret() {
     const { selectionStart: start, selectionEnd: end } = this.textarea;
-    return this.spans.find((s) => s.start <= start && end <= s.end && (start !== end || s.start <= start)) || null;
+    return this.spans.find((s) => s.start <= start && end <= s.end) || null;
   }
 
   // --- actions --------------------------------------------------------------------
@@ -453,20 +466,22 @@ class SpanTagger {
     this.say(`Kind of “${t.value.slice(start, end)}”? Press its number; Esc cancels.`, "info");
   }
 
+  /** While the kind prompt is open: a digit picks the kind, Escape cancels, any other key cancels and acts. */
   kindKey(event) {
     if (["Shift", "Control", "Alt", "Meta"].includes(event.key)) return;
-    event.preventDefault();
-    event.stopPropagation();
     const digit = digitOf(event);
-    const kind = digit ? this.kinds[digit - 1] : null;
-    if (event.key === "Escape" || (!kind && !digit)) {
-      this.closeModes();
-      this.say(event.key === "Escape" ? "Not tagged." : "Not tagged: press the kind's number after Alt+N.");
-      this.textarea.focus();
+    if (digit || event.key === "Escape") {
+      event.preventDefault();
+      event.stopPropagation();
+    }
+    if (digit) {
+      const kind = this.kinds[digit - 1];
+      if (kind) this.chooseKind(kind);
       return;
     }
-    if (!kind) return;
-    this.chooseKind(kind);
+    this.closeModes();
+    this.say(event.key === "Escape" ? "Not tagged." : "Not tagged: after Alt+N, press the kind's number.");
+    if (event.key === "Escape") this.textarea.focus();
   }
 
   chooseKind(kind) {
@@ -485,7 +500,7 @@ class SpanTagger {
     this.sync();
     const span =
       this.spanAtCaret() ||
-      this.spans.find((s) => s.needsRecheck || (this.kind(s.kind).linkable && !s.entity && !s.notInCatalogName)) ||
+      this.spans.find((s) => this.recheck(s) || this.unlinked(s)) ||
       this.spans[this.spans.length - 1];
     if (!span) return this.say("No span to link: tag one first (Alt+N).", "error");
     if (!this.kind(span.kind).linkable) {
@@ -498,7 +513,7 @@ class SpanTagger {
 
   acceptNext() {
     this.sync();
-    const next = this.suggestions[0];
+    const next = this.visibleSuggestions()[0];
     if (!next) return this.say("No suggestion left.", "info");
     const span = this.addSpan({
       start: next.start,
@@ -513,8 +528,9 @@ class SpanTagger {
 
   rejectNext() {
     this.sync();
-    const next = this.suggestions.shift();
+    const next = this.visibleSuggestions()[0];
     if (!next) return this.say("No suggestion left.", "info");
+    this.suggestions = this.suggestions.filter((s) => s !== next);
     this.rejected.add(this.suggestionKey(next));
     this.render();
     this.say(`Rejected “${next.text}” → ${next.entity.name}.`, "info");
@@ -566,6 +582,7 @@ class SpanTagger {
     this.search.select();
     this.runSearch();
     this.render();
+    this.say("Enter links the top entry (↑/↓ to choose) · Shift+Enter: not in catalog · Esc: later", "info");
   }
 
   scheduleSearch() {
@@ -636,7 +653,11 @@ class SpanTagger {
     span.needsRecheck = false;
     this.closeModes();
     this.render();
-    this.say(`Linked “${span.text}” → ${entity.name} (${this.kind(span.kind).name}).`, "ok");
+    if (this.recheck(span)) {
+      this.say(`Linked, but letters run on across “${span.text}”: fix the text, or tag the whole word (Alt+N).`, "error");
+    } else {
+      this.say(`Linked “${span.text}” → ${entity.name} (${this.kind(span.kind).name}).`, "ok");
+    }
     this.backToText(span.end);
   }
 
@@ -715,7 +736,7 @@ class SpanTagger {
     const text = this.textarea.value;
     const marks = [
       ...this.spans.map((s) => ({ ...s, what: "span" })),
-      ...this.suggestions.map((s, i) => ({ ...s, what: i === 0 ? "suggestion next" : "suggestion" })),
+      ...this.visibleSuggestions().map((s, i) => ({ ...s, what: i === 0 ? "suggestion next" : "suggestion" })),
     ].sort((a, b) => a.start - b.start);
     const parts = [];
     let at = 0;
@@ -723,7 +744,7 @@ class SpanTagger {
       if (mark.start < at) continue;
       parts.push(text.slice(at, mark.start));
       const classes = [mark.what, this.kindClass(mark.kind)];
-      if (mark.what === "span" && mark.needsRecheck) classes.push("recheck");
+      if (mark.what === "span" && this.recheck(mark)) classes.push("recheck");
       if (mark.what === "span" && this.unlinked(mark)) classes.push("unlinked");
       if (this.mode && this.mode.span && this.mode.span.id === mark.id) classes.push("current");
       parts.push(
@@ -755,13 +776,15 @@ class SpanTagger {
       const kind = this.kind(span.kind);
       const li = el(
         "li",
-        { className: `spans-item${span.needsRecheck ? " recheck" : ""}${this.unlinked(span) ? " unlinked" : ""}` },
+        { className: `spans-item${this.recheck(span) ? " recheck" : ""}${this.unlinked(span) ? " unlinked" : ""}` },
         el("mark", { className: `span ${this.kindClass(span.kind)}`, text: span.text }),
         el("span", { className: "spans-kind-name", text: kind.name }),
         el("span", { className: "spans-linked", text: this.describeLink(span) }),
-        span.needsRecheck ? el("span", { className: "spans-flag", text: "words changed: re-check" }) : null,
+        this.recheck(span) ? el("span", { className: "spans-flag", text: "words changed: re-check" }) : null,
         el("span", { className: "spans-gap" }),
-        kind.linkable ? el("button", { type: "button", className: "small", onclick: () => this.openLink(span) }, "Link") : null,
+        kind.linkable
+          ? el("button", { type: "button", className: "small", onclick: () => this.openLink(span) }, "Link")
+          : null,
         el("button", { type: "button", className: "small", onclick: () => this.removeSpan(span) }, "Remove"),
       );
       li.dataset.start = String(span.start);
@@ -773,7 +796,7 @@ class SpanTagger {
   }
 
   renderSuggestions() {
-    const items = this.suggestions.map((s, i) =>
+    const items = this.visibleSuggestions().map((s, i) =>
       el(
         "li",
         { className: `spans-item${i === 0 ? " next" : ""}` },
@@ -843,17 +866,24 @@ class SpanTagger {
     else this.search.removeAttribute("aria-activedescendant");
   }
 
+  /** A message in the panel's live line; errors also go to the page's status line. */
   say(message, kind = "info") {
     this.statusLine.textContent = message;
     this.statusLine.dataset.kind = kind;
-    if (message && this.review.status) this.review.status(message, kind === "error" ? "error" : kind === "ok" ? "ok" : "info");
+    if (message && kind === "error" && this.review.status) this.review.status(message, "error");
   }
 
   /** For tests and benches: what the tagger holds. */
   get state() {
     return {
       spans: this.payload(),
-      suggestions: this.suggestions.map((s) => ({ start: s.start, end: s.end, text: s.text, kind: s.kind, entity: s.entity.name })),
+      suggestions: this.visibleSuggestions().map((s) => ({
+        start: s.start,
+        end: s.end,
+        text: s.text,
+        kind: s.kind,
+        entity: s.entity.name,
+      })),
       mode: this.mode ? this.mode.type : null,
       results: this.results.map((r) => r.name),
     };
