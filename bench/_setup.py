@@ -1,9 +1,13 @@
 """Shared set-up for the benches: a throw-away PostgreSQL database and fast bulk data.
 
     from bench import _setup
-    _setup.use_database("annotate_bench")   # create (or recreate), point Django at it, migrate
-    _setup.fill_queue(queue, 100_000)       # clips, machine transcripts and open tasks, in SQL
-    _setup.drop_database("annotate_bench")
+    _setup.use_database("annotate_bench_x")      # create (or recreate), point Django at it, migrate
+    users = _setup.make_users("reviewer", 64, "reviewer")
+    _setup.fill_queue(queue, 100_000)            # clips, machine transcripts and open tasks, in SQL
+    _setup.add_history(queue, users, 50)         # each reviewer's past: done tasks and annotations
+    _setup.drop_database("annotate_bench_x")
+
+Only databases named annotate_bench… are created and dropped here.
 
 The server is the one of BENCH_DATABASE_URL (default postgres://postgres@127.0.0.1:5432/postgres);
 only the database name is replaced. Call use_database() before importing anything
@@ -36,8 +40,8 @@ def admin_connection():
 
 
 def _check_name(name: str) -> None:
-    if not name.replace("_", "").isalnum():
-        raise ValueError(f"database names here are letters, digits and _, not {name!r}")
+    if not name.startswith("annotate_bench") or not name.replace("_", "").isalnum():
+        raise ValueError(f"bench databases are named annotate_bench followed by letters, digits and _, not {name!r}")
 
 
 def _django_uses(name: str) -> bool:

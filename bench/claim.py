@@ -3,7 +3,7 @@
     .venv/bin/python bench/claim.py [--tasks 10k,100k] [--reviewers 64] [--seconds 20]
                                     [--think 30,3,0] [--history 50] [--mode process|thread] [--keep]
 
-For each size N it creates a database annotate_bench_<N> on the server of
+For each size N it creates a database annotate_bench_claim_<N> on the server of
 BENCH_DATABASE_URL (default postgres://postgres@127.0.0.1:5432/postgres), migrates
 it, adds N transcribed clips with Whisper transcripts and N open tasks in one
 queue, gives each reviewer a past (--history reviewed clips: done tasks and
@@ -50,7 +50,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from bench import _setup  # noqa: E402
 
-DB_PREFIX = "annotate_bench_"
+DB_PREFIX = "annotate_bench_claim_"
 BARRIER_SECONDS = 300  # every reviewer connected and warmed up, or the run fails
 
 

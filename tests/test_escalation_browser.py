@@ -5,11 +5,11 @@ production ASGI server — against the test database: in a process on PostgreSQL
 (as channels' ChannelsLiveServerTestCase does), in a thread of the test process
 on SQLite, whose test database lives in this process's memory.
 
-The review page does not load static/review/flag.js yet (another change wires
-it in), so the reviewer's side installs the plugin on a small stand-in for the
-review page's plugin interface (docs/review-plugins.md) and uses its real
-dialog, key and endpoint; the receipt is then followed on the reviewer's own
-page (/cases/care/), which polls it.
+The two-context test drives the reviewer's side through the plugin
+(static/review/flag.js) installed on a small stand-in for the review page's
+plugin interface (docs/review-plugins.md), so the officer's side is timed from
+the flag alone; the receipt is followed on the reviewer's page (/cases/care/),
+which polls it. The last test flags from the real review page with Alt+X.
 """
 
 from __future__ import annotations
@@ -125,6 +125,14 @@ def asgi_server(django_db_setup, django_db_blocker):
         if connections["default"].vendor == "postgresql":
             with _daphne_process(db) as url:
                 yield url
+            # The server's sessions may outlive its process for a moment; the test
+            # database is dropped next, so end them now.
+            with connections["default"].cursor() as cursor:
+                cursor.execute(
+                    "SELECT pg_terminate_backend(pid) FROM pg_stat_activity"
+                    " WHERE datname = current_database() AND pid <> pg_backend_pid()"
+                )
+            connections["default"].close()
         else:
             with _daphne_thread() as url:
                 yield url
@@ -275,3 +283,31 @@ def test_a_flag_reaches_the_officer_live_and_the_reviewer_sees_it_handled(
     finally:
         officer_ctx.close()
         reviewer_ctx.close()
+
+
+def test_the_review_page_flags_with_alt_x(asgi_server, browser, reviewer, other_reviewer):
+    """The plugin as the review page loads it: Alt+X, a category key, Ctrl+Enter; the page moves on."""
+    queue = make_queue(reviewer, other_reviewer)
+    task = held_clip(reviewer, queue, with_audio=True)
+    errors: list[str] = []
+    context, page = sign_in(browser, asgi_server, reviewer, errors)
+    try:
+        page.goto(f"/review/{queue.pk}/")
+        page.wait_for_selector("#flag-open", timeout=15_000)  # the plugin's panel button
+        page.wait_for_function("document.querySelector('#review').dataset.view === 'clip'", timeout=15_000)
+        page.keyboard.press("Alt+x")
+        page.wait_for_selector("#flag-dialog[open]")
+        page.keyboard.press("4")  # a child at risk
+        assert page.is_checked("input[name=flag-severity][value=high]")
+        page.fill("#flag-note", "a child cries for help")
+        page.keyboard.press("Control+Enter")
+        page.wait_for_selector("#break-offer:not([hidden])", timeout=10_000)
+        flag = Case.objects.get().flags.get()
+        assert (flag.task_id, flag.category, flag.note) == (task.pk, "child_at_risk", "a child cries for help")
+        assert flag.draft.get("corrected_text") == "help me please"  # Whisper's text, as the page pre-filled it
+        page.wait_for_selector(f"#flag-receipts tr[data-flag-id='{flag.pk}']", state="attached", timeout=15_000)
+        assert "escalation officer has been alerted" in page.inner_text("#save-status")
+        assert not CANARY.found_in(page.content())
+        assert errors == []
+    finally:
+        context.close()

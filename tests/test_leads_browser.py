@@ -51,7 +51,7 @@ def _forget_inherited_connections():
     for connection in connections.all(initialized_only=True):
         connection.connection = None
     channel_layers.backends = {}  # a fresh channel layer, with its own connections
-    pass  # TEMP
+    SyncToAsync.single_thread_executor = ThreadPoolExecutor(max_workers=1)
 
 
 @pytest.fixture

@@ -115,15 +115,16 @@ def _by_priority(queues: list[Queue]) -> list[list[Queue]]:
 @transaction.atomic
 def claim_for_review(*, user, queue: Queue | None = None) -> list[Task]:
     """Top the reviewer's claims up to 1 + ANNOTATE_PREFETCH and return them, oldest first."""
-    held = list(held_tasks(user=user))
-    if queue is not None:
-        held = [t for t in held if t.queue_id == queue.pk] or held
-    while len(held) < 1 + settings.ANNOTATE_PREFETCH:
-        task = claim_next(user=user, queue=queue)
-        if task is None:
-            break
-        held.append(task)
-    return held
+    def relevant(tasks: list) -> list:
+        if queue is None:
+            return tasks
+        return [t for t in tasks if t.queue_id == queue.pk] or tasks
+
+    count = len(relevant(list(held_tasks(user=user).select_related(None).only("pk", "queue_id"))))
+    while count < 1 + settings.ANNOTATE_PREFETCH and claim_next(user=user, queue=queue) is not None:
+        count += 1
+    # One read of everything the page shows, instead of one per claimed task.
+    return relevant(list(held_tasks(user=user).prefetch_related("clip__machine_transcripts")))
 
 
 def get_held_task(*, user, task_id: int, for_update: bool = False) -> Task:

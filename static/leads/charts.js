@@ -52,8 +52,11 @@ export function columnChart(container, points, options = {}) {
     const rect = el("rect", { x, y: height - bottom - h, width: Math.max(1, step - 2), height: h, class: "bar" });
     rect.append(el("title", {}, `${point.label}: ${point.value}`));
     svg.append(rect);
-    if (i % 6 === 0 || i === points.length - 1) {
-      svg.append(el("text", { x: x + step / 2, y: height - 4, "text-anchor": "middle", class: "label" }, point.label));
+    const last = i === points.length - 1;
+    if (i % 6 === 0 || last) {
+      // The first and last labels hug the edges, so none is cut off.
+      const [lx, anchor] = i === 0 ? [x, "start"] : last ? [x + step - 2, "end"] : [x + step / 2, "middle"];
+      svg.append(el("text", { x: lx, y: height - 4, "text-anchor": anchor, class: "label" }, point.label));
     }
   });
   svg.append(el("text", { x: 2, y: 10, class: "label" }, `max ${max}`));

@@ -134,7 +134,9 @@ export function install(review) {
   const panel = review.panel("flags", "Flags");
   panel.classList.add("flag-care");
   const flagButton = el("button", { type: "button", class: "danger", id: "flag-open" }, "Flag this clip… ", el("kbd", { text: FLAG_COMBO }));
-  const offer = el("div", { class: "break-offer", id: "break-offer", hidden: true });
+  // The offer floats over the page: the side column is hidden once the queue is empty.
+  const offer = el("div", { class: "break-offer flag-toast", id: "break-offer", role: "status", hidden: true });
+  document.body.append(offer);
   const tbody = el("tbody", { id: "flag-receipts" });
   const receipts = el(
     "table",
@@ -142,7 +144,7 @@ export function install(review) {
     el("thead", {}, el("tr", {}, el("th", { text: "Flagged" }), el("th", { text: "What" }), el("th", { text: "Now" }))),
     tbody,
   );
-  panel.append(flagButton, offer, receipts, el("p", { class: "small" }, el("a", { href: CARE_URL, text: "Your flags and breaks" })));
+  panel.append(flagButton, receipts, el("p", { class: "small" }, el("a", { href: CARE_URL, text: "Your flags and breaks" })));
 
   function showReceipts(data) {
     receipts.hidden = data.receipts.length === 0;

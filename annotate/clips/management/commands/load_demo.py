@@ -7,6 +7,7 @@ from pathlib import Path
 from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.contrib.auth.models import Group
+from django.core.management import call_command
 from django.core.management.base import BaseCommand
 
 from annotate.accounts import roles
@@ -36,6 +37,7 @@ class Command(BaseCommand):
         for username, role, _ in DEMO_USERS:
             user, created = User.objects.get_or_create(username=username)
             if created:
+                user.email = f"{username}@annotate.example"
                 user.set_password(DEMO_PASSWORD)
                 if role == roles.ADMIN:
                     user.is_staff = user.is_superuser = True
@@ -52,6 +54,7 @@ class Command(BaseCommand):
         )
         queue.members.add(users["rita"], users["rob"])
 
+        call_command("import_catalog", str(settings.BASE_DIR / "demo" / "catalog.jsonl"), stdout=self.stdout)
         summary = batch.Summary(list(batch.iter_manifest(Path(manifest))))
         for line in summary.lines:
             if line.outcome.outcome == "rejected":
