@@ -115,6 +115,7 @@ def _by_priority(queues: list[Queue]) -> list[list[Queue]]:
 @transaction.atomic
 def claim_for_review(*, user, queue: Queue | None = None) -> list[Task]:
     """Top the reviewer's claims up to 1 + ANNOTATE_PREFETCH and return them, oldest first."""
+
     def relevant(tasks: list) -> list:
         if queue is None:
             return tasks
