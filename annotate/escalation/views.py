@@ -16,7 +16,6 @@ request is JSON (Content-Type or Accept), else HTML.
 from __future__ import annotations
 
 import json
-import re
 from functools import wraps
 
 from django.conf import settings
@@ -34,6 +33,7 @@ from annotate.accounts import roles, wellbeing
 from annotate.accounts.models import ReviewerCare
 from annotate.audit import services as audit
 from annotate.clips import vault
+from annotate.clips.serving import wav_response
 from annotate.escalation import evidence, protective, selectors, services
 from annotate.escalation.models import Case, EvidenceExport, UnsealRequest
 from annotate.queues.claims import ClaimError
@@ -389,33 +389,6 @@ def case_transition(request: HttpRequest, case_id: int) -> HttpResponse:
     )
 
 
-_RANGE = re.compile(r"^bytes=(\d*)-(\d*)$")
-
-
-def _wav_response(request: HttpRequest, wav: bytes) -> HttpResponse:
-    size = len(wav)
-    status, start, end = 200, 0, size - 1
-    match = _RANGE.match(request.headers.get("Range", "").strip())
-    if match and (match.group(1) or match.group(2)):
-        if match.group(1):
-            start = int(match.group(1))
-            end = min(int(match.group(2)), size - 1) if match.group(2) else size - 1
-        else:
-            start = max(0, size - int(match.group(2)))
-        if start >= size or start > end:
-            response = HttpResponse(status=416)
-            response["Content-Range"] = f"bytes */{size}"
-            return response
-        status = 206
-    response = HttpResponse(wav[start : end + 1], status=status, content_type="audio/wav")
-    response["Accept-Ranges"] = "bytes"
-    response["Content-Length"] = str(end - start + 1)
-    if status == 206:
-        response["Content-Range"] = f"bytes {start}-{end}/{size}"
-    response["Content-Disposition"] = "inline"
-    return _no_store(response)
-
-
 def _case_audio(request: HttpRequest, case_id: int, *, muffled: bool) -> HttpResponse:
     case = _get_case_for_officer(request, case_id)
     if not case.clip.audio_name:
@@ -431,7 +404,7 @@ def _case_audio(request: HttpRequest, case_id: int, *, muffled: bool) -> HttpRes
         request=request,
         details={"muffled": muffled, "range": request.headers.get("Range", "")},
     )
-    return _wav_response(request, wav)
+    return wav_response(request, wav)
 
 
 @officer_required

@@ -15,7 +15,6 @@ by their random public id, and nothing here reads the sealed identity.
 from __future__ import annotations
 
 import json
-import re
 from functools import wraps
 from typing import Any
 
@@ -37,6 +36,7 @@ from annotate.accounts import roles
 from annotate.audit import services as audit
 from annotate.clips import vault
 from annotate.clips.models import Clip
+from annotate.clips.serving import wav_response
 from annotate.leads import guards, quality, selectors, services
 from annotate.leads.forms import AdjudicationForm, AnswerForm, ExportForm, GoldForm, QueueForm
 from annotate.leads.models import Export, SecondOpinion
@@ -456,9 +456,6 @@ def second_opinions(request: HttpRequest) -> JsonResponse:
 # --- audio for leads ---------------------------------------------------------------------------------------
 
 
-_RANGE = re.compile(r"^bytes=(\d*)-(\d*)$")
-
-
 @require_GET
 def audio(request: HttpRequest, token: str) -> HttpResponse:
     """A clip's audio for the lead who got the URL: short-lived, no-store, audited; else 404."""
@@ -473,21 +470,6 @@ def audio(request: HttpRequest, token: str) -> HttpResponse:
     clip = _get_clip_for_lead(request, str(data.get("c", "")))
     if not clip.audio_name:
         raise Http404
-    wav = vault.load_audio(clip)
-    size = len(wav)
-    status, start, end = 200, 0, size - 1
-    match = _RANGE.match(request.headers.get("Range", "").strip())
-    if match and (match.group(1) or match.group(2)):
-        if match.group(1):
-            start = int(match.group(1))
-            end = min(int(match.group(2)), size - 1) if match.group(2) else size - 1
-        else:
-            start = max(0, size - int(match.group(2)))
-        if start >= size or start > end:
-            response = HttpResponse(status=416)
-            response["Content-Range"] = f"bytes */{size}"
-            return response
-        status = 206
     audit.record(
         action="audio.play",
         actor=request.user,
@@ -495,15 +477,7 @@ def audio(request: HttpRequest, token: str) -> HttpResponse:
         request=request,
         details={"as": "lead", "range": request.headers.get("Range", "")},
     )
-    response = HttpResponse(wav[start : end + 1], status=status, content_type="audio/wav")
-    response["Accept-Ranges"] = "bytes"
-    response["Content-Length"] = str(end - start + 1)
-    if status == 206:
-        response["Content-Range"] = f"bytes {start}-{end}/{size}"
-    response["Cache-Control"] = "no-store, private"
-    response["Content-Disposition"] = "inline"
-    response["X-Content-Type-Options"] = "nosniff"
-    return response
+    return wav_response(request, vault.load_audio(clip))
 
 
 # --- exports ---------------------------------------------------------------------------------------------------

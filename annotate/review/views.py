@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import re
 from functools import wraps
 
 from django.conf import settings
@@ -17,6 +16,7 @@ from annotate.accounts import roles
 from annotate.audit import services as audit
 from annotate.catalog import spans as entity_spans
 from annotate.clips import vault
+from annotate.clips.serving import wav_response
 from annotate.queues import claims
 from annotate.queues import selectors as queue_selectors
 from annotate.queues.models import Queue, Task
@@ -190,9 +190,6 @@ def api_renew(request: HttpRequest, task_id: int) -> JsonResponse:
     return JsonResponse({"lease_expires_at": task.lease_expires_at.isoformat()})
 
 
-_RANGE = re.compile(r"^bytes=(\d*)-(\d*)$")
-
-
 @require_GET
 def audio(request: HttpRequest, token: str) -> HttpResponse:
     """The held clip's audio, decrypted on the fly, for this user and claim only.
@@ -214,21 +211,6 @@ def audio(request: HttpRequest, token: str) -> HttpResponse:
     )
     if task is None or not task.clip.audio_name:
         raise Http404
-    wav = vault.load_audio(task.clip)
-    size = len(wav)
-    status, start, end = 200, 0, size - 1
-    match = _RANGE.match(request.headers.get("Range", "").strip())
-    if match and (match.group(1) or match.group(2)):
-        if match.group(1):
-            start = int(match.group(1))
-            end = min(int(match.group(2)), size - 1) if match.group(2) else size - 1
-        else:  # suffix range: the last N bytes
-            start = max(0, size - int(match.group(2)))
-        if start >= size or start > end:
-            response = HttpResponse(status=416)
-            response["Content-Range"] = f"bytes */{size}"
-            return response
-        status = 206
     audit.record(
         action="audio.play",
         actor=request.user,
@@ -236,12 +218,4 @@ def audio(request: HttpRequest, token: str) -> HttpResponse:
         request=request,
         details={"range": request.headers.get("Range", "")},
     )
-    response = HttpResponse(wav[start : end + 1], status=status, content_type="audio/wav")
-    response["Accept-Ranges"] = "bytes"
-    response["Content-Length"] = str(end - start + 1)
-    if status == 206:
-        response["Content-Range"] = f"bytes {start}-{end}/{size}"
-    response["Cache-Control"] = "no-store, private"
-    response["Content-Disposition"] = "inline"
-    response["X-Content-Type-Options"] = "nosniff"
-    return response
+    return wav_response(request, vault.load_audio(task.clip))
