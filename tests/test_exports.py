@@ -152,10 +152,8 @@ def test_only_final_reviewed_unflagged_non_accidental_clips_inside_retention(
 
 @pytest.mark.django_db
 def test_a_real_flag_keeps_a_clip_out_of_exports(reviewer, other_reviewer):
-    try:
-        from annotate.escalation.services import FlagInput, flag_clip
-    except ImportError:
-        pytest.skip("no escalation app yet")
+    from annotate.escalation.services import FlagInput, flag_clip
+
     music = make_queue(reviewer, name="Music")
     second_look = make_queue(other_reviewer, name="Second look")
     make_clip("help me")

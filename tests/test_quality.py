@@ -124,11 +124,8 @@ def test_per_clip_and_per_reviewer_agreement_measures():
 
 
 def test_entity_agreement_where_spans_exist(reviewer, other_reviewer):
-    try:
-        span_model = apps.get_model("catalog", "EntitySpan")
-        kind_model = apps.get_model("catalog", "EntityKind")
-    except LookupError:
-        pytest.skip("no entity spans in this product yet")
+    span_model = apps.get_model("catalog", "EntitySpan")
+    kind_model = apps.get_model("catalog", "EntityKind")
     queue = make_queue(reviewer, other_reviewer, overlap=2)
     make_clip("play halo by beyonce")
     _, first = review(reviewer, queue, "play halo by beyonce")
