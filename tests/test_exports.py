@@ -12,13 +12,13 @@ from datetime import timedelta
 
 import pytest
 from django.core.files.storage import default_storage
-from django.db.models import Exists, OuterRef
 from django.utils import timezone
 
 from annotate.audit.models import AuditEvent
 from annotate.clips import ingest, vault
 from annotate.clips.models import Clip, MachineTranscript
-from annotate.leads import exports, guards, quality, selectors, services
+from annotate.escalation.services import FlagInput, flag_clip
+from annotate.leads import exports, quality, selectors, services
 from annotate.leads.models import Export
 from annotate.queues import claims
 from annotate.review.services import Submission, submit
@@ -125,11 +125,10 @@ def test_hugging_face_audiofolder(reviewer, lead):
 
 
 @pytest.mark.django_db
-def test_only_final_reviewed_unflagged_non_accidental_clips_inside_retention(
-    reviewer, other_reviewer, lead, settings, monkeypatch
-):
+def test_only_final_reviewed_unflagged_non_accidental_clips_inside_retention(reviewer, other_reviewer, lead, settings):
     settings.ANNOTATE_RETENTION_DAYS = 30
     queue = make_queue(reviewer)
+    second_look = make_queue(other_reviewer, name="Second look", locales=["en-US"])
     keep, old, old_upload, flagged = reviewed(reviewer, queue, "keep", "old", "old upload", "flagged")
     Clip.objects.filter(pk=old.pk).update(captured_at=timezone.now() - timedelta(days=31))
     Clip.objects.filter(pk=old_upload.pk).update(created_at=timezone.now() - timedelta(days=31))
@@ -140,9 +139,10 @@ def test_only_final_reviewed_unflagged_non_accidental_clips_inside_retention(
     make_clip("halo", locale="xx-XX")
     review(reviewer, disputed, "halo")
     review(other_reviewer, disputed, "hello")
-    monkeypatch.setattr(
-        guards, "flagged", lambda outer="pk": Exists(Clip.objects.filter(pk=OuterRef(outer), pk__in=[flagged.pk]))
-    )
+    task = claims.claim_next(user=other_reviewer, queue=second_look)
+    while task.clip != flagged:  # claims pile up (nothing is submitted) until the one to flag
+        task = claims.claim_next(user=other_reviewer, queue=second_look)
+    flag_clip(user=other_reviewer, flag=FlagInput(task_id=task.pk, category="danger_now"))
     assert [f.clip for f in selectors.exportable_finals()] == [keep]
     archive = open_zip(build(lead, "jsonl"))
     assert [json.loads(line)["id"] for line in archive.read("transcripts.jsonl").decode().splitlines()] == [
@@ -152,8 +152,6 @@ def test_only_final_reviewed_unflagged_non_accidental_clips_inside_retention(
 
 @pytest.mark.django_db
 def test_a_real_flag_keeps_a_clip_out_of_exports(reviewer, other_reviewer):
-    from annotate.escalation.services import FlagInput, flag_clip
-
     music = make_queue(reviewer, name="Music")
     second_look = make_queue(other_reviewer, name="Second look")
     make_clip("help me")

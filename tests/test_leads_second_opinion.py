@@ -10,7 +10,7 @@ import pytest
 from annotate.audit.models import AuditEvent
 from annotate.clips import ingest
 from annotate.clips.models import Clip, MachineTranscript
-from annotate.leads import guards
+from annotate.escalation.services import FlagInput, flag_clip
 from annotate.leads.models import SecondOpinion
 from annotate.leads.views import lead_audio_url
 from annotate.queues import claims
@@ -140,10 +140,10 @@ def test_a_clip_nobody_reviewed_or_asked_about_is_not_open_to_leads(client, lead
     assert client.get(f"/lead/adjudicate/{clip.public_id}/").status_code == 404
 
 
-def test_a_flagged_clip_is_not_open_to_leads(client, lead, held, reviewer, monkeypatch):
+def test_a_flagged_clip_is_not_open_to_leads(client, lead, held, reviewer):
     client.force_login(reviewer)
     post_json(client, API, {"task_id": held.pk, "question": "what?"})
-    monkeypatch.setattr(guards, "is_flagged", lambda clip_id: True)
+    flag_clip(user=reviewer, flag=FlagInput(task_id=held.pk, category="danger_now"))
     client.force_login(lead)
     assert client.get(f"/lead/inbox/{SecondOpinion.objects.get().pk}/").status_code == 404
     assert client.get(lead_audio_url(clip=held.clip, user=lead)).status_code == 404

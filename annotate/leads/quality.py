@@ -220,7 +220,7 @@ def consensus(annotations: Sequence[Annotation]) -> Annotation | None:
 def entity_agreement(annotations: Sequence[Annotation]) -> float | None:
     """Mean pairwise Jaccard of the reviewers' entity spans; None where nobody tagged any."""
     sets = guards.entity_span_sets(annotations)
-    if sets is None or not any(sets) or len(sets) < 2:
+    if not any(sets) or len(sets) < 2:
         return None
     values = [jaccard(a, b) for a, b in itertools.combinations(sets, 2)]
     return round(sum(values) / len(values), 4)

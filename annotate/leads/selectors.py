@@ -243,8 +243,7 @@ def disagreements() -> QuerySet[ClipAgreement]:
         .select_related("queue", "clip")
         .order_by("created_at", "pk")
     )
-    flagged = guards.flagged(outer="clip_id")
-    return qs.exclude(flagged) if flagged is not None else qs
+    return qs.exclude(guards.flagged(outer="clip_id"))
 
 
 def clip_for_adjudication(clip: Clip) -> dict[str, Any]:
@@ -316,9 +315,7 @@ def exportable_finals(*, queue: Queue | None = None, now: datetime | None = None
         .exclude(Exists(accidental))
         .exclude(Exists(undecided))
     )
-    flagged = guards.flagged(outer="clip_id")
-    if flagged is not None:
-        qs = qs.exclude(flagged)
+    qs = qs.exclude(guards.flagged(outer="clip_id"))
     if queue is not None:
         qs = qs.filter(Exists(Task.objects.filter(clip_id=OuterRef("clip_id"), queue=queue)))
     return qs.select_related("clip").order_by("clip_id")
