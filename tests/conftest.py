@@ -1,7 +1,7 @@
 """Shared test set-up: fast settings, a private storage folder per test, named
 personas, the canary identity, and the switch for tests that need a service.
 
-Services: tests marked `postgres`, `redis` or `browser` are skipped when the
+Services: tests marked `postgres`, `redis`, `browser` or `topology` are skipped when the
 service is missing, or fail when ANNOTATE_REQUIRE_SERVICES=1 (CI), so a CI run
 can never turn green by quietly skipping them.
 """
@@ -70,7 +70,24 @@ def _browser_missing() -> str | None:
     return None
 
 
-SERVICE_CHECKS = {"postgres": _postgres_missing, "redis": _redis_missing, "browser": _browser_missing}
+@functools.cache
+def _topology_missing() -> str | None:
+    """Topology tests start their own redis-server and create databases on the PostgreSQL server."""
+    import shutil
+
+    from tests.topology.stack import postgres_missing
+
+    if shutil.which("redis-server") is None:
+        return "needs the redis-server binary on PATH (apt-get install redis-server)"
+    return postgres_missing()
+
+
+SERVICE_CHECKS = {
+    "postgres": _postgres_missing,
+    "redis": _redis_missing,
+    "browser": _browser_missing,
+    "topology": _topology_missing,
+}
 
 
 def pytest_runtest_setup(item):
