@@ -30,6 +30,7 @@ setup-dev: $(VENV)/.dev node_modules/.installed
 demo: setup
 	$(BIN)/python manage.py migrate --no-input
 	$(BIN)/python manage.py load_demo
+	$(BIN)/python manage.py collectstatic --no-input --verbosity 0
 	@echo "Open http://$(HOST):$(PORT)/ (Ctrl-C stops the server)"
 	$(BIN)/python manage.py runserver $(HOST):$(PORT)
 

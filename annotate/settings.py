@@ -96,6 +96,8 @@ INSTALLED_APPS = [
 
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
+    # WhiteNoise serves STATIC_ROOT (filled by collectstatic) before sessions and auth run.
+    "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
@@ -186,7 +188,10 @@ STORAGES = {
         "BACKEND": "django.core.files.storage.FileSystemStorage",
         "OPTIONS": {"location": str(ANNOTATE_PRIVATE_ROOT), "base_url": None},
     },
-    "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"},
+    # `collectstatic` writes hashed, compressed copies and a manifest; templates name the
+    # hashed files, which WhiteNoise serves as immutable. Without DEBUG the manifest must
+    # exist: run collectstatic before serving (`make demo` does). Tests use the plain storage.
+    "staticfiles": {"BACKEND": "whitenoise.storage.CompressedManifestStaticFilesStorage"},
 }
 # Key rings: "kid:base64key,kid2:base64key" (32-byte AES keys). The first key
 # encrypts; every key listed can decrypt, so keys rotate by prepending a new one.
