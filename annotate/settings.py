@@ -86,6 +86,7 @@ INSTALLED_APPS = [
     "pgtrigger",
     "annotate.accounts",
     "annotate.audit",
+    "annotate.jobs",
     "annotate.clips",
     "annotate.queues",
     "annotate.review",
@@ -165,10 +166,15 @@ STATIC_ROOT = Path(env_str("ANNOTATE_STATIC_ROOT", str(BASE_DIR / "staticfiles")
 # --- Redis, jobs and live updates -------------------------------------------
 # Unset REDIS_URL: jobs run in process (after the transaction commits) and the
 # channel layer is in memory. Set: RQ queues `asr`, `audio`, `default` and the
-# Redis channel layer. If Redis is set but down, enqueueing fails loudly.
+# Redis channel layer. Jobs are recorded in the database first (annotate/jobs), so
+# Redis being down delays them and loses none.
 REDIS_URL = env_str("REDIS_URL", "")
 RQ_QUEUE_NAMES = ("asr", "audio", "default")
-RQ_QUEUES = {name: {"URL": REDIS_URL or "redis://127.0.0.1:6379/0", "DEFAULT_TIMEOUT": 600} for name in RQ_QUEUE_NAMES}
+# A Redis that does not answer fails fast (3 s) instead of hanging a web request;
+# the job stays recorded in the database for the sweeper either way.
+_RQ_URL = REDIS_URL or "redis://127.0.0.1:6379/0"
+_RQ_URL += ("&" if "?" in _RQ_URL else "?") + "socket_connect_timeout=3"
+RQ_QUEUES = {name: {"URL": _RQ_URL, "DEFAULT_TIMEOUT": 600} for name in RQ_QUEUE_NAMES}
 if REDIS_URL:
     CHANNEL_LAYERS = {
         "default": {
@@ -239,12 +245,13 @@ SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https") if env_bool("ANNOT
 X_FRAME_OPTIONS = "DENY"
 SECURE_REFERRER_POLICY = "same-origin"
 
+ANNOTATE_LOG_LEVEL = env_str("ANNOTATE_LOG_LEVEL", "INFO").upper()
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
     "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"}},
     "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
-    "root": {"handlers": ["console"], "level": env_str("ANNOTATE_LOG_LEVEL", "INFO")},
+    "root": {"handlers": ["console"], "level": ANNOTATE_LOG_LEVEL},
     "loggers": {"faster_whisper": {"level": "WARNING"}},
 }
 
@@ -316,3 +323,14 @@ ANNOTATE_AGREEMENT_MAX_WER = env_float("ANNOTATE_AGREEMENT_MAX_WER", 0.0, minimu
 ANNOTATE_DASHBOARD_THROTTLE_SECONDS = env_float("ANNOTATE_DASHBOARD_THROTTLE_SECONDS", 1.0, minimum=0)
 ANNOTATE_EXPORT_TIMEOUT = env_int("ANNOTATE_EXPORT_TIMEOUT", 3600, minimum=60)
 ANNOTATE_EXPORT_RETRIES = env_int("ANNOTATE_EXPORT_RETRIES", 1, minimum=0)
+
+# --- Background work (annotate/jobs) -----------------------------------------------
+# Every worker (`manage.py worker QUEUE...`) runs a sweeper this often: retries that
+# came due and jobs lost with Redis or with a killed worker are enqueued again.
+ANNOTATE_SWEEP_SECONDS = env_float("ANNOTATE_SWEEP_SECONDS", 10.0, minimum=0.5)
+# Seconds a worker's registration in Redis lives without a heartbeat (RQ's worker_ttl).
+ANNOTATE_WORKER_TTL = env_int("ANNOTATE_WORKER_TTL", 60, minimum=20)
+# Called by each sweeper pass: find work recorded in app state that has no job row yet.
+ANNOTATE_SWEEP_HOOKS = ["annotate.clips.asr.schedule_missing_transcriptions"]
+# Called once when a worker on that queue starts, so the first job does not pay for it.
+ANNOTATE_WORKER_STARTUP = {"asr": ["annotate.clips.asr.get_model"]}

@@ -1,7 +1,7 @@
-"""Whisper transcripts: an RQ job on the `asr` queue (Redis), or in process without Redis.
+"""Whisper transcripts: a job on the `asr` queue (Redis), or in process without Redis.
 
-Real Redis, a real RQ SimpleWorker in burst mode and the real tiny.en model;
-kept to three Whisper runs because each takes about a second.
+Real Redis, the documented worker's class in burst mode and the real tiny.en
+model; kept to a few Whisper runs because each takes about a second.
 """
 
 from __future__ import annotations
@@ -9,11 +9,13 @@ from __future__ import annotations
 import django_rq
 import pytest
 from django.db import transaction
-from rq import SimpleWorker
 
 from annotate.clips import asr, ingest
 from annotate.clips.jobs import transcribe_clip_job
 from annotate.clips.models import Clip, MachineTranscript
+from annotate.jobs import services as jobs
+from annotate.jobs.models import Job
+from annotate.jobs.worker import Worker
 from tests.support import AUDIO, clip_meta
 
 transactional = pytest.mark.django_db(transaction=True)  # the job is enqueued on commit
@@ -26,8 +28,8 @@ def import_clip(name: str) -> Clip:
 
 
 def run_asr_worker() -> None:
-    worker = django_rq.get_worker("asr", worker_class=SimpleWorker)
-    worker.work(burst=True)
+    queue = django_rq.get_queue("asr")
+    Worker([queue], connection=queue.connection).work(burst=True)
 
 
 def assert_good_transcript(clip: Clip) -> MachineTranscript:
@@ -67,49 +69,66 @@ def test_rq_worker_transcribes_clips_with_one_model_load(rq_queues):
     assert queue.count == 0
     assert len(queue.finished_job_registry.get_job_ids()) == 2
     assert queue.failed_job_registry.count == 0
+    assert set(Job.objects.values_list("state", "attempts")) == {(Job.State.DONE, 1)}
 
 
 @pytest.mark.redis
 @transactional
-def test_rq_job_retries_then_fails_visibly(settings, rq_queues, private_storage):
-    settings.ANNOTATE_ASR_RETRY_INTERVALS = [0]  # read when enqueueing: set before ingest
+def test_a_clip_already_transcribed_is_not_transcribed_again(rq_queues):
+    clip = import_clip("timer.ogg")
+    run_asr_worker()
+    first = assert_good_transcript(clip)
+
+    assert asr.requeue() == (0, 0)  # nothing waiting: requeue_asr leaves a ready clip alone
+    transcribe_clip_job(clip.pk)  # a stray second run (say, an operator's) costs nothing
+
+    assert MachineTranscript.objects.get(clip=clip).seconds_taken == first.seconds_taken
+
+
+@pytest.mark.redis
+@transactional
+def test_retries_run_without_an_rq_scheduler_then_fail_visibly(settings, rq_queues, private_storage):
+    settings.ANNOTATE_ASR_RETRY_INTERVALS = [0]  # read when the job is recorded: set before ingest
     settings.ANNOTATE_ASR_RETRIES = 2
     clip = import_clip("timer.ogg")
     (private_storage / clip.audio_name).unlink()  # the audio vanished before Whisper ran
     queue = django_rq.get_queue("asr")
 
-    run_asr_worker()
+    for _ in range(3):  # each worker pass runs one attempt; the sweeper enqueues the retry when it is due
+        run_asr_worker()
+        jobs.sweep()
 
     clip.refresh_from_db()
     assert clip.state == Clip.State.ASR_FAILED
     assert clip.asr_attempts == 3
     assert "FileNotFoundError" in clip.asr_error
     assert not MachineTranscript.objects.filter(clip=clip).exists()
-    failed = queue.failed_job_registry.get_job_ids()
-    assert len(failed) == 1
-    job = queue.fetch_job(failed[0])
-    assert job.args == (clip.pk,)
-    assert job.retries_left == 0
-    assert job.timeout == settings.ANNOTATE_ASR_TIMEOUT
+    job = Job.objects.get(key=asr.job_key(clip.pk))
+    assert (job.state, job.attempts, job.max_attempts) == (Job.State.FAILED, 3, 3)
+    assert "FileNotFoundError" in job.last_error
     assert queue.count == 0
+    assert queue.scheduled_job_registry.count == 0
 
 
 @pytest.mark.redis
 @transactional
 def test_a_failure_that_will_be_retried_is_visible_too(settings, rq_queues, private_storage):
-    settings.ANNOTATE_ASR_RETRY_INTERVALS = [3600]  # the retry waits in the scheduled registry
+    settings.ANNOTATE_ASR_RETRY_INTERVALS = [3600]
     settings.ANNOTATE_ASR_RETRIES = 1
     clip = import_clip("timer.ogg")
     (private_storage / clip.audio_name).unlink()
     queue = django_rq.get_queue("asr")
 
     run_asr_worker()
+    jobs.sweep()  # not due for an hour: the sweeper leaves it
 
     clip.refresh_from_db()
     assert clip.state == Clip.State.ASR_RETRYING
     assert "FileNotFoundError" in clip.asr_error
-    assert len(queue.scheduled_job_registry.get_job_ids()) == 1
-    assert queue.failed_job_registry.count == 0
+    job = Job.objects.get(key=asr.job_key(clip.pk))
+    assert (job.state, job.attempts) == (Job.State.PENDING, 1)
+    assert job.next_attempt_at > job.started_at
+    assert queue.count == 0
 
 
 # --- without Redis: in process, after commit ------------------------------------------------------
@@ -138,8 +157,11 @@ def test_without_redis_a_failing_job_retries_and_ends_failed(settings, private_s
     assert clip.state == Clip.State.ASR_FAILED
     assert clip.asr_attempts == 3
     assert "FileNotFoundError" in clip.asr_error
-    failures = [r.getMessage() for r in caplog.records if r.name == "annotate.jobs"]
-    assert failures == [f"in-process job transcribe_clip_job failed (attempt {n} of 3)" for n in (1, 2, 3)]
+    messages = [r.getMessage() for r in caplog.records if r.name == "annotate.jobs.services"]
+    assert len(messages) == 3, messages
+    assert f"(asr:clip:{clip.pk}) attempt 1 failed, retrying in 0 s: FileNotFoundError" in messages[0]
+    assert f"(asr:clip:{clip.pk}) attempt 2 failed, retrying in 0 s: FileNotFoundError" in messages[1]
+    assert f"(asr:clip:{clip.pk}) failed for good after 3 attempt(s): FileNotFoundError" in messages[2]
 
 
 @pytest.mark.django_db

@@ -18,6 +18,7 @@ from annotate.audit.models import AuditEvent
 from annotate.clips import ingest, vault
 from annotate.clips.models import Clip, MachineTranscript
 from annotate.escalation.services import FlagInput, flag_clip
+from annotate.jobs.models import Job
 from annotate.leads import exports, quality, selectors, services
 from annotate.leads.models import Export
 from annotate.queues import claims
@@ -340,4 +341,5 @@ def test_a_failing_job_on_rq_ends_failed_after_its_retries(reviewer, lead, rq_qu
     SimpleWorker([rq_queue], connection=rq_queue.connection).work(burst=True)
     export.refresh_from_db()
     assert export.state == "failed" and "no key" in export.error
-    assert rq_queue.failed_job_registry.count == 1
+    job = Job.objects.get(key=f"export:{export.pk}")  # the database, not Redis, holds the outcome
+    assert job.state == Job.State.FAILED and "no key" in job.last_error

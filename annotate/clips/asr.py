@@ -14,10 +14,14 @@ from pathlib import Path
 
 from django.conf import settings
 from django.db import transaction
+from django.db.models import CharField, Exists, OuterRef, Value
+from django.db.models.functions import Cast, Concat
 from django.utils import timezone
 
 from annotate.clips import audio, vault
 from annotate.clips.models import Clip, MachineTranscript
+from annotate.jobs import services as jobs
+from annotate.jobs.models import Job
 
 log = logging.getLogger(__name__)
 
@@ -88,22 +92,36 @@ def transcribe_samples(samples) -> dict:
 
 
 def transcribe_clip(*, clip_id: int) -> MachineTranscript | None:
-    """Transcribe one clip and store the result. Raises on failure (the caller retries)."""
+    """Transcribe one clip and store the result. Raises on failure (the job records it and retries).
+
+    A clip already transcribed by this model is not transcribed again, and a purged
+    clip is left alone, so a job that runs twice costs nothing the second time.
+    """
     clip = Clip.objects.get(pk=clip_id)
     if clip.state == Clip.State.PURGED:
         log.info("clip %s was purged before Whisper ran; nothing to do", clip.public_id)
         return None
+    done = MachineTranscript.objects.filter(clip=clip, model_name=model_name()).first()
+    if clip.state == Clip.State.READY and done is not None:
+        log.info("clip %s is already transcribed by %s; nothing to do", clip.public_id, done.model_name)
+        return done
     Clip.objects.filter(pk=clip.pk).update(state=Clip.State.TRANSCRIBING, asr_attempts=clip.asr_attempts + 1)
     started = time.monotonic()
     result = transcribe_samples(audio.wav_to_float32(vault.load_audio(clip)))
     taken = time.monotonic() - started
     with transaction.atomic():
+        if (
+            not Clip.objects.filter(pk=clip.pk)
+            .exclude(state=Clip.State.PURGED)
+            .update(state=Clip.State.READY, asr_error="")
+        ):
+            log.info("clip %s was purged while Whisper ran; its transcript is not kept", clip.public_id)
+            return None
         transcript, _ = MachineTranscript.objects.update_or_create(
             clip=clip,
             model_name=model_name(),
             defaults={**result, "seconds_taken": round(taken, 3)},
         )
-        Clip.objects.filter(pk=clip.pk).update(state=Clip.State.READY, asr_error="")
     log.info("clip %s transcribed in %.2f s", clip.public_id, taken)
     return transcript
 
@@ -116,15 +134,56 @@ def record_failure(*, clip_id: int, error: str, final: bool) -> None:
     )
 
 
-def enqueue_transcription(clip: Clip) -> None:
-    from annotate.clips.jobs import transcribe_clip_job
-    from annotate.jobs import enqueue_after_commit
+ASR_STATES_WAITING = (Clip.State.PENDING_ASR, Clip.State.TRANSCRIBING, Clip.State.ASR_RETRYING)
 
-    enqueue_after_commit(
+
+def job_key(clip_pk: int) -> str:
+    return f"asr:clip:{clip_pk}"
+
+
+def enqueue_transcription(clip: Clip) -> Job:
+    """Record the clip's Whisper job in the current transaction; RQ gets it after the commit."""
+    from annotate.clips.jobs import transcribe_clip_job
+
+    return jobs.schedule(
         "asr",
         transcribe_clip_job,
         clip.pk,
+        key=job_key(clip.pk),
         retries=settings.ANNOTATE_ASR_RETRIES,
         retry_intervals=settings.ANNOTATE_ASR_RETRY_INTERVALS,
         timeout=settings.ANNOTATE_ASR_TIMEOUT,
     )
+
+
+def schedule_missing_transcriptions(*, limit: int = 1000) -> int:
+    """Sweeper hook: clips waiting for Whisper with no open job (e.g. from before the job table) get one."""
+    open_jobs = Job.objects.filter(
+        key=Concat(Value("asr:clip:"), Cast(OuterRef("pk"), output_field=CharField())), state__in=Job.OPEN_STATES
+    )
+    clips = list(
+        Clip.objects.filter(state__in=ASR_STATES_WAITING).exclude(Exists(open_jobs)).only("pk").order_by("pk")[:limit]
+    )
+    for clip in clips:
+        with transaction.atomic():
+            enqueue_transcription(clip)
+    return len(clips)
+
+
+def requeue(*, failed_only: bool = False) -> tuple[int, int]:
+    """Operators: give failed clips (and, unless failed_only, waiting ones) a fresh Whisper job.
+
+    Returns (requeued, already queued): a clip whose job is still open is not queued twice.
+    """
+    states = [Clip.State.ASR_FAILED] if failed_only else [Clip.State.ASR_FAILED, *ASR_STATES_WAITING]
+    requeued = already = 0
+    for clip in Clip.objects.filter(state__in=states).only("pk", "state").order_by("pk"):
+        with transaction.atomic():
+            if Job.objects.filter(key=job_key(clip.pk), state__in=Job.OPEN_STATES).exists():
+                already += 1
+                continue
+            if clip.state == Clip.State.ASR_FAILED:
+                Clip.objects.filter(pk=clip.pk).update(state=Clip.State.PENDING_ASR, asr_error="")
+            enqueue_transcription(clip)
+            requeued += 1
+    return requeued, already

@@ -183,8 +183,10 @@ def ingest_clip(*, data: bytes, meta: ClipMeta) -> Outcome:
         source_format=decoded.source_format,
     )
     name, key_id = vault.store_audio(public_id=clip.public_id, wav=audio.to_wav_bytes(segment))
+    committed: list[bool] = []  # set by the first after-commit callback: from then on the audio is the clip's
     try:
         with transaction.atomic():
+            transaction.on_commit(lambda: committed.append(True))
             clip.audio_name, clip.audio_key_id = name, key_id
             clip.save()
             vault.seal_identity(
@@ -201,7 +203,8 @@ def ingest_clip(*, data: bytes, meta: ClipMeta) -> Outcome:
         existing = Clip.objects.filter(content_sha256=digest).values_list("public_id", flat=True).first()
         return Outcome(DUPLICATE, f"already imported as clip {existing}", status=409)
     except BaseException:
-        vault.delete_audio(name)
+        if not committed:  # rolled back: the stored file belongs to no clip
+            vault.delete_audio(name)
         raise
     log.info("imported clip %s (%.1f s, %s)", clip.public_id, seconds, decoded.source_format)
     return Outcome(IMPORTED, f"imported as clip {clip.public_id} ({seconds:.1f} s)", clip=clip, status=201)

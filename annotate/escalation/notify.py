@@ -3,7 +3,8 @@
 Both run after the transaction commits (see services), so nobody is told about
 a case that was rolled back. The WebSocket message carries the console's case
 summary, never an identity. E-mail goes through Django's mail backend as an RQ
-job on the `default` queue (in process when REDIS_URL is unset).
+job on the `default` queue, recorded in the case's transaction (annotate.jobs), in
+process when REDIS_URL is unset.
 """
 
 from __future__ import annotations
@@ -17,10 +18,10 @@ from django.contrib.auth import get_user_model
 from django.core.mail import send_mail
 from django.urls import reverse
 
-from annotate import jobs
 from annotate.accounts import roles
 from annotate.escalation import selectors
 from annotate.escalation.models import Case, Category
+from annotate.jobs import services as jobs
 
 log = logging.getLogger(__name__)
 
@@ -74,4 +75,13 @@ def send_case_mail(case_id: int, kind: str, *, final_attempt: bool = True) -> in
 
 
 def mail_after_commit(case_id: int, kind: str) -> None:
-    jobs.enqueue_after_commit("default", send_case_mail, case_id, kind, retries=3, retry_intervals=[10, 60, 300])
+    """Record the e-mail job in the case's own transaction, so a Redis outage cannot lose it."""
+    jobs.schedule(
+        "default",
+        send_case_mail,
+        case_id,
+        kind,
+        key=f"mail:case:{case_id}:{kind}",
+        retries=3,
+        retry_intervals=[10, 60, 300],
+    )

@@ -16,7 +16,7 @@ from django.utils import timezone
 
 from annotate.accounts import roles
 from annotate.audit import services as audit
-from annotate.jobs import enqueue_after_commit
+from annotate.jobs import services as jobs
 from annotate.leads import live
 from annotate.leads.models import Export, SecondOpinion
 from annotate.queues.models import Queue, Task
@@ -198,7 +198,7 @@ def mark_seen(*, user, ids: list[int]) -> int:
 
 @transaction.atomic
 def request_export(*, lead, fmt: str, queue: Queue | None = None, request: HttpRequest | None = None) -> Export:
-    """Queue an export job (RQ queue "default"); it runs once this transaction commits."""
+    """Record an export job (RQ queue "default"); it is handed to a worker once this transaction commits."""
     from annotate.leads.jobs import build_export_job
 
     if fmt not in Export.Format.values:
@@ -211,10 +211,11 @@ def request_export(*, lead, fmt: str, queue: Queue | None = None, request: HttpR
         request=request,
         details={"format": fmt, "queue": queue.pk if queue else None},
     )
-    enqueue_after_commit(
+    jobs.schedule(
         "default",
         build_export_job,
         export.pk,
+        key=f"export:{export.pk}",
         retries=settings.ANNOTATE_EXPORT_RETRIES,
         retry_intervals=[30],
         timeout=settings.ANNOTATE_EXPORT_TIMEOUT,

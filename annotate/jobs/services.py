@@ -1,0 +1,330 @@
+"""Scheduling, running and sweeping background jobs (see the package docstring).
+
+- `schedule()` records a job in the caller's transaction and hands it to RQ once
+  the transaction commits (in process, when REDIS_URL is unset). A Redis outage
+  never fails the caller: the row waits for the sweeper.
+- `run()` is the RQ job. It takes the row exclusively (a PostgreSQL advisory lock
+  held by the running process's connection, so it is released the moment that
+  process dies), runs the function, and records the outcome and any retry in the
+  database. Retries need no RQ scheduler: a failed attempt is due again after its
+  interval, and the sweeper enqueues it then.
+- `sweep()` runs in every worker, every ANNOTATE_SWEEP_SECONDS: a running row
+  whose process is gone goes back to pending, and every due pending row without a
+  queued RQ job is enqueued again under the same job id.
+
+A job function is called as `func(*args, final_attempt=bool)`. It may carry an
+`on_give_up(*args, error=str)` attribute, called when the job fails for good
+without the function having run to its end (its process kept dying).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+import os
+import socket
+from collections import Counter
+from collections.abc import Callable, Iterator
+from datetime import timedelta
+from importlib import import_module
+from typing import Any
+
+from django.conf import settings
+from django.db import IntegrityError, connection, transaction
+from django.utils import timezone
+
+from annotate.jobs.models import Job
+
+log = logging.getLogger(__name__)
+
+LOCK_NAMESPACE = 0x6A6F62  # "job": first half of every advisory lock key of a job row
+SWEEP_LOCK = (LOCK_NAMESPACE + 1, 0)  # one sweeper at a time across all workers
+DEAD_AFTER_SECONDS = 120  # without advisory locks (SQLite): a running row this far past its timeout is dead
+RQ_GRACE_SECONDS = 60  # RQ's own timeout is the row's plus this, so the row's handling runs first
+
+_process_name = f"{socket.gethostname()}:{os.getpid()}"
+
+
+class UnknownJob(LookupError):
+    pass
+
+
+def dotted(func: Callable[..., Any]) -> str:
+    return f"{func.__module__}.{func.__qualname__}"
+
+
+def resolve(path: str) -> Callable[..., Any]:
+    module, _, name = path.rpartition(".")
+    try:
+        return getattr(import_module(module), name)
+    except (ImportError, AttributeError):
+        raise UnknownJob(f"no job function {path!r}") from None
+
+
+def schedule(
+    queue_name: str,
+    func: Callable[..., Any],
+    *args: Any,
+    key: str,
+    retries: int = 0,
+    retry_intervals: list[int] | None = None,
+    timeout: int = 600,
+) -> Job:
+    """Record a job in the current transaction; it is handed to RQ once the transaction commits.
+
+    `key` names what the job is about (say "asr:clip:12"): while a job with that key
+    is pending or running, scheduling it again returns that job, so the same work is
+    never queued twice.
+    """
+    if queue_name not in settings.RQ_QUEUE_NAMES:
+        raise ValueError(f"unknown queue {queue_name!r}; one of: {', '.join(settings.RQ_QUEUE_NAMES)}")
+    existing = Job.objects.filter(key=key, state__in=Job.OPEN_STATES).first()
+    if existing is not None:
+        return existing
+    try:
+        with transaction.atomic():  # a savepoint: a concurrent duplicate must not break the caller's transaction
+            job = Job.objects.create(
+                queue=queue_name,
+                func=dotted(func),
+                args=list(args),
+                key=key,
+                max_attempts=retries + 1,
+                retry_intervals=list(retry_intervals or []),
+                timeout=timeout,
+                next_attempt_at=timezone.now(),
+            )
+    except IntegrityError:
+        existing = Job.objects.filter(key=key, state__in=Job.OPEN_STATES).first()
+        if existing is None:
+            raise
+        return existing
+    transaction.on_commit(lambda: dispatch(job.pk), robust=True)
+    return job
+
+
+def dispatch(job_id: int) -> None:
+    """Hand a committed job to RQ, or run it here when there is no Redis (the demo)."""
+    if not settings.REDIS_URL:
+        run_inline(job_id)
+        return
+    job = Job.objects.filter(pk=job_id).first()
+    if job is not None:
+        push(job)
+
+
+def push(job: Job) -> bool:
+    """Enqueue the row on RQ under its deterministic id. False (and a log line) if Redis is unavailable."""
+    import django_rq
+    from redis.exceptions import RedisError
+
+    try:
+        django_rq.get_queue(job.queue).enqueue(
+            run,
+            job.pk,
+            job_id=job.rq_id,
+            job_timeout=job.timeout + RQ_GRACE_SECONDS,
+            result_ttl=3600,
+            failure_ttl=7 * 24 * 3600,
+            description=job.key,
+        )
+    except RedisError as exc:
+        log.warning("job %s (%s) not handed to RQ, the sweeper will: %s", job.pk, job.key, exc)
+        return False
+    return True
+
+
+# --- running -------------------------------------------------------------------------
+
+
+@contextlib.contextmanager
+def _exclusive(job_id: int) -> Iterator[bool]:
+    """Hold the job's advisory lock for as long as this process runs it (PostgreSQL).
+
+    Session-level, on this process's own connection: if the process dies, PostgreSQL
+    drops the connection and the lock with it, which is how the sweeper knows.
+    Elsewhere (SQLite) there is one process per database, so it always yields True.
+    """
+    if connection.vendor != "postgresql":
+        yield True
+        return
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT pg_try_advisory_lock(%s, %s)", [LOCK_NAMESPACE, job_id % 2**31])
+        mine = bool(cursor.fetchone()[0])
+    try:
+        yield mine
+    finally:
+        if mine:
+            with contextlib.suppress(Exception), connection.cursor() as cursor:
+                cursor.execute("SELECT pg_advisory_unlock(%s, %s)", [LOCK_NAMESPACE, job_id % 2**31])
+
+
+def run(job_id: int, *, inline: bool = False) -> str:
+    """The RQ job: run one attempt of the row, exclusively. Returns what happened, in a word."""
+    with _exclusive(job_id) as mine:
+        if not mine:
+            return "busy"  # another process is running it right now
+        job = Job.objects.filter(pk=job_id).first()
+        if job is None or job.state not in Job.OPEN_STATES:
+            return "nothing to do"
+        now = timezone.now()
+        if job.state == Job.State.PENDING and job.next_attempt_at > now + timedelta(seconds=1) and not inline:
+            return "not due"  # the sweeper enqueues it when it is
+        try:
+            func = resolve(job.func)
+        except UnknownJob as exc:
+            _finish(job, state=Job.State.FAILED, error=str(exc))
+            return "failed"
+        if job.attempts >= job.max_attempts:  # its last attempt died with its process
+            _give_up(job, func, error=job.last_error or "the process running it stopped")
+            return "failed"
+        attempt = job.attempts + 1
+        Job.objects.filter(pk=job.pk).update(
+            state=Job.State.RUNNING, attempts=attempt, started_at=now, worker=_process_name
+        )
+        final = attempt >= job.max_attempts
+        try:
+            func(*job.args, final_attempt=final)
+        except Exception as exc:
+            error = f"{type(exc).__name__}: {exc}"
+            if final:
+                log.error("job %s (%s) failed for good after %d attempt(s): %s", job.pk, job.key, attempt, error)
+                _finish(job, state=Job.State.FAILED, error=error)
+                return "failed"
+            intervals = job.retry_intervals or [0]
+            delay = 0 if inline else intervals[min(attempt - 1, len(intervals) - 1)]  # in process: at once
+            log.warning("job %s (%s) attempt %d failed, retrying in %d s: %s", job.pk, job.key, attempt, delay, error)
+            Job.objects.filter(pk=job.pk).update(
+                state=Job.State.PENDING,
+                next_attempt_at=timezone.now() + timedelta(seconds=delay),
+                last_error=error[:4000],
+                worker="",
+            )
+            return "retry"
+        _finish(job, state=Job.State.DONE, error="")
+        return "done"
+
+
+def run_inline(job_id: int) -> None:
+    """No Redis (the demo): run the job here, retrying at once until it is done or fails for good."""
+    for _ in range(100):
+        try:
+            outcome = run(job_id, inline=True)
+        except Exception:
+            log.exception("in-process job %s could not run", job_id)
+            return
+        if outcome != "retry":
+            return
+
+
+def _finish(job: Job, *, state: str, error: str) -> None:
+    Job.objects.filter(pk=job.pk).update(state=state, finished_at=timezone.now(), last_error=error[:4000], worker="")
+
+
+def _give_up(job: Job, func: Callable[..., Any], *, error: str) -> None:
+    log.error("job %s (%s) failed for good: %s", job.pk, job.key, error)
+    _finish(job, state=Job.State.FAILED, error=error)
+    hook = getattr(func, "on_give_up", None)
+    if hook is not None:
+        hook(*job.args, error=error)
+
+
+# --- sweeping ------------------------------------------------------------------------
+
+
+def _runner_alive(job: Job) -> bool:
+    if connection.vendor == "postgresql":
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT pg_try_advisory_lock(%s, %s)", [LOCK_NAMESPACE, job.pk % 2**31])
+            free = bool(cursor.fetchone()[0])
+            if free:
+                cursor.execute("SELECT pg_advisory_unlock(%s, %s)", [LOCK_NAMESPACE, job.pk % 2**31])
+        return not free
+    started = job.started_at or job.created_at
+    return timezone.now() - started < timedelta(seconds=job.timeout + DEAD_AFTER_SECONDS)
+
+
+@contextlib.contextmanager
+def _sweep_lock() -> Iterator[bool]:
+    if connection.vendor != "postgresql":
+        yield True
+        return
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT pg_try_advisory_lock(%s, %s)", list(SWEEP_LOCK))
+        mine = bool(cursor.fetchone()[0])
+    try:
+        yield mine
+    finally:
+        if mine:
+            with contextlib.suppress(Exception), connection.cursor() as cursor:
+                cursor.execute("SELECT pg_advisory_unlock(%s, %s)", list(SWEEP_LOCK))
+
+
+def _queued_rq_ids(jobs: list[Job]) -> set[str]:
+    """The ids among these jobs' RQ ids that RQ holds as queued (waiting for a worker)."""
+    import django_rq
+    from rq.job import Job as RqJob
+    from rq.job import JobStatus
+
+    if not jobs:
+        return set()
+    redis = django_rq.get_connection(jobs[0].queue)
+    found = RqJob.fetch_many([job.rq_id for job in jobs], connection=redis)
+    return {
+        rq_job.id for rq_job in found if rq_job is not None and rq_job.get_status(refresh=False) == JobStatus.QUEUED
+    }
+
+
+def sweep(*, limit: int = 500) -> Counter:
+    """One pass: recover rows whose process died, enqueue due rows that RQ does not hold.
+
+    Safe to run from several processes at once (one sweeps, the others skip) and at
+    any time: at worst a row is enqueued twice, and the runner runs it once.
+    """
+    counts: Counter = Counter()
+    with _sweep_lock() as mine:
+        if not mine:
+            counts["skipped"] += 1
+            return counts
+        for path in settings.ANNOTATE_SWEEP_HOOKS:  # e.g. clips waiting for Whisper that have no job row
+            counts[path.rpartition(".")[2]] += resolve(path)()
+        now = timezone.now()
+        for job in Job.objects.filter(state=Job.State.RUNNING).order_by("pk")[:limit]:
+            if _runner_alive(job):
+                continue
+            recovered = Job.objects.filter(pk=job.pk, state=Job.State.RUNNING).update(
+                state=Job.State.PENDING,
+                next_attempt_at=now,
+                last_error=f"{job.worker or 'its worker'} stopped while running it (attempt {job.attempts})",
+                worker="",
+            )
+            if recovered:
+                log.warning("job %s (%s): %s stopped while running it; enqueueing again", job.pk, job.key, job.worker)
+                counts["recovered"] += 1
+        if settings.REDIS_URL:
+            due = list(Job.objects.filter(state=Job.State.PENDING, next_attempt_at__lte=now).order_by("pk")[:limit])
+            by_queue: dict[str, list[Job]] = {}
+            for job in due:
+                by_queue.setdefault(job.queue, []).append(job)
+            for jobs in by_queue.values():
+                queued = _queued_rq_ids(jobs)
+                for job in jobs:
+                    if job.rq_id in queued:
+                        continue
+                    _forget_rq_job(job)
+                    if push(job):
+                        counts["enqueued"] += 1
+        else:
+            for job in Job.objects.filter(state=Job.State.PENDING, next_attempt_at__lte=now).order_by("pk")[:limit]:
+                run_inline(job.pk)
+                counts["ran"] += 1
+    return counts
+
+
+def _forget_rq_job(job: Job) -> None:
+    """Drop RQ's stale record of the row's job (finished, failed, or left 'started' by a dead worker)."""
+    import django_rq
+    from rq.exceptions import NoSuchJobError
+    from rq.job import Job as RqJob
+
+    with contextlib.suppress(NoSuchJobError):
+        RqJob.fetch(job.rq_id, connection=django_rq.get_connection(job.queue)).delete()
