@@ -1,9 +1,13 @@
-"""Decoding and normalising audio, in memory.
+"""Decoding and normalising audio, in memory, with bounded memory.
 
 PyAV (bundled with faster-whisper) decodes WAV, MP3, OGG/Opus, FLAC and M4A
-in-process, so no system ffmpeg is needed; pydub then does the rest: mono,
-16 kHz, 16-bit, loudness checks, waveform peaks and WAV export. Plain audio is
-never written to disk.
+in-process, so no system ffmpeg is needed. Decoding streams: packet by packet,
+each frame resampled to mono 16 kHz 16-bit at once, so memory holds at most the
+clip-length limit's worth of samples (60 s: 1.9 MB), whatever the file claims
+or holds. A clip longer than the limit is refused from its declared length
+before anything is decoded, or, when the header says nothing or lies, as soon as
+the decoded length passes the limit. pydub then does loudness checks, waveform
+peaks and WAV export. Plain audio is never written to disk.
 """
 
 from __future__ import annotations
@@ -15,6 +19,7 @@ from dataclasses import dataclass
 
 import av
 import numpy as np
+from django.conf import settings
 
 with warnings.catch_warnings():
     # pydub looks for an ffmpeg binary at import; we never need one (PyAV decodes).
@@ -22,6 +27,17 @@ with warnings.catch_warnings():
     from pydub import AudioSegment
 
 TARGET_RATE = 16000
+
+# Decoders whose frames are small (at most a few MB, whatever the input): the
+# documented formats. Others (ALAC, APE, DSD…) can declare frames of hundreds of
+# MB in a few bytes, and are refused before anything is decoded.
+CODECS = frozenset({"aac", "aac_fixed", "flac", "mp3", "mp3float", "opus", "libopus", "vorbis", "libvorbis"})
+PCM_PREFIX = "pcm_"  # WAV and friends: a frame is at most twice its packet
+
+# Beyond these, resampling to 16 kHz mono costs more memory than any recording is worth.
+MIN_RATE, MAX_RATE = 1000, 384_000
+MAX_CHANNELS = 8
+MAX_PACKET_BYTES = 4 * 1024 * 1024  # a second of 8-channel 32-bit 384 kHz PCM is 12 MB; speech is far below
 
 
 class AudioError(Exception):
@@ -38,8 +54,14 @@ class DecodedAudio:
         return len(self.segment)
 
 
-def decode(data: bytes) -> DecodedAudio:
-    """Decode any supported container into a mono 16 kHz pydub segment."""
+def decode(data: bytes, *, max_seconds: float | None = None) -> DecodedAudio:
+    """Decode any supported container into a mono 16 kHz pydub segment.
+
+    Refuses (AudioError) audio longer than `max_seconds` (default: the
+    ANNOTATE_MAX_CLIP_SECONDS setting) as soon as that is known, from the
+    declared length or while decoding, never holding more than that much audio.
+    """
+    limit = settings.ANNOTATE_MAX_CLIP_SECONDS if max_seconds is None else max_seconds
     if not data:
         raise AudioError("the file is empty")
     _check_wav_complete(data)
@@ -56,32 +78,90 @@ def decode(data: bytes) -> DecodedAudio:
             raise AudioError("the file holds no audio stream")
         stream = container.streams.audio[0]
         source_format = (container.format.name or "").split(",")[0]
+        _check_stream(stream)
         declared = _declared_seconds(container, stream)
-        channels = stream.codec_context.channels or 1
-        rate = stream.codec_context.sample_rate or 0
-        if rate <= 0:
-            raise AudioError("the audio stream has no sample rate")
-        layout = "mono" if channels == 1 else "stereo"
-        resampler = av.AudioResampler(format="s16", layout=layout, rate=rate)
-        chunks: list[bytes] = []
-        try:
-            for frame in container.decode(stream):
-                chunks.extend(_pcm(out, layout) for out in resampler.resample(frame))
-            chunks.extend(_pcm(out, layout) for out in resampler.resample(None))
-        except av.error.FFmpegError as exc:
-            if not chunks:
-                raise AudioError(f"the audio could not be decoded: {exc.strerror or exc}") from exc
-            raise AudioError("the file is truncated (decoding stopped part-way)") from exc
-    pcm = b"".join(chunks)
+        if declared is not None and declared > limit:
+            raise AudioError(_too_long(limit, declared))
+        pcm, decoded = _decode_bounded(container, stream, limit)
     if not pcm:
         raise AudioError("the file holds no audio samples")
-    segment = AudioSegment(data=pcm, sample_width=2, frame_rate=rate, channels=1 if layout == "mono" else 2)
-    if declared and segment.duration_seconds < declared * 0.9 - 0.1:
-        raise AudioError(
-            f"the file is truncated: it declares {declared:.1f} s but only {segment.duration_seconds:.1f} s decode"
-        )
-    segment = segment.set_channels(1).set_frame_rate(TARGET_RATE).set_sample_width(2)
+    if declared and decoded < declared * 0.9 - 0.1:
+        raise AudioError(f"the file is truncated: it declares {declared:.1f} s but only {decoded:.1f} s decode")
+    segment = AudioSegment(data=pcm, sample_width=2, frame_rate=TARGET_RATE, channels=1)
     return DecodedAudio(segment=segment, source_format=source_format)
+
+
+def _too_long(limit: float, seconds: float | None = None) -> str:
+    """The refusal, with the length when it is known, or only that it passed the limit."""
+    if seconds is None:
+        return f"the clip is longer than the {limit:g} s limit"
+    return f"the clip is {seconds:.1f} s, longer than the {limit:g} s limit"
+
+
+def _check_stream(stream) -> None:
+    codec = stream.codec_context
+    if codec.name not in CODECS and not codec.name.startswith(PCM_PREFIX):
+        raise AudioError(f"the audio codec {codec.name} is not supported (use WAV, MP3, OGG Opus or Vorbis, FLAC or M4A)")
+    _check_shape(codec.sample_rate or 0, codec.channels or 1)
+
+
+def _check_shape(rate: int, channels: int) -> None:
+    if rate <= 0:
+        raise AudioError("the audio stream has no sample rate")
+    if not MIN_RATE <= rate <= MAX_RATE:
+        raise AudioError(f"the sample rate is {rate} Hz, outside the {MIN_RATE}–{MAX_RATE} Hz this accepts")
+    if channels > MAX_CHANNELS:
+        raise AudioError(f"the audio has {channels} channels, more than the {MAX_CHANNELS} this accepts")
+
+
+def _decode_bounded(container, stream, limit: float) -> tuple[bytes, float]:
+    """Decode packet by packet, resampling each frame to mono 16 kHz s16 at once.
+
+    Returns the PCM and the decoded length in seconds (at the source rate).
+    Raises AudioError as soon as the decoded length passes `limit`: the
+    samples held never exceed the limit's worth (plus one frame).
+    """
+    chunks: list[bytes] = []
+    held = 0  # bytes of PCM in chunks
+    most = int((limit + 1) * TARGET_RATE) * 2  # the limit's worth, and a second of resampler slack
+    seconds = 0.0
+    resampler, shape = None, None
+
+    def keep(frames) -> None:
+        nonlocal held
+        for out in frames:
+            chunk = bytes(out.planes[0])[: out.samples * 2]  # packed s16 mono
+            held += len(chunk)
+            if held > most:
+                raise AudioError(_too_long(limit))
+            chunks.append(chunk)
+
+    try:
+        for packet in container.demux(stream):
+            if packet.size > MAX_PACKET_BYTES:
+                raise AudioError(
+                    f"the audio could not be decoded: one packet holds {packet.size / 1e6:.1f} MB, "
+                    f"more than the {MAX_PACKET_BYTES / 1e6:.1f} MB this accepts"
+                )
+            for frame in packet.decode():
+                _check_shape(frame.sample_rate, frame.layout.nb_channels)
+                seconds += frame.samples / frame.sample_rate
+                if seconds > limit:
+                    raise AudioError(_too_long(limit))
+                frame_shape = (frame.format.name, frame.layout.name, frame.sample_rate)
+                if frame_shape != shape:  # a new resampler when the stream changes rate or layout mid-way
+                    if resampler is not None:
+                        keep(resampler.resample(None))
+                    resampler = av.AudioResampler(format="s16", layout="mono", rate=TARGET_RATE)
+                    shape = frame_shape
+                keep(resampler.resample(frame))
+        if resampler is not None:
+            keep(resampler.resample(None))
+    except av.error.FFmpegError as exc:
+        if not chunks:
+            raise AudioError(f"the audio could not be decoded: {exc.strerror or exc}") from exc
+        raise AudioError("the file is truncated (decoding stopped part-way)") from exc
+    return b"".join(chunks), seconds
 
 
 def _check_wav_complete(data: bytes) -> None:
@@ -106,11 +186,6 @@ def _check_wav_complete(data: bytes) -> None:
                 )
             raise AudioError(f"the file is truncated: it declares {size} bytes of audio but only {present} are present")
         offset = body + size + (size & 1)
-
-
-def _pcm(frame, layout: str) -> bytes:
-    width = 2 if layout == "mono" else 4  # packed s16, one or two channels
-    return bytes(frame.planes[0])[: frame.samples * width]
 
 
 def _declared_seconds(container, stream) -> float | None:
