@@ -101,7 +101,9 @@ def _too_long(limit: float, seconds: float | None = None) -> str:
 def _check_stream(stream) -> None:
     codec = stream.codec_context
     if codec.name not in CODECS and not codec.name.startswith(PCM_PREFIX):
-        raise AudioError(f"the audio codec {codec.name} is not supported (use WAV, MP3, OGG Opus or Vorbis, FLAC or M4A)")
+        raise AudioError(
+            f"the audio codec {codec.name} is not supported (use WAV, MP3, OGG Opus or Vorbis, FLAC or M4A)"
+        )
     _check_shape(codec.sample_rate or 0, codec.channels or 1)
 
 
