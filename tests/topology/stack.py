@@ -38,7 +38,8 @@ PASSWORD = "topology-password-7"  # every user made by Stack.users() has it
 POLL = 0.1  # seconds between readiness polls
 # Variables of the parent environment that must not leak into a started process:
 # each process gets exactly the deployment the test describes.
-PROJECT_PREFIXES = ("ANNOTATE_", "DATABASE_URL", "REDIS_URL", "DJANGO_", "PORT", "HOST")
+PROJECT_PREFIXES = ("ANNOTATE_", "DATABASE_URL", "REDIS_URL", "DJANGO_")
+MAKE_VARIABLES = ("HOST", "PORT", "MAKEFLAGS", "MAKELEVEL", "MFLAGS")  # the Makefile's, and make's own
 ROLES = ("reviewer", "lead", "officer", "admin", "ingest")
 
 
@@ -71,7 +72,7 @@ def wait_for(predicate: Callable[[], Any], *, timeout: float, message: str, inte
 
 def clean_env(**overrides: str) -> dict[str, str]:
     """The parent's environment without the project's own variables, plus `overrides`."""
-    env = {k: v for k, v in os.environ.items() if not k.startswith(PROJECT_PREFIXES)}
+    env = {k: v for k, v in os.environ.items() if not k.startswith(PROJECT_PREFIXES) and k not in MAKE_VARIABLES}
     env["PYTHONUNBUFFERED"] = "1"
     env.update(overrides)
     return env
