@@ -24,9 +24,15 @@ def purge_clip(*, clip: Clip, reason: str) -> None:
     The file goes once the transaction commits, so a rollback never leaves a
     record pointing at deleted audio. A clip on hold (annotate.escalation) is
     never purged: ClipOnHold is raised and nothing changes.
+
+    The clip's row is locked first (the lock order of annotate.queues.claims),
+    so a flag of the clip in flight either commits its case before the check
+    below, or waits until the purge is done.
     """
     from annotate.escalation.selectors import is_on_hold
+    from annotate.queues.claims import lock_clip
 
+    lock_clip(clip.pk)
     if is_on_hold(clip):
         raise ClipOnHold(f"clip {clip.public_id} is held by an escalation case and cannot be purged")
     name = clip.audio_name

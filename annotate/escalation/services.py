@@ -35,7 +35,7 @@ from annotate.escalation.models import (
     Severity,
     UnsealRequest,
 )
-from annotate.queues.claims import ClaimError
+from annotate.queues import claims
 from annotate.queues.models import Task
 from annotate.review.models import Annotation
 
@@ -185,11 +185,11 @@ def _check_flag(flag: FlagInput, clip: Clip) -> tuple[str, str, str, float | Non
 
 
 def _flaggable_task(*, user, task_id: int) -> Task:
-    """The reviewer's held task, or one of theirs withdrawn because the clip's case is open."""
-    qs = Task.objects.select_related("clip", "queue")
-    if connection.features.has_select_for_update_of:
-        qs = qs.select_for_update(of=("self",))
-    task = qs.filter(pk=task_id, claimed_by=user).first()
+    """The reviewer's held task, or one of theirs withdrawn because the clip's case is open.
+
+    Locks the clip's row, then the task's (the lock order of annotate.queues.claims).
+    """
+    task = claims.lock_task(task_id=task_id, claimed_by=user)
     if task is not None and task.state == Task.State.CLAIMED:
         return task
     if (
@@ -198,7 +198,7 @@ def _flaggable_task(*, user, task_id: int) -> Task:
         and Case.objects.filter(clip_id=task.clip_id).exclude(state=Case.State.CLOSED).exists()
     ):
         return task
-    raise ClaimError("this clip is no longer yours to flag (it was submitted, skipped or went back to the queue)")
+    raise claims.not_held(user=user, task_id=task_id)
 
 
 @transaction.atomic
@@ -213,14 +213,11 @@ def flag_clip(*, user, flag: FlagInput, request: HttpRequest | None = None) -> F
     """
     if not roles.has_role(user, roles.REVIEWER):
         raise CaseForbidden("only reviewers flag clips")
-    task = _flaggable_task(user=user, task_id=flag.task_id)
+    task = _flaggable_task(user=user, task_id=flag.task_id)  # the clip is locked: one case per clip
     earlier = Flag.objects.filter(task=task, reviewer=user).select_related("case").first()
     if earlier is not None:
         raise AlreadyFlagged(earlier)
-    clip_qs = Clip.objects.all()
-    if connection.features.has_select_for_update:
-        clip_qs = clip_qs.select_for_update()
-    clip = clip_qs.get(pk=task.clip_id)  # one flag of a clip at a time: one case per clip
+    clip = task.clip
     category, severity, note, moment, draft = _check_flag(flag, clip)
     now = timezone.now()
 

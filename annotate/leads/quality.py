@@ -22,6 +22,7 @@ from django.utils import timezone
 from annotate.clips.models import Clip, MachineTranscript
 from annotate.leads import guards, live
 from annotate.leads.models import AgreementScore, ClipAgreement, FinalTranscript, GoldScore, WhisperScore
+from annotate.queues.claims import lock_clip
 from annotate.queues.models import GoldClip, Queue, Task
 from annotate.review.metrics import normalise
 from annotate.review.models import Annotation
@@ -145,9 +146,9 @@ def record_single(*, annotation: Annotation) -> None:
 
 def fold_overlap(*, annotation: Annotation, task: Task) -> ClipAgreement | None:
     """When the last of the clip's k reviews arrives, measure their agreement."""
-    # Lock the clip row so that two last reviews arriving together are folded once
-    # (each waits for the other's commit, so the second sees both tasks done).
-    list(Clip.objects.select_for_update().filter(pk=task.clip_id).values_list("pk", flat=True))
+    # The clip's row lock (claims' lock order; submit holds it already) makes two last reviews
+    # arriving together fold once: the second waits for the first's commit and sees both tasks done.
+    lock_clip(task.clip_id)
     states = list(
         Task.objects.filter(queue_id=task.queue_id, clip_id=task.clip_id, is_gold=False)
         .exclude(state=Task.State.WITHDRAWN)
@@ -240,6 +241,7 @@ def set_final(
 ) -> FinalTranscript:
     """Record the clip's final transcript (a lead's decision outranks the reviewers')
     and Whisper's error against it for every model that transcribed the clip."""
+    lock_clip(clip.pk)  # claims' lock order: the clip, then what hangs off it
     existing = FinalTranscript.objects.select_for_update().filter(clip=clip).first()
     if existing is not None and _RANK[existing.source] > _RANK[source]:
         return existing
@@ -305,6 +307,7 @@ def add_gold(*, queue: Queue, clip: Clip, reference_text: str, lead) -> GoldClip
 @transaction.atomic
 def retire_gold(*, gold: GoldClip) -> None:
     """No more gold tasks of this clip; the open ones are withdrawn."""
+    lock_clip(gold.clip_id)  # claims' lock order: the clip before its tasks
     GoldClip.objects.filter(pk=gold.pk).update(active=False)
     Task.objects.filter(queue_id=gold.queue_id, clip_id=gold.clip_id, is_gold=True, state=Task.State.OPEN).update(
         state=Task.State.WITHDRAWN

@@ -5,6 +5,33 @@ page before it is needed, at most ANNOTATE_PREFETCH more. Claims take the row
 lock with `SELECT … FOR UPDATE SKIP LOCKED` on PostgreSQL, so concurrent
 reviewers never wait on each other and never get the same task; on SQLite the
 write lock serialises claims, and the conditional UPDATE below stays correct.
+
+Lock order
+----------
+Every transaction that changes a clip's tasks or what hangs off the clip takes
+its row locks in one order, so that two of them wait for each other instead of
+deadlocking (a flag and a submit of one clip used to: the submit held its task
+and wanted the clip, the flag held the clip and wanted every task of it):
+
+1. the Clip row, `SELECT … FOR NO KEY UPDATE` (`lock_clip`, or `lock_task`
+   through the task's id);
+2. then the clip's Task rows: the task at hand `FOR UPDATE` (`lock_task`),
+   then, by UPDATE, the clip's other tasks (a flag or an accidental recording
+   withdraws them all);
+3. then the rows that hang off them: annotations, skips, flags and cases,
+   final transcripts, agreement scores.
+
+Who follows it: submit, skip, renew and flag (through `lock_task` /
+`get_held_task(for_update=True)`), `purge_clip`, and the quality services
+(`fold_overlap`, `set_final`, `retire_gold`), which lock the clip first (a
+no-op when their caller holds it already). Claims and releases (`claim_next`,
+`release`, a lead removing a member) lock task rows only and never wait for a
+clip afterwards, so they cannot close a cycle; claims skip locked rows.
+
+NO KEY UPDATE rather than UPDATE: storing a row that refers to the clip (an
+annotation, a flag, a transcript) takes FOR KEY SHARE on the clip, which
+FOR UPDATE would wait for and NO KEY UPDATE does not; two NO KEY UPDATE locks
+still exclude each other. On SQLite none of this applies: one writer at a time.
 """
 
 from __future__ import annotations
@@ -18,12 +45,27 @@ from django.utils import timezone
 
 from annotate.accounts import wellbeing
 from annotate.clips.models import Clip
+from annotate.escalation.models import Case
 from annotate.queues.models import Queue, Task
 from annotate.review.models import Annotation, Skip
 
 
 class ClaimError(Exception):
-    """The task is not (or no longer) held by this reviewer."""
+    """The task is not (or no longer) held by this reviewer; `reason` says why, for the page.
+
+    The page treats them differently: after a lapsed lease the reviewer's text
+    was not saved and they may want to copy it; after the others nothing more
+    is needed from them on that clip.
+    """
+
+    LAPSED = "lapsed"  # the lease ran out and the clip went back to the queue (or to someone else)
+    SUBMITTED = "submitted"  # this reviewer already submitted it (another tab, another attempt)
+    ESCALATED = "escalated"  # withdrawn: someone flagged the clip for escalation
+    WITHDRAWN = "withdrawn"  # withdrawn for another reason: an accidental recording, a retired gold clip
+
+    def __init__(self, message: str, *, reason: str = LAPSED):
+        super().__init__(message)
+        self.reason = reason
 
 
 def lease_for(queue: Queue) -> timedelta:
@@ -128,22 +170,71 @@ def claim_for_review(*, user, queue: Queue | None = None) -> list[Task]:
     return relevant(list(held_tasks(user=user).prefetch_related("clip__machine_transcripts")))
 
 
-def get_held_task(*, user, task_id: int, for_update: bool = False) -> Task:
-    """The task if this reviewer holds it (lease may have lapsed if nobody took it since)."""
-    qs = Task.objects.select_related("clip", "queue")
-    if for_update:
-        qs = qs.select_for_update(of=("self",)) if connection.features.has_select_for_update_of else qs
-    task = qs.filter(pk=task_id, claimed_by=user, state=Task.State.CLAIMED).first()
-    if task is None:
-        raise ClaimError("this clip is no longer yours: its lease ran out and it went back to the queue")
+def lock_clip(clip_id: int) -> None:
+    """Lock order, step 1: the clip's row (a no-op when this transaction holds it already)."""
+    list(Clip.objects.select_for_update(no_key=True).filter(pk=clip_id).values_list("pk", flat=True))
+
+
+def lock_task(*, task_id: int, **filters) -> Task | None:
+    """Lock order, steps 1 and 2: the task's clip row, then the task's row, if it matches `filters`.
+
+    Call inside a transaction. The task comes with its clip (the locked row) and queue.
+    """
+    clip = Clip.objects.select_for_update(no_key=True, of=("self",)).filter(tasks__pk=task_id).first()
+    if clip is None:
+        return None
+    task = Task.objects.select_related("queue").select_for_update(of=("self",)).filter(pk=task_id, **filters).first()
+    if task is not None:
+        task.clip = clip
     return task
+
+
+def get_held_task(*, user, task_id: int, for_update: bool = False) -> Task:
+    """The task if this reviewer holds it (lease may have lapsed if nobody took it since).
+
+    for_update: lock the clip, then the task (the lock order above). Raises
+    ClaimError saying why the task is not held.
+    """
+    if for_update:
+        task = lock_task(task_id=task_id, claimed_by=user, state=Task.State.CLAIMED)
+    else:
+        task = (
+            Task.objects.select_related("clip", "queue")
+            .filter(pk=task_id, claimed_by=user, state=Task.State.CLAIMED)
+            .first()
+        )
+    if task is None:
+        raise not_held(user=user, task_id=task_id)
+    return task
+
+
+def not_held(*, user, task_id: int) -> ClaimError:
+    """Why the reviewer no longer holds the task, in words for them."""
+    task = Task.objects.select_related("clip").filter(pk=task_id, claimed_by=user).first()
+    if task is not None and task.state == Task.State.DONE:
+        return ClaimError("you already submitted this clip", reason=ClaimError.SUBMITTED)
+    if task is not None and task.state == Task.State.WITHDRAWN:
+        nothing_more = "Nothing more is needed from you on it"
+        if Case.objects.filter(clip_id=task.clip_id).exists():
+            return ClaimError(
+                "this clip was withdrawn for escalation: it was flagged and an escalation officer has it. "
+                + nothing_more,
+                reason=ClaimError.ESCALATED,
+            )
+        if task.clip.state == Clip.State.PURGED:
+            return ClaimError(
+                "this clip was withdrawn: it was marked an accidental recording and its audio deleted. " + nothing_more,
+                reason=ClaimError.WITHDRAWN,
+            )
+        return ClaimError(f"this clip was withdrawn from the queue. {nothing_more}", reason=ClaimError.WITHDRAWN)
+    return ClaimError("this clip is no longer yours: its lease ran out and it went back to the queue")
 
 
 @transaction.atomic
 def renew(*, user, task_id: int) -> Task:
     task = get_held_task(user=user, task_id=task_id, for_update=True)
     if task.lease_expires_at and task.lease_expires_at < timezone.now():
-        raise ClaimError("this clip's lease ran out")
+        raise ClaimError("this clip is no longer yours: its lease ran out")
     task.lease_expires_at = timezone.now() + lease_for(task.queue)
     task.save(update_fields=["lease_expires_at"])
     return task
@@ -158,9 +249,19 @@ def release(*, task: Task) -> None:
 
 @transaction.atomic
 def skip(*, user, task_id: int, reason: str, note: str = "") -> Skip:
+    """Give the clip back to the queue, never to be served to this reviewer again.
+
+    Idempotent: a retried skip of a clip this reviewer skipped returns the stored skip.
+    """
     if reason not in Skip.Reason.values:
         raise ValueError(f"unknown reason {reason!r}; one of: {', '.join(Skip.Reason.values)}")
-    task = get_held_task(user=user, task_id=task_id, for_update=True)
+    try:
+        task = get_held_task(user=user, task_id=task_id, for_update=True)
+    except ClaimError:
+        earlier = Skip.objects.filter(task_id=task_id, reviewer=user).order_by("-pk").first()
+        if earlier is None:
+            raise
+        return earlier
     record = Skip.objects.create(task=task, reviewer=user, reason=reason, note=note[:500])
     release(task=task)
     return record

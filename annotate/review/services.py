@@ -55,7 +55,9 @@ def submit(*, user, task_id: int, submission: Submission) -> tuple[Annotation, b
     """Store the reviewer's annotation of a held task. Returns (annotation, created).
 
     Idempotent: the same idempotency key returns the stored annotation, so a
-    retried or doubled submit stores one annotation.
+    retried or doubled submit stores one annotation, also when the retry
+    arrived while the first attempt was still being saved (it waits on the
+    clip's lock, then finds the task done and the annotation stored).
     """
     submission.check()
     existing = Annotation.objects.filter(idempotency_key=submission.idempotency_key).first()
@@ -65,16 +67,21 @@ def submit(*, user, task_id: int, submission: Submission) -> tuple[Annotation, b
         return existing, False
     try:
         return _submit(user=user, task_id=task_id, submission=submission), True
+    except ClaimError:
+        existing = Annotation.objects.filter(idempotency_key=submission.idempotency_key, reviewer=user).first()
+        if existing is None:
+            raise
+        return existing, False
     except IntegrityError:
         existing = Annotation.objects.filter(idempotency_key=submission.idempotency_key, reviewer=user).first()
         if existing is None:
-            raise ClaimError("this clip was already submitted") from None
+            raise ClaimError("you already submitted this clip", reason=ClaimError.SUBMITTED) from None
         return existing, False
 
 
 @transaction.atomic
 def _submit(*, user, task_id: int, submission: Submission) -> Annotation:
-    task = get_held_task(user=user, task_id=task_id, for_update=True)
+    task = get_held_task(user=user, task_id=task_id, for_update=True)  # the clip's lock, then the task's
     clip = task.clip
     transcript = clip.machine_transcripts.order_by("-created_at").first()
     whisper_text = transcript.text if transcript else ""
@@ -109,9 +116,10 @@ def _submit(*, user, task_id: int, submission: Submission) -> Annotation:
     now = timezone.now()
     Task.objects.filter(pk=task.pk).update(state=Task.State.DONE, done_at=now, lease_expires_at=None)
     if accidental and not task.is_gold:  # a gold clip is known speech: it is scored, never purged
-        # No transcript is kept, the audio goes, and no one else is served the clip.
+        # No transcript is kept, the audio goes, and no one else is served the clip. A reviewer
+        # holding it stays named on the task, so their next submit is told why it went.
         Task.objects.filter(clip=clip).exclude(pk=task.pk).exclude(state=Task.State.DONE).update(
-            state=Task.State.WITHDRAWN, claimed_by=None, lease_expires_at=None
+            state=Task.State.WITHDRAWN, lease_expires_at=None
         )
         purge_clip(clip=clip, reason="accidental recording")
     # Gold score, overlap agreement, the final transcript, the live dashboard.

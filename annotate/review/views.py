@@ -149,6 +149,11 @@ def _submission(body: dict) -> Submission:
     )
 
 
+def _not_held(exc: claims.ClaimError) -> JsonResponse:
+    """409: the clip is not the reviewer's any more; `reason` tells the page which message it is."""
+    return JsonResponse({"error": str(exc), "reason": exc.reason}, status=409)
+
+
 @reviewer_api
 @require_POST
 def api_submit(request: HttpRequest, task_id: int) -> JsonResponse:
@@ -158,9 +163,15 @@ def api_submit(request: HttpRequest, task_id: int) -> JsonResponse:
     except SubmitError as exc:
         return JsonResponse({"error": str(exc)}, status=400)
     except claims.ClaimError as exc:
-        return JsonResponse({"error": str(exc)}, status=409)
+        return _not_held(exc)
     return JsonResponse(
-        {"annotation_id": annotation.pk, "created": created, "wer": annotation.wer, "cer": annotation.cer},
+        {
+            "annotation_id": annotation.pk,
+            "created": created,
+            "message": "saved" if created else "already saved",
+            "wer": annotation.wer,
+            "cer": annotation.cer,
+        },
         status=201 if created else 200,
     )
 
@@ -174,7 +185,7 @@ def api_skip(request: HttpRequest, task_id: int) -> JsonResponse:
             user=request.user, task_id=task_id, reason=str(body.get("reason", "")), note=str(body.get("note", ""))
         )
     except claims.ClaimError as exc:
-        return JsonResponse({"error": str(exc)}, status=409)
+        return _not_held(exc)
     except (SubmitError, ValueError) as exc:
         return JsonResponse({"error": str(exc)}, status=400)
     return JsonResponse({"ok": True})
@@ -186,7 +197,7 @@ def api_renew(request: HttpRequest, task_id: int) -> JsonResponse:
     try:
         task = claims.renew(user=request.user, task_id=task_id)
     except claims.ClaimError as exc:
-        return JsonResponse({"error": str(exc)}, status=409)
+        return _not_held(exc)
     return JsonResponse({"lease_expires_at": task.lease_expires_at.isoformat()})
 
 

@@ -635,7 +635,7 @@ class ReviewPage {
           return;
         }
         if (status === 409) {
-          this.leaseLost(item, data.error);
+          this.clipGone(item, data); // never retried: the answer will not change
           return;
         }
         if (!isRetryable(status)) {
@@ -684,21 +684,38 @@ class ReviewPage {
     sessionStorage.setItem("annotate.review.done", String(this.done));
     this.renderCount();
     const wer = typeof data.wer === "number" ? ` · Whisper WER ${Math.round(data.wer * 100)}%` : "";
-    this.setSave("saved", accidental ? "Saved as accidental: the audio is purged." : `Saved${wer}.`);
+    // 200 "already saved": an earlier attempt of this very submit reached the server (its answer was lost).
+    const saved = data.created === false ? "Already saved" : "Saved";
+    this.setSave("saved", accidental ? `${saved} as accidental: the audio is purged.` : `${saved}${wer}.`);
     this.pendingTiming = { taskId: item.id, started, postMs: performance.now() - started };
     this.advance();
     this.topUp();
   }
 
-  leaseLost(item, message) {
+  /**
+   * A 409 from submit or renew: the clip is not this reviewer's any more. data.reason says why
+   * (annotate/queues/claims.py ClaimError): "lapsed" (the lease ran out: the text was not saved),
+   * "escalated" or "withdrawn" (the clip was taken out of the queues: nothing more is needed),
+   * "submitted" (saved already, from another tab or attempt).
+   */
+  clipGone(item, data = {}) {
     item.lost = true;
     this.player.stop();
-    const reason = message || "its lease ran out and it went back to the queue";
-    this.notice(
-      `This clip is no longer yours: ${reason.replace(/^this clip is no longer yours: /i, "")}. ` +
-        "Your text is still below so you can copy it. Ctrl+Enter goes on to the next clip.",
-    );
-    this.setSave("error", "Not saved: the clip is no longer yours.");
+    const reason = data.reason || "lapsed";
+    if (reason === "lapsed") {
+      const why = data.error || "its lease ran out and it went back to the queue";
+      this.notice(
+        `This clip is no longer yours: ${why.replace(/^this clip is no longer yours: /i, "")}. ` +
+          "Your text is still below so you can copy it. Ctrl+Enter goes on to the next clip.",
+      );
+      this.setSave("error", "Not saved: the clip is no longer yours.");
+    } else {
+      this.notice(`${sentence(data.error || "this clip was withdrawn")} Ctrl+Enter goes on to the next clip.`);
+      this.setSave(
+        "info",
+        reason === "submitted" ? "Already submitted: nothing more to save." : "Nothing to save: the clip was withdrawn.",
+      );
+    }
     this.setLostMode(true);
   }
 
@@ -795,7 +812,7 @@ class ReviewPage {
         item.setLease(data.lease_expires_at);
       } else if (status === 409) {
         if (item === this.items[0]) {
-          if (!this.saving) this.leaseLost(item, data.error);
+          if (!this.saving) this.clipGone(item, data);
         } else {
           this.items = this.items.filter((other) => other !== item);
           item.release();
@@ -854,7 +871,9 @@ class ReviewPage {
     const { status, data } = await this.api.skip(item.id, reason, note);
     if (this.items[0] !== item) return;
     if (status === 200 || status === 409) {
-      this.setSave("saved", "Skipped: the clip went back to the queue.");
+      // 409: the clip had gone already (lease lost, withdrawn for escalation): say why; nothing to retry.
+      if (status === 200) this.setSave("saved", "Skipped: the clip went back to the queue.");
+      else this.setSave("info", sentence(data.error || "this clip is no longer yours"));
       this.advance();
       this.topUp();
     } else {
@@ -919,6 +938,12 @@ function safely(callback, ...args) {
 }
 
 /** 75.3 → "1:15.3"; with tenths = false, "1:15". */
+/** A server message as a sentence: capital first letter, full stop at the end. */
+function sentence(text) {
+  const trimmed = text.trim().replace(/[.\s]+$/, "");
+  return trimmed ? `${trimmed[0].toUpperCase()}${trimmed.slice(1)}.` : "";
+}
+
 function clock(seconds, tenths = true) {
   const s = Math.max(0, Number.isFinite(seconds) ? seconds : 0);
   const minutes = Math.floor(s / 60);
