@@ -6,7 +6,7 @@
   retries come due and lost or abandoned jobs are enqueued again, with no RQ
   scheduler and no manual step.
 - A Redis outage never ends the process: the RQ loop is started again with
-  backoff (1 s doubling to 30 s) until Redis answers, and the sweeper keeps going.
+  backoff (1 s doubling to 5 s) until Redis answers, and the sweeper keeps going.
 """
 
 from __future__ import annotations
@@ -27,7 +27,7 @@ from annotate.jobs import services
 
 log = logging.getLogger("annotate.worker")
 
-MAX_BACKOFF_SECONDS = 30.0
+MAX_BACKOFF_SECONDS = 5.0
 
 
 class Worker(SimpleWorker):
@@ -42,11 +42,15 @@ class Worker(SimpleWorker):
 
 
 def _sweeper(stop: threading.Event, every: float) -> None:
+    from redis.exceptions import RedisError
+
     while not stop.is_set():
         try:
             counts = services.sweep()
             if any(v for k, v in counts.items() if k != "skipped"):
                 log.info("sweeper: %s", ", ".join(f"{k} {v}" for k, v in sorted(counts.items())))
+        except RedisError as exc:
+            log.warning("sweeper: Redis unavailable (%s); trying again in %.0f s", exc, every)
         except Exception:
             log.warning("sweeper pass failed; trying again in %.0f s", every, exc_info=True)
         finally:

@@ -1,0 +1,193 @@
+"""Background work as deployed: uploads over HTTP to Daphne, transcribed by real
+`manage.py worker asr` processes, through a killed worker and a Redis outage.
+
+Figures (how long recovery took) are printed, never asserted; the bounds in the
+waits are generous ceilings for a loaded 2-core machine.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+import uuid
+from pathlib import Path
+
+import pytest
+
+from tests.topology.stack import BASE_DIR, wait_for
+
+pytestmark = pytest.mark.topology
+
+DEMO = BASE_DIR / "demo"
+MODEL_LOADED = "loaded Whisper model"
+SWEEP_SECONDS = 10  # the documented default of ANNOTATE_SWEEP_SECONDS: a lost job is found within this
+
+
+def demo_clips(count: int, *, skip: int = 0) -> list[tuple[str, bytes, dict]]:
+    """(file name, bytes, manifest fields) of demo clips whose subjects did not opt out."""
+    found = []
+    for line in (DEMO / "manifest.jsonl").read_text().splitlines():
+        meta = json.loads(line)
+        if meta.pop("opted_out", False):
+            continue
+        path = DEMO / meta.pop("audio")
+        found.append((path.name, path.read_bytes(), meta))
+    return found[skip : skip + count]
+
+
+def long_clip(seconds: float = 25) -> tuple[str, bytes, dict]:
+    """Demo clips joined into one ~`seconds` WAV, so that Whisper runs long enough to be killed."""
+    from pydub import AudioSegment
+
+    from annotate.clips import audio
+
+    joined = AudioSegment.silent(duration=100, frame_rate=16000)
+    for _name, data, _ in demo_clips(40):
+        joined += audio.decode(data).segment  # mono 16 kHz, decoded by PyAV (no ffmpeg needed)
+        if joined.duration_seconds >= seconds:
+            break
+    _, _, meta = demo_clips(1)[0]
+    return "long.wav", audio.to_wav_bytes(joined), meta
+
+
+def upload(client, token: str, clip: tuple[str, bytes, dict]):
+    name, data, meta = clip
+    fields = {k: str(v) for k, v in meta.items()}
+    return client.post(
+        "/api/v1/clips", files={"audio": (name, data)}, data=fields, headers={"Authorization": f"Bearer {token}"}
+    )
+
+
+def clip_states(stack) -> dict[str, str]:
+    return dict(stack.sql("SELECT public_id, state FROM clips_clip"))
+
+
+def wait_all_transcribed(stack, count: int, *, timeout: float) -> float:
+    started = time.monotonic()
+    wait_for(
+        lambda: sum(state == "ready" for state in clip_states(stack).values()) == count,
+        timeout=timeout,
+        message=f"not all {count} clips transcribed: {clip_states(stack)}",
+        interval=0.5,
+    )
+    return time.monotonic() - started
+
+
+def test_uploads_are_transcribed_by_two_workers_that_load_the_model_once_each(stack):
+    pipe = stack.users({"pipe": ["ingest"]})["pipe"]
+    stack.web()
+    workers = [stack.worker("asr"), stack.worker("asr")]
+    for worker in workers:
+        worker.wait_for_log(MODEL_LOADED, timeout=120)
+    client = stack.client()
+
+    for clip in demo_clips(6):
+        response = upload(client, pipe.token, clip)
+        assert response.status_code == 201, response.text
+    took = wait_all_transcribed(stack, 6, timeout=240)
+    print(f"6 uploads transcribed by 2 asr workers in {took:.1f} s")
+
+    rows = stack.sql(
+        "SELECT t.model_name, t.text, jsonb_array_length(t.words::jsonb) FROM clips_machinetranscript t"
+    )  # fmt: skip
+    assert len(rows) == 6
+    assert all(model == "tiny.en" and text.strip() and words > 0 for model, text, words in rows)
+    assert set(stack.sql("SELECT state, attempts FROM jobs_job")) == {("done", 1)}
+    for worker in workers:  # once per process, not once per clip
+        assert worker.log_text().count(MODEL_LOADED) == 1, worker.log_tail()
+
+
+def test_a_worker_killed_mid_whisper_leaves_no_clip_stuck(stack):
+    pipe = stack.users({"pipe": ["ingest"]})["pipe"]
+    stack.web()
+    first = stack.worker("asr")
+    first.wait_for_log(MODEL_LOADED, timeout=120)
+
+    response = upload(stack.client(), pipe.token, long_clip())
+    assert response.status_code == 201, response.text
+    wait_for(
+        lambda: stack.sql("SELECT state FROM jobs_job") == [("running",)],
+        timeout=60,
+        message="the Whisper job never started",
+        interval=0.05,
+    )
+    first.kill9()  # as the OOM killer or a crashed host would
+    assert stack.sql("SELECT state FROM clips_clip") == [("transcribing",)]
+
+    killed_at = time.monotonic()
+    second = stack.worker("asr")  # no manual step: just a worker, as a supervisor restarts it
+    took = wait_all_transcribed(stack, 1, timeout=SWEEP_SECONDS + 120)
+    print(f"clip transcribed {took + 0:.1f} s after its worker was killed (sweeper every {SWEEP_SECONDS} s)")
+    assert time.monotonic() - killed_at < SWEEP_SECONDS + 120
+
+    assert stack.sql("SELECT state, attempts FROM jobs_job") == [("done", 2)]
+    assert stack.sql("SELECT count(*) FROM clips_machinetranscript")[0][0] == 1
+    assert "stopped while running it" in second.log_text()
+
+
+def test_a_redis_outage_during_uploads_reviews_and_a_flag_loses_nothing(stack):
+    users = stack.users({"pipe": ["ingest"], "rita": ["reviewer"], "olga": ["officer"]})
+    queue_id = stack.django(
+        "from django.contrib.auth.models import User\n"
+        "from annotate.queues.models import Queue\n"
+        "queue = Queue.objects.create(name='everything', sample_rate=1.0)\n"
+        "queue.members.add(User.objects.get(username='rita'))\n"
+        "result = queue.pk\n"
+    )
+    stack.web()
+    asr_worker, default_worker = stack.worker("asr"), stack.worker("default")
+    pipe = stack.client()
+    for clip in demo_clips(4):  # work for the reviewer before the outage
+        assert upload(pipe, users["pipe"].token, clip).status_code == 201
+    wait_all_transcribed(stack, 4, timeout=240)
+    rita = stack.client(users["rita"])
+
+    stack.redis.stop()
+    outage_started = time.monotonic()
+    uploads = []
+    for clip in demo_clips(8, skip=4):
+        uploads.append(upload(pipe, users["pipe"].token, clip))
+    claimed = rita.post("/review/api/claim", json={"queue_id": queue_id})
+    assert claimed.status_code == 200, claimed.text
+    tasks = claimed.json()["tasks"]
+    assert len(tasks) == 2  # the clip under review and the prefetched one
+    submits = [
+        rita.post(
+            f"/review/api/tasks/{tasks[0]['task_id']}/submit",
+            json={"idempotency_key": str(uuid.uuid4()), "corrected_text": "play something", "answer_grade": "right"},
+        )
+    ]
+    flag = rita.post("/cases/api/flags", json={"task_id": tasks[1]["task_id"], "category": "danger_now"})
+    next_claim = rita.post("/review/api/claim", json={"queue_id": queue_id})
+    for task in next_claim.json()["tasks"]:
+        submits.append(
+            rita.post(
+                f"/review/api/tasks/{task['task_id']}/submit",
+                json={"idempotency_key": str(uuid.uuid4()), "corrected_text": "set a timer", "answer_grade": "right"},
+            )
+        )
+    time.sleep(max(0.0, 30 - (time.monotonic() - outage_started)))  # a 30 s outage
+    assert asr_worker.alive and default_worker.alive  # waiting for Redis, not gone
+    stack.redis.start()
+
+    assert [r.status_code for r in uploads] == [201] * 8, [r.text for r in uploads if r.status_code != 201]
+    assert [r.status_code for r in submits] == [201] * len(submits), [r.text for r in submits]
+    assert len(submits) == 3
+    assert flag.status_code == 201, flag.text
+    ((case_id,),) = stack.sql("SELECT id FROM escalation_case")
+
+    took = wait_all_transcribed(stack, 12, timeout=SWEEP_SECONDS + 240)
+    print(f"the 8 clips uploaded during the outage were transcribed {took:.1f} s after Redis came back")
+    private = Path(stack.env["ANNOTATE_PRIVATE_ROOT"])
+    stored = stack.sql("SELECT public_id, audio_name FROM clips_clip")
+    assert len(stored) == 12  # every 201 is a clip; nothing else was stored
+    for body in (r.json() for r in uploads):
+        audio_name = dict(stored)[body["clip"]["public_id"]]
+        assert audio_name and (private / audio_name).is_file()  # every 201 kept its audio
+    assert sorted(p.name for p in private.rglob("*.bin")) == sorted(Path(name).name for _, name in stored)
+
+    mail = default_worker.wait_for_log(f"case {case_id}", timeout=SWEEP_SECONDS + 60)
+    assert f"New critical case {case_id}" in mail  # the officer e-mail, sent once Redis was back
+    assert stack.sql("SELECT count(*) FROM review_annotation")[0][0] == 3
+    assert set(stack.sql("SELECT state FROM jobs_job")) == {("done",)}
+    assert asr_worker.alive and default_worker.alive
