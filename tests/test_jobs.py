@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import socket
 import threading
+from datetime import timedelta
 
 import django_rq
 import pytest
@@ -355,3 +356,24 @@ def test_only_one_sweeper_sweeps_at_a_time():
         release.set()
         thread.join()
     assert jobs.sweep()["skipped"] == 0
+
+
+@transactional
+def test_finished_jobs_are_forgotten_after_the_history_period(settings):
+    settings.REDIS_URL = ""
+    long_ago = timezone.now() - timedelta(days=settings.ANNOTATE_JOB_HISTORY_DAYS + 1)
+    for n, (state, finished) in enumerate(
+        [("done", long_ago), ("failed", long_ago), ("done", timezone.now()), ("pending", None)]
+    ):
+        Job.objects.create(
+            queue="default",
+            func=jobs.dotted(quiet_job),
+            key=f"old:{n}",
+            state=state,
+            finished_at=finished,
+            next_attempt_at=timezone.now() + timedelta(days=1),
+        )
+
+    assert jobs.sweep()["forgotten"] == 2
+
+    assert sorted(Job.objects.values_list("key", flat=True)) == ["old:2", "old:3"]

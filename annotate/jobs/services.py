@@ -317,7 +317,21 @@ def sweep(*, limit: int = 500) -> Counter:
             for job in Job.objects.filter(state=Job.State.PENDING, next_attempt_at__lte=now).order_by("pk")[:limit]:
                 run_inline(job.pk)
                 counts["ran"] += 1
+        counts["forgotten"] += forget_finished(now=now, limit=limit)
     return counts
+
+
+def forget_finished(*, now, limit: int = 500) -> int:
+    """Delete rows of jobs that finished longer than ANNOTATE_JOB_HISTORY_DAYS ago (failed ones too)."""
+    cutoff = now - timedelta(days=settings.ANNOTATE_JOB_HISTORY_DAYS)
+    old = list(
+        Job.objects.filter(state__in=[Job.State.DONE, Job.State.FAILED], finished_at__lt=cutoff).values_list(
+            "pk", flat=True
+        )[:limit]
+    )
+    if not old:
+        return 0
+    return Job.objects.filter(pk__in=old).delete()[0]
 
 
 def _forget_rq_job(job: Job) -> None:
