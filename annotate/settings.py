@@ -328,6 +328,8 @@ ANNOTATE_EXPORT_RETRIES = env_int("ANNOTATE_EXPORT_RETRIES", 1, minimum=0)
 # Every worker (`manage.py worker QUEUE...`) runs a sweeper this often: retries that
 # came due and jobs lost with Redis or with a killed worker are enqueued again.
 ANNOTATE_SWEEP_SECONDS = env_float("ANNOTATE_SWEEP_SECONDS", 10.0, minimum=0.5)
+# Finished and failed job rows are kept this long (for the admin), then deleted by the sweeper.
+ANNOTATE_JOB_HISTORY_DAYS = env_int("ANNOTATE_JOB_HISTORY_DAYS", 14, minimum=1)
 # Seconds a worker's registration in Redis lives without a heartbeat (RQ's worker_ttl).
 ANNOTATE_WORKER_TTL = env_int("ANNOTATE_WORKER_TTL", 60, minimum=20)
 # Called by each sweeper pass: find work recorded in app state that has no job row yet.
