@@ -8,6 +8,12 @@ or holds. A clip longer than the limit is refused from its declared length
 before anything is decoded, or, when the header says nothing or lies, as soon as
 the decoded length passes the limit. pydub then does loudness checks, waveform
 peaks and WAV export. Plain audio is never written to disk.
+
+What FFmpeg reads before the first packet is bounded too: the container is told
+by its first bytes and only that demuxer runs (FFmpeg's probe would hand crafted
+bytes to any of its demuxers, some of which build indexes hundreds of times the
+size of the file), and an M4A's sample tables are counted before FFmpeg builds
+its index from them (a 5 kB file can declare 2 GB of index).
 """
 
 from __future__ import annotations
@@ -39,6 +45,11 @@ MIN_RATE, MAX_RATE = 1000, 384_000
 MAX_CHANNELS = 8
 MAX_PACKET_BYTES = 4 * 1024 * 1024  # a second of 8-channel 32-bit 384 kHz PCM is 12 MB; speech is far below
 
+# FFmpeg indexes every packet an M4A's tables list (about 50 bytes each, with the tables)
+# before it reads one. A 60 s AAC clip lists about 3,000.
+MAX_MP4_PACKETS = 200_000
+MAX_MP4_EDITS = 16  # each edit can copy the whole index; real files have one or two
+
 
 class AudioError(Exception):
     """The bytes are not usable audio. The message is shown to whoever sent them."""
@@ -64,9 +75,13 @@ def decode(data: bytes, *, max_seconds: float | None = None) -> DecodedAudio:
     limit = settings.ANNOTATE_MAX_CLIP_SECONDS if max_seconds is None else max_seconds
     if not data:
         raise AudioError("the file is empty")
-    _check_wav_complete(data)
+    demuxer = _demuxer(data)
+    if demuxer == "wav":
+        _check_wav_complete(data)
+    if demuxer == "mov":
+        _check_mp4_tables(data)
     try:
-        container = av.open(io.BytesIO(data), mode="r")
+        container = av.open(io.BytesIO(data), mode="r", format=demuxer)
     except (av.error.InvalidDataError, UnicodeDecodeError) as exc:
         raise AudioError("not an audio file (no known audio format could read it)") from exc
     except av.error.EOFError as exc:
@@ -89,6 +104,97 @@ def decode(data: bytes, *, max_seconds: float | None = None) -> DecodedAudio:
         raise AudioError(f"the file is truncated: it declares {declared:.1f} s but only {decoded:.1f} s decode")
     segment = AudioSegment(data=pcm, sample_width=2, frame_rate=TARGET_RATE, channels=1)
     return DecodedAudio(segment=segment, source_format=source_format)
+
+
+def _demuxer(data: bytes) -> str:
+    """The FFmpeg demuxer for the documented formats, told by the first bytes."""
+    head = data[:12]
+    if head[:4] in (b"RIFF", b"RF64", b"BW64") and head[8:12] == b"WAVE":
+        return "wav"
+    if head[:4] == b"OggS":
+        return "ogg"
+    if head[4:8] == b"ftyp":
+        return "mov"
+    body = data
+    if head[:3] == b"ID3" and len(data) >= 10:  # an ID3v2 tag, before MP3 frames (or, rarely, FLAC)
+        size = (data[6] & 0x7F) << 21 | (data[7] & 0x7F) << 14 | (data[8] & 0x7F) << 7 | (data[9] & 0x7F)
+        body = data[10 + size + (10 if data[5] & 0x10 else 0) :]
+        if body[:4] != b"fLaC":
+            return "mp3"
+    if body[:4] == b"fLaC":
+        return "flac"
+    if len(body) >= 2 and body[0] == 0xFF and body[1] & 0xE0 == 0xE0:  # an MPEG audio frame
+        return "mp3"
+    raise AudioError("not an audio file (no known audio format could read it)")
+
+
+def _check_mp4_tables(data: bytes) -> None:
+    """Count the packets an M4A's tables list before FFmpeg allocates an index for them.
+
+    FFmpeg reads a table box at any depth, so each top-level box (but the audio
+    in mdat) is searched for the tags rather than walked: a hidden box is counted
+    too, and a chance match can only over-count.
+    """
+    listed = {b"stsz": 0, b"stts": 0, b"ctts": 0}  # each lists a track's packets: the largest counts
+    packets = chunks = edits = 0
+    most_per_chunk = 1
+    for box in _mp4_boxes(data):
+        if b"cmov" in box:
+            raise AudioError("the file's header is compressed (cmov), which this does not accept")
+        if b"iloc" in box or b"iinf" in box:
+            raise AudioError("the file holds image items (HEIF), not audio")
+        for tag in (b"stsz", b"stz2", b"trun", b"sidx", b"stts", b"ctts", b"stco", b"co64", b"stsc", b"elst"):
+            at = box.find(tag)
+            while at >= 4:
+                body = at + 8  # after the tag and the version/flags word
+                if tag in (b"stsz", b"stz2"):  # sample size (or field size), sample count
+                    listed[b"stsz"] += _u32(box, body + 4)
+                elif tag == b"trun":  # sample count
+                    packets += _u32(box, body)
+                elif tag == b"sidx":  # id, timescale, two times (32 or 64 bits), reserved, reference count
+                    at_count = body + 8 + (8 if box[at + 4 : at + 5] == b"\0" else 16) + 2
+                    packets += int.from_bytes(box[at_count : at_count + 2], "big")
+                elif tag in (b"stts", b"ctts"):  # (sample count, duration) pairs
+                    listed[tag] += int(_mp4_entries(box, body, 2)[:, 0].sum(dtype=np.uint64))
+                elif tag in (b"stco", b"co64"):  # chunk offsets
+                    chunks += _u32(box, body)
+                elif tag == b"stsc":  # (first chunk, samples per chunk, description) triples
+                    most_per_chunk = max(most_per_chunk, int(_mp4_entries(box, body, 3)[:, 1].max(initial=1)))
+                else:  # elst
+                    edits += _u32(box, body)
+                at = box.find(tag, at + 4)
+    packets += max(listed.values())
+    packets += chunks * -(-most_per_chunk // 1024)  # FFmpeg indexes PCM chunks in pieces of 1024 samples
+    if packets > MAX_MP4_PACKETS:
+        raise AudioError(f"the file's tables list {packets} packets, more than the {MAX_MP4_PACKETS} this accepts")
+    if edits > MAX_MP4_EDITS:
+        raise AudioError(f"the file's edit lists have {edits} entries, more than the {MAX_MP4_EDITS} this accepts")
+
+
+def _mp4_boxes(data: bytes):
+    """The top-level boxes FFmpeg parses (not mdat, the audio; nor free/skip, padding)."""
+    offset = 0
+    while offset + 8 <= len(data):
+        size, kind = struct.unpack(">I4s", data[offset : offset + 8])
+        if size == 1 and offset + 16 <= len(data):
+            size = struct.unpack(">Q", data[offset + 8 : offset + 16])[0]
+        elif size == 0:
+            size = len(data) - offset
+        if size < 8:
+            return
+        if kind not in (b"mdat", b"free", b"skip"):
+            yield memoryview(data)[offset : offset + size].tobytes()
+        offset += size
+
+
+def _u32(box: bytes, at: int) -> int:
+    return int.from_bytes(box[at : at + 4], "big")
+
+
+def _mp4_entries(box: bytes, at: int, width: int) -> np.ndarray:
+    """A table of big-endian 32-bit entries `width` wide: its count at `at`, the entries after."""
+    present = min(_u32(box, at), max(0, len(box) - at - 4) // (4 * width))
+    return np.frombuffer(box, dtype=">u4", count=present * width, offset=at + 4).reshape(-1, width)
 
 
 def _too_long(limit: float, seconds: float | None = None) -> str:
