@@ -127,12 +127,34 @@ TEMPLATES = [
     },
 ]
 
-DATABASES = {
-    "default": dj_database_url.parse(
-        env_str("DATABASE_URL", f"sqlite:///{VAR_DIR / 'annotate.sqlite3'}"),
-        conn_max_age=env_int("ANNOTATE_DB_CONN_MAX_AGE", 60, minimum=0),
-    )
-}
+DATABASES = {"default": dj_database_url.parse(env_str("DATABASE_URL", f"sqlite:///{VAR_DIR / 'annotate.sqlite3'}"))}
+# PostgreSQL: each process keeps a pool of at most ANNOTATE_DB_POOL_MAX connections
+# (Django's psycopg pool); a request or job borrows one and gives it back when it ends,
+# also under ASGI, where a thread per request would otherwise keep its own connection.
+# A request waits up to ANNOTATE_DB_POOL_TIMEOUT seconds for a free one. Sizing: the sum
+# of ANNOTATE_DB_POOL_MAX over all web and worker processes stays below PostgreSQL's
+# max_connections (README). ANNOTATE_DB_POOL_MAX=0: no pool, one connection per request
+# or job, closed at its end unless ANNOTATE_DB_CONN_MAX_AGE (e.g. behind PgBouncer).
+ANNOTATE_DB_POOL_MIN = env_int("ANNOTATE_DB_POOL_MIN", 1, minimum=0)
+ANNOTATE_DB_POOL_MAX = env_int("ANNOTATE_DB_POOL_MAX", 10, minimum=0)
+ANNOTATE_DB_POOL_TIMEOUT = env_float("ANNOTATE_DB_POOL_TIMEOUT", 10.0, minimum=0.1)
+ANNOTATE_DB_CONN_MAX_AGE = env_int("ANNOTATE_DB_CONN_MAX_AGE", 0, minimum=0)
+if DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql" and ANNOTATE_DB_POOL_MAX:
+    if ANNOTATE_DB_CONN_MAX_AGE:
+        raise ImproperlyConfigured("ANNOTATE_DB_CONN_MAX_AGE must be 0 with the pool (or set ANNOTATE_DB_POOL_MAX=0)")
+    if ANNOTATE_DB_POOL_MIN > ANNOTATE_DB_POOL_MAX:
+        raise ImproperlyConfigured("ANNOTATE_DB_POOL_MIN must not be above ANNOTATE_DB_POOL_MAX")
+    DATABASES["default"]["CONN_MAX_AGE"] = 0
+    # With the pool, health checks test a connection as it leaves the pool, so a restarted
+    # PostgreSQL costs a reconnect, not an error page.
+    DATABASES["default"]["CONN_HEALTH_CHECKS"] = True
+    DATABASES["default"].setdefault("OPTIONS", {})["pool"] = {
+        "min_size": ANNOTATE_DB_POOL_MIN,
+        "max_size": ANNOTATE_DB_POOL_MAX,
+        "timeout": ANNOTATE_DB_POOL_TIMEOUT,
+    }
+else:
+    DATABASES["default"]["CONN_MAX_AGE"] = ANNOTATE_DB_CONN_MAX_AGE
 if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
     # Claims and ingest write from several threads in the demo server; wait for
     # the write lock rather than failing at once.
@@ -179,7 +201,13 @@ if REDIS_URL:
     CHANNEL_LAYERS = {
         "default": {
             "BACKEND": "channels_redis.core.RedisChannelLayer",
-            "CONFIG": {"hosts": [REDIS_URL]},
+            "CONFIG": {
+                # channels_redis waits for each consumer's messages with BZPOPMIN blocking
+                # 5 s in Redis; redis-py's default socket timeout is also 5 s, so it fired
+                # first, the wait raised, and every idle WebSocket closed. Reads may take
+                # 15 s; a Redis that answers nothing for that long is treated as down.
+                "hosts": [{"address": REDIS_URL, "socket_timeout": 15, "socket_connect_timeout": 3}],
+            },
         }
     }
 else:
@@ -196,8 +224,14 @@ STORAGES = {
     },
     # `collectstatic` writes hashed, compressed copies and a manifest; templates name the
     # hashed files, which WhiteNoise serves as immutable. Without DEBUG the manifest must
-    # exist: run collectstatic before serving (`make demo` does). Tests use the plain storage.
-    "staticfiles": {"BACKEND": "whitenoise.storage.CompressedManifestStaticFilesStorage"},
+    # exist: run collectstatic before serving (`make demo` does). ANNOTATE_STATIC_MANIFEST=0
+    # keeps plain names, for a server that serves the source folders without collectstatic
+    # (`runserver --insecure` in browser tests); pytest itself uses the plain storage.
+    "staticfiles": {
+        "BACKEND": "whitenoise.storage.CompressedManifestStaticFilesStorage"
+        if env_bool("ANNOTATE_STATIC_MANIFEST", True)
+        else "django.contrib.staticfiles.storage.StaticFilesStorage"
+    },
 }
 # Key rings: "kid:base64key,kid2:base64key" (32-byte AES keys). The first key
 # encrypts; every key listed can decrypt, so keys rotate by prepending a new one.

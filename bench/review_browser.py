@@ -82,6 +82,7 @@ def bench_env(folder: Path) -> dict[str, str]:
         DJANGO_SETTINGS_MODULE="annotate.settings",
         ANNOTATE_VAR_DIR=str(folder),
         ANNOTATE_DEBUG="0",
+        ANNOTATE_STATIC_MANIFEST="0",  # runserver --insecure serves the source folders, no collectstatic
         PYTHONPATH=str(ROOT),
     )
     return env

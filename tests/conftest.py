@@ -28,6 +28,11 @@ def pytest_configure(config):
 
     settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
     settings.CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
+    # Some tests run threads that each hold a connection for their whole life (claim races),
+    # unlike requests, which give theirs back to the pool: room for all of them.
+    pool = settings.DATABASES["default"].get("OPTIONS", {}).get("pool")
+    if pool:
+        pool["max_size"] = max(pool["max_size"], 40)
     # The manifest storage needs `collectstatic` first; in-process tests render templates without it.
     settings.STORAGES = {
         **settings.STORAGES,

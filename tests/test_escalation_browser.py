@@ -57,7 +57,13 @@ def _daphne_process(db: dict):
     """PostgreSQL: Daphne (Channels' runserver, which serves static files) in a process on the test database."""
     port = _free_port()
     url = f"postgres://{db['USER']}@{db['HOST'] or '127.0.0.1'}:{db['PORT'] or 5432}/{db['NAME']}"
-    env = {**os.environ, "DATABASE_URL": url, "DJANGO_SETTINGS_MODULE": "annotate.settings"}
+    # Static files come from the source folders (--insecure), without collectstatic: plain names.
+    env = {
+        **os.environ,
+        "DATABASE_URL": url,
+        "DJANGO_SETTINGS_MODULE": "annotate.settings",
+        "ANNOTATE_STATIC_MANIFEST": "0",
+    }
     if db.get("PASSWORD"):
         env["PGPASSWORD"] = db["PASSWORD"]
     proc = subprocess.Popen(

@@ -41,8 +41,11 @@ class OfficerConsoleConsumer(AsyncJsonWebsocketConsumer):
             await self.channel_layer.group_discard(notify.OFFICERS_GROUP, self.channel_name)
 
     async def receive_json(self, content, **kwargs) -> None:
-        # The console may ask for a fresh list (after waking from sleep); nothing else is accepted.
+        # The console asks for a fresh list after waking from sleep and every few minutes;
+        # nothing else is accepted. Joining again renews the group membership, which
+        # channels_redis lets expire after its group_expiry (a day).
         if isinstance(content, dict) and content.get("type") == "refresh":
+            await self.channel_layer.group_add(notify.OFFICERS_GROUP, self.channel_name)
             await self.send_json({"type": "hello", "cases": await _open_cases()})
 
     async def case_new(self, event: dict) -> None:

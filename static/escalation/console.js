@@ -2,7 +2,9 @@
 // A new case appears at once with a banner and a beep; a case past its
 // deadline turns red and is announced again (client timer every second, and the
 // server's `notify_overdue` re-notification). While the socket is down the list
-// is refreshed from /cases/api/open every 15 seconds.
+// is refreshed from /cases/api/open every 15 seconds. A case this console never
+// showed before, found in such a refresh or in the list the server sends after a
+// reconnect, is announced like a new one: its broadcast was missed in the gap.
 
 import { Beeper, LiveSocket, span } from "./alerts.js";
 
@@ -13,7 +15,11 @@ const rows = $("case-rows");
 const beeper = new Beeper();
 const cases = new Map();
 const overdueAnnounced = new Map(); // case id -> time of the last overdue alert (ms)
+const known = new Set(); // ids of every case this console has shown or announced
 const REANNOUNCE_MS = 5 * 60_000;
+// Asks the server for the full list now and then, which also renews this socket's
+// place in the officers' group (channels_redis drops group members after a day).
+const REFRESH_MS = 10 * 60_000;
 let skewMs = Date.parse(state.now) - Date.now(); // server clock minus ours
 let pollTimer = null;
 let alerts = 0;
@@ -22,10 +28,33 @@ function serverNow() {
   return Date.now() + skewMs;
 }
 
-function setCases(list) {
+/** Show `list` as the open cases; announce those never seen before unless `quiet`. */
+function setCases(list, { quiet = false } = {}) {
+  const missed = list.filter((c) => !known.has(c.id));
   cases.clear();
-  for (const c of list) cases.set(c.id, c);
+  for (const c of list) {
+    cases.set(c.id, c);
+    known.add(c.id);
+  }
   render();
+  if (!quiet) announceMissed(missed);
+}
+
+function markFresh(id) {
+  const tr = rows.querySelector(`tr[data-case-id="${id}"]`);
+  if (tr) tr.classList.add("fresh");
+}
+
+/** Cases that opened while this console was not listening: one banner and beep for all. */
+function announceMissed(missed) {
+  if (!missed.length) return;
+  for (const c of missed) markFresh(c.id);
+  const worst = missed.reduce((a, b) => (b.severity_rank < a.severity_rank ? b : a));
+  const message =
+    missed.length === 1
+      ? `New ${worst.severity} case ${worst.id}: ${worst.category_label}.`
+      : `${missed.length} new cases while the connection was down; the most severe: ${worst.severity} case ${worst.id}.`;
+  announce(message, worst.severity);
 }
 
 function sorted() {
@@ -139,12 +168,14 @@ function onMessage(msg) {
   }
   const c = msg.case;
   if (!c) return;
+  const unknown = !known.has(c.id);
+  known.add(c.id);
   if (c.state === "closed") cases.delete(c.id);
   else cases.set(c.id, c);
   render();
-  const tr = rows.querySelector(`tr[data-case-id="${c.id}"]`);
-  if (msg.type === "case.new") {
-    if (tr) tr.classList.add("fresh");
+  // A change to a case this console never saw (its "new" came in a gap) announces it as new.
+  if (msg.type === "case.new" || (unknown && c.state !== "closed")) {
+    markFresh(c.id);
     announce(`New ${c.severity} case ${c.id}: ${c.category_label}.`, c.severity);
   } else if (msg.type === "case.overdue") {
     overdueAnnounced.set(c.id, Date.now());
@@ -200,6 +231,7 @@ document.addEventListener("visibilitychange", () => {
   if (document.visibilityState === "visible") socket.send({ type: "refresh" });
 });
 
-setCases(state.cases);
+setCases(state.cases, { quiet: true }); // what the page showed when it loaded
 const socket = new LiveSocket(state.ws_path, { onMessage, onState });
 setInterval(tick, 1000);
+setInterval(() => socket.send({ type: "refresh" }), REFRESH_MS);
