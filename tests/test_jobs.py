@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import socket
 import threading
+from contextlib import contextmanager
 from datetime import timedelta
 
 import django_rq
@@ -231,6 +232,30 @@ def test_a_job_whose_worker_died_goes_back_to_pending_and_is_run_again(settings)
     assert RAN == [(7,)]
 
 
+@contextmanager
+def held_by_another_process(lock):
+    """`lock` (a jobs services lock) held on another connection, as another worker process would."""
+    held, release = threading.Event(), threading.Event()
+
+    def other():
+        try:
+            with lock as mine:
+                assert mine
+                held.set()
+                release.wait(10)
+        finally:
+            connections.close_all()
+
+    thread = threading.Thread(target=other)
+    thread.start()
+    try:
+        assert held.wait(10)
+        yield
+    finally:
+        release.set()
+        thread.join()
+
+
 @pytest.mark.postgres
 @transactional
 def test_a_job_that_is_really_running_is_left_alone():
@@ -242,26 +267,11 @@ def test_a_job_that_is_really_running_is_left_alone():
         attempts=1,
         next_attempt_at=timezone.now(),
     )
-    held, release = threading.Event(), threading.Event()
 
-    def runner():  # another process's connection holds the job's lock while it runs
-        try:
-            with jobs._exclusive(job.pk) as mine:
-                assert mine
-                held.set()
-                release.wait(10)
-        finally:
-            connections.close_all()
-
-    thread = threading.Thread(target=runner)
-    thread.start()
-    try:
-        assert held.wait(10)
+    with held_by_another_process(jobs._exclusive(job.pk)):
         assert jobs.sweep()["recovered"] == 0
         assert jobs.run(job.pk) == "busy"
-    finally:
-        release.set()
-        thread.join()
+
     job.refresh_from_db()
     assert job.state == Job.State.RUNNING
 
@@ -336,25 +346,9 @@ def test_clips_waiting_for_whisper_without_a_job_get_one(settings):
 @pytest.mark.postgres
 @transactional
 def test_only_one_sweeper_sweeps_at_a_time():
-    held, release = threading.Event(), threading.Event()
-
-    def other_worker():  # another worker's sweeper is mid-pass
-        try:
-            with jobs._sweep_lock() as mine:
-                assert mine
-                held.set()
-                release.wait(10)
-        finally:
-            connections.close_all()
-
-    thread = threading.Thread(target=other_worker)
-    thread.start()
-    try:
-        assert held.wait(10)
+    with held_by_another_process(jobs._sweep_lock()):  # another worker's sweeper is mid-pass
         assert jobs.sweep()["skipped"] == 1
-    finally:
-        release.set()
-        thread.join()
+
     assert jobs.sweep()["skipped"] == 0
 
 

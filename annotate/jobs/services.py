@@ -137,25 +137,35 @@ def push(job: Job) -> bool:
 
 
 @contextlib.contextmanager
-def _exclusive(job_id: int) -> Iterator[bool]:
-    """Hold the job's advisory lock for as long as this process runs it (PostgreSQL).
+def _advisory_lock(key: tuple[int, int]) -> Iterator[bool]:
+    """Try to take a PostgreSQL session-level advisory lock on this thread's connection.
 
-    Session-level, on this process's own connection: if the process dies, PostgreSQL
-    drops the connection and the lock with it, which is how the sweeper knows.
-    Elsewhere (SQLite) there is one process per database, so it always yields True.
+    Yields whether it was taken, and releases it on leaving. The lock lives as long as
+    the connection: if the process dies, PostgreSQL drops both, which is how the
+    sweeper knows a runner is gone. Elsewhere (SQLite, one process per database) it
+    always yields True.
     """
     if connection.vendor != "postgresql":
         yield True
         return
     with connection.cursor() as cursor:
-        cursor.execute("SELECT pg_try_advisory_lock(%s, %s)", [LOCK_NAMESPACE, job_id % 2**31])
+        cursor.execute("SELECT pg_try_advisory_lock(%s, %s)", list(key))
         mine = bool(cursor.fetchone()[0])
     try:
         yield mine
     finally:
-        if mine:
+        if mine:  # explicitly: a pooled connection outlives this use of it
             with contextlib.suppress(Exception), connection.cursor() as cursor:
-                cursor.execute("SELECT pg_advisory_unlock(%s, %s)", [LOCK_NAMESPACE, job_id % 2**31])
+                cursor.execute("SELECT pg_advisory_unlock(%s, %s)", list(key))
+
+
+def _job_lock(job_id: int) -> tuple[int, int]:
+    return (LOCK_NAMESPACE, job_id % 2**31)
+
+
+def _exclusive(job_id: int):
+    """Hold the job's advisory lock for as long as this process runs it."""
+    return _advisory_lock(_job_lock(job_id))
 
 
 def run(job_id: int, *, inline: bool = False) -> str:
@@ -233,30 +243,14 @@ def _give_up(job: Job, func: Callable[..., Any], *, error: str) -> None:
 
 def _runner_alive(job: Job) -> bool:
     if connection.vendor == "postgresql":
-        with connection.cursor() as cursor:
-            cursor.execute("SELECT pg_try_advisory_lock(%s, %s)", [LOCK_NAMESPACE, job.pk % 2**31])
-            free = bool(cursor.fetchone()[0])
-            if free:
-                cursor.execute("SELECT pg_advisory_unlock(%s, %s)", [LOCK_NAMESPACE, job.pk % 2**31])
-        return not free
+        with _advisory_lock(_job_lock(job.pk)) as free:
+            return not free
     started = job.started_at or job.created_at
     return timezone.now() - started < timedelta(seconds=job.timeout + DEAD_AFTER_SECONDS)
 
 
-@contextlib.contextmanager
-def _sweep_lock() -> Iterator[bool]:
-    if connection.vendor != "postgresql":
-        yield True
-        return
-    with connection.cursor() as cursor:
-        cursor.execute("SELECT pg_try_advisory_lock(%s, %s)", list(SWEEP_LOCK))
-        mine = bool(cursor.fetchone()[0])
-    try:
-        yield mine
-    finally:
-        if mine:
-            with contextlib.suppress(Exception), connection.cursor() as cursor:
-                cursor.execute("SELECT pg_advisory_unlock(%s, %s)", list(SWEEP_LOCK))
+def _sweep_lock():
+    return _advisory_lock(SWEEP_LOCK)
 
 
 def _queued_rq_ids(jobs: list[Job]) -> set[str]:
