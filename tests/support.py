@@ -11,6 +11,14 @@ from django.contrib.auth.models import Group, User
 FIXTURES = Path(__file__).parent / "fixtures"
 AUDIO = FIXTURES / "audio"
 PASSWORD = "correct horse battery staple"
+# Debian's Chromium, headless, as root, with no network but the loopback.
+CHROMIUM_ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--no-first-run",
+]
 
 
 def make_user(username: str, *groups: str, **fields) -> User:

@@ -16,11 +16,11 @@ from annotate.catalog.models import EntityKind, EntitySpan
 from annotate.queues import claims
 from annotate.review.services import Submission, submit
 from tests.factories import make_clip, make_queue
+from tests.support import CHROMIUM_ARGS
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
 CHROMIUM = Path("/usr/bin/chromium")
-CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update"]
 
 
 def in_thread(fn):
@@ -58,7 +58,7 @@ def test_a_lead_mines_bulk_tags_and_undoes(live_server, setup):
     from playwright.sync_api import sync_playwright
 
     with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS + ["--no-first-run"])
+        browser = playwright.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
         context = browser.new_context()
         context.add_cookies([{"name": "sessionid", "value": setup, "url": live_server.url}])
         page = context.new_page()

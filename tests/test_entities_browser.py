@@ -22,17 +22,11 @@ from annotate.catalog.kinds import seed_kinds
 from annotate.catalog.models import Entity, EntityKind, EntitySpan
 from annotate.review.models import Annotation
 from tests.factories import make_clip, make_queue
+from tests.support import CHROMIUM_ARGS
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
 CHROMIUM = Path("/usr/bin/chromium")
-CHROMIUM_ARGS = [
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--no-first-run",
-]
 DEMO_CATALOG = Path(settings.BASE_DIR) / "demo" / "catalog.jsonl"
 DEMO_CLIP = {  # demo/manifest.jsonl, clip-001-shake-it-off
     "text": "shake it off my taylor swift",

@@ -31,19 +31,13 @@ from django.test import Client
 from annotate.escalation.models import Case
 from tests.factories import make_queue
 from tests.support import CANARY
+from tests.support import CHROMIUM_ARGS as SHARED_CHROMIUM_ARGS
 from tests.test_escalation import held_clip
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
 CHROMIUM = Path("/usr/bin/chromium")
-CHROMIUM_ARGS = [
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--no-first-run",
-    "--autoplay-policy=no-user-gesture-required",
-]
+CHROMIUM_ARGS = [*SHARED_CHROMIUM_ARGS, "--autoplay-policy=no-user-gesture-required"]  # the beep plays
 
 
 def _free_port() -> int:

@@ -16,18 +16,11 @@ from django.conf import settings as django_settings
 from annotate.clips.ingest import ingest_clip, parse_meta
 from annotate.queues.models import Queue
 from annotate.review.models import Annotation, Skip
-from tests.support import PASSWORD
+from tests.support import CHROMIUM_ARGS, PASSWORD
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
 CHROMIUM = Path("/usr/bin/chromium")
-CHROMIUM_ARGS = [
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--no-first-run",
-]
 MANIFEST = Path(django_settings.BASE_DIR) / "demo" / "manifest.jsonl"
 IDENTITY_FIELDS = ("account_id", "first_name", "device_serial")
 

@@ -325,21 +325,13 @@ def test_a_retried_skip_of_a_skipped_clip_answers_ok_once(client, reviewer):
 
 # --- what the reviewer sees on the page ---------------------------------------------------------------
 
-CHROMIUM_ARGS = [
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--no-first-run",
-]
-
 
 @contextmanager
 def review_page(live_server, user: User, queue_id: int):
     """Headless Chromium signed in as the user, on the queue's review page with a clip shown."""
     from playwright.sync_api import sync_playwright
 
-    from tests.support import PASSWORD
+    from tests.support import CHROMIUM_ARGS, PASSWORD
 
     with sync_playwright() as playwright:
         browser = playwright.chromium.launch(executable_path="/usr/bin/chromium", args=CHROMIUM_ARGS)

@@ -14,17 +14,11 @@ from pathlib import Path
 import pytest
 import requests
 
+from tests.support import CHROMIUM_ARGS
 from tests.topology.stack import clean_env, free_port, wait_for
 
 pytestmark = [pytest.mark.topology, pytest.mark.browser]
 
-CHROMIUM_ARGS = [
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--no-first-run",
-]
 DEMO_SECONDS = 900  # set-up, migrate, catalog, 40 clips through Whisper on a busy 2-core machine
 HASHED = re.compile(r"\.[0-9a-f]{12}\.(css|js)$")
 

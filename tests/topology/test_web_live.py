@@ -14,17 +14,12 @@ import json
 
 import pytest
 
+from tests.support import CHROMIUM_ARGS as SHARED_CHROMIUM_ARGS
+
 pytestmark = pytest.mark.topology
 
 IDLE_SECONDS = 60
-CHROMIUM_ARGS = [
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--no-first-run",
-    "--autoplay-policy=no-user-gesture-required",
-]
+CHROMIUM_ARGS = [*SHARED_CHROMIUM_ARGS, "--autoplay-policy=no-user-gesture-required"]  # the beep plays
 
 # Runs in `manage.py shell -c` against the stack while Redis is down: the reviewer flags a
 # clip they hold through the real service. Its after-commit broadcast cannot reach the
