@@ -53,15 +53,18 @@ print(json.dumps({"status": outcome.status, "message": outcome.message, "before_
 """
 
 
-def recordings(tmp: Path) -> dict[str, bytes]:
+def recordings() -> dict:
+    """name -> a function of a scratch folder that makes the recording."""
     import numpy as np
 
     from tests import test_ingest_bounds as bounds
 
-    made = {name: make(tmp) for name, (make, _) in bounds.HOSTILE.items()}
-    made["m4a-5m-packets-20mb"] = bounds.repeated_silence("ipod", "aac", 8000, 5_000_000 * 1024 / 8000, bit_rate=8000)
-    made["normal-5s-opus"] = bounds.encode("ogg", "libopus", bounds.tone(5, 48000), 48000, bit_rate=32000)
-    made["largest-accepted-60s-44k-stereo-wav"] = _tone_wav(59.9, 44100, 2, np)
+    made = {name: make for name, (make, _) in bounds.HOSTILE.items()}
+    made["m4a-5m-packets-20mb"] = lambda tmp: bounds.repeated_silence(
+        "ipod", "aac", 8000, 5_000_000 * 1024 / 8000, bit_rate=8000
+    )
+    made["normal-5s-opus"] = lambda tmp: bounds.encode("ogg", "libopus", bounds.tone(5, 48000), 48000, bit_rate=32000)
+    made["largest-accepted-60s-44k-stereo-wav"] = lambda tmp: _tone_wav(59.9, 44100, 2, np)
     return made
 
 
@@ -123,11 +126,11 @@ def main() -> None:
     try:
         with tempfile.TemporaryDirectory(prefix="ingest-memory-") as folder:
             tmp = Path(folder)
-            made = recordings(tmp)
             print(f"{'recording':38} {'MB':>6} {'before':>7} {'peak':>7} {'wall s':>7}  outcome")
-            for name, data in made.items():
+            for name, make in recordings().items():
                 if args.only and name not in args.only:
                     continue
+                data = make(tmp)
                 path = tmp / "upload.bin"
                 path.write_bytes(data)
                 storage = tmp / "private"
