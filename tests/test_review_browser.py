@@ -112,7 +112,12 @@ def test_reviewer_reviews_three_clips_with_keys_only(chromium, live_server, revi
             # Edit in place: type at the end of Whisper's text.
             page.keyboard.press("End")
             page.keyboard.type(typed)
-            page.wait_for_function("document.querySelector('#diff ins') !== null")
+            # The diff follows the typing a moment later: wait for all of it, not just its start.
+            page.wait_for_function(
+                "(words) => [...document.querySelectorAll('#diff ins')].map((e) => e.innerText).join(' ')"
+                ".split(/\\s+/).filter(Boolean).join(' ') === words",
+                arg=" ".join(typed.split()),
+            )
             assert page.inner_text("#diff ins").split() == typed.split()
             assert page.inner_text("#diff-summary") != "no changes"
 
