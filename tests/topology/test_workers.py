@@ -8,6 +8,8 @@ waits are generous ceilings for a loaded 2-core machine.
 from __future__ import annotations
 
 import json
+import os
+import signal
 import time
 import uuid
 from pathlib import Path
@@ -140,8 +142,15 @@ def test_a_redis_outage_during_uploads_reviews_and_a_flag_loses_nothing(stack):
         assert upload(pipe, users["pipe"].token, clip).status_code == 201
     wait_all_transcribed(stack, 4, timeout=240)
     rita = stack.client(users["rita"])
+    os.kill(asr_worker.pid, signal.SIGSTOP)  # a busy worker: the next two jobs wait in Redis…
+    queued = [upload(pipe, users["pipe"].token, clip) for clip in demo_clips(2, skip=12)]
+    assert [r.status_code for r in queued] == [201, 201]
+    waiting = [f"rq:job:annotate-job-{pk}" for (pk,) in stack.sql("SELECT id FROM jobs_job WHERE state = 'pending'")]
+    assert len(waiting) == 2
+    wait_for(lambda: stack.redis.client().exists(*waiting) == 2, timeout=10, message="jobs not handed to RQ")
 
-    stack.redis.stop()
+    stack.redis.stop()  # …and are lost with everything else Redis held (no persistence)
+    os.kill(asr_worker.pid, signal.SIGCONT)
     outage_started = time.monotonic()
     uploads = []
     for clip in demo_clips(8, skip=4):
@@ -175,12 +184,12 @@ def test_a_redis_outage_during_uploads_reviews_and_a_flag_loses_nothing(stack):
     assert flag.status_code == 201, flag.text
     ((case_id,),) = stack.sql("SELECT id FROM escalation_case")
 
-    took = wait_all_transcribed(stack, 12, timeout=SWEEP_SECONDS + 240)
-    print(f"the 8 clips uploaded during the outage were transcribed {took:.1f} s after Redis came back")
+    took = wait_all_transcribed(stack, 14, timeout=SWEEP_SECONDS + 240)
+    print(f"the 10 clips queued before or uploaded during the outage were transcribed {took:.1f} s after it")
     private = Path(stack.env["ANNOTATE_PRIVATE_ROOT"])
     stored = stack.sql("SELECT public_id, audio_name FROM clips_clip")
-    assert len(stored) == 12  # every 201 is a clip; nothing else was stored
-    for body in (r.json() for r in uploads):
+    assert len(stored) == 14  # every 201 is a clip; nothing else was stored
+    for body in (r.json() for r in uploads + queued):
         audio_name = dict(stored)[body["clip"]["public_id"]]
         assert audio_name and (private / audio_name).is_file()  # every 201 kept its audio
     assert sorted(p.name for p in private.rglob("*.bin")) == sorted(Path(name).name for _, name in stored)
