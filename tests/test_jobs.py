@@ -186,6 +186,12 @@ def quiet_job(*args, final_attempt: bool) -> None:
 RAN: list = []
 
 
+def job_row(func=quiet_job, *args, queue: str = "default", **fields) -> Job:
+    """A job row as some process left it (say "running" with no process holding its lock)."""
+    fields.setdefault("next_attempt_at", timezone.now())
+    return Job.objects.create(queue=queue, func=jobs.dotted(func), args=list(args), **fields)
+
+
 @transactional
 def test_scheduling_the_same_key_twice_records_one_job(settings):
     settings.REDIS_URL = ""  # in process
@@ -211,17 +217,8 @@ def test_an_unknown_queue_is_refused():
 def test_a_job_whose_worker_died_goes_back_to_pending_and_is_run_again(settings):
     settings.REDIS_URL = ""  # the sweeper runs due jobs in process
     RAN.clear()
-    job = Job.objects.create(
-        queue="default",
-        func=jobs.dotted(quiet_job),
-        args=[7],
-        key="thing:7",
-        state=Job.State.RUNNING,
-        attempts=1,
-        max_attempts=3,
-        worker="host-b:4242",
-        started_at=timezone.now(),
-        next_attempt_at=timezone.now(),
+    job = job_row(
+        quiet_job, 7, key="thing:7", state="running", attempts=1, max_attempts=3, worker="host-b:4242"
     )  # "running", but no process holds its lock: its worker was killed
 
     counts = jobs.sweep()
@@ -259,14 +256,7 @@ def held_by_another_process(lock):
 @pytest.mark.postgres
 @transactional
 def test_a_job_that_is_really_running_is_left_alone():
-    job = Job.objects.create(
-        queue="default",
-        func=jobs.dotted(quiet_job),
-        key="thing:8",
-        state=Job.State.RUNNING,
-        attempts=1,
-        next_attempt_at=timezone.now(),
-    )
+    job = job_row(key="thing:8", state="running", attempts=1)
 
     with held_by_another_process(jobs._exclusive(job.pk)):
         assert jobs.sweep()["recovered"] == 0
@@ -281,15 +271,8 @@ def test_a_job_that_is_really_running_is_left_alone():
 def test_a_job_that_keeps_killing_its_worker_fails_for_good_and_says_so(settings):
     settings.REDIS_URL = ""
     GIVEN_UP.clear()
-    job = Job.objects.create(
-        queue="default",
-        func=jobs.dotted(failing_job),
-        args=[9],
-        key="thing:9",
-        state=Job.State.RUNNING,
-        attempts=2,
-        max_attempts=2,
-        next_attempt_at=timezone.now(),
+    job = job_row(
+        failing_job, 9, key="thing:9", state="running", attempts=2, max_attempts=2
     )  # its last attempt died with its process
 
     jobs.sweep()
@@ -310,15 +293,8 @@ def test_a_clip_whose_whisper_job_killed_its_worker_every_time_is_shown_failed(s
         clip = import_clip()
         Job.objects.filter(key=asr.job_key(clip.pk)).delete()  # recorded below as a job that died twice
     Clip.objects.filter(pk=clip.pk).update(state=Clip.State.TRANSCRIBING)
-    Job.objects.create(
-        queue="asr",
-        func=jobs.dotted(transcribe_clip_job),
-        args=[clip.pk],
-        key=asr.job_key(clip.pk),
-        state=Job.State.RUNNING,
-        attempts=3,
-        max_attempts=3,
-        next_attempt_at=timezone.now(),
+    job_row(
+        transcribe_clip_job, clip.pk, queue="asr", key=asr.job_key(clip.pk), state="running", attempts=3, max_attempts=3
     )
 
     jobs.sweep()
@@ -359,14 +335,7 @@ def test_finished_jobs_are_forgotten_after_the_history_period(settings):
     for n, (state, finished) in enumerate(
         [("done", long_ago), ("failed", long_ago), ("done", timezone.now()), ("pending", None)]
     ):
-        Job.objects.create(
-            queue="default",
-            func=jobs.dotted(quiet_job),
-            key=f"old:{n}",
-            state=state,
-            finished_at=finished,
-            next_attempt_at=timezone.now() + timedelta(days=1),
-        )
+        job_row(key=f"old:{n}", state=state, finished_at=finished, next_attempt_at=timezone.now() + timedelta(days=1))
 
     assert jobs.sweep()["forgotten"] == 2
 
