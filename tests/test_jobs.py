@@ -45,14 +45,24 @@ def free_port() -> int:
         return sock.getsockname()[1]
 
 
-@pytest.fixture
-def redis_down(monkeypatch):
-    """Every RQ queue points at a port where nothing listens, as during a Redis outage."""
+@contextmanager
+def rq_queues_at(url: str):
+    """Every RQ queue points at `url` (a transport fault outside the product), restored on leaving."""
     from django_rq import settings as rq_settings
 
-    dead = f"redis://127.0.0.1:{free_port()}/0?socket_connect_timeout=1"
-    for name in rq_settings.QUEUES:
-        monkeypatch.setitem(rq_settings.QUEUES, name, {**rq_settings.QUEUES[name], "URL": dead})
+    saved = {name: rq_settings.QUEUES[name] for name in rq_settings.QUEUES}
+    for name in saved:
+        rq_settings.QUEUES[name] = {**saved[name], "URL": url}
+    try:
+        yield
+    finally:
+        rq_settings.QUEUES.update(saved)
+
+
+@pytest.fixture
+def redis_down():
+    """RQ's Redis is down: a port where nothing listens. Leave the block to bring it back."""
+    return rq_queues_at(f"redis://127.0.0.1:{free_port()}/0?socket_connect_timeout=1")
 
 
 # --- Redis down at the moment of the commit ----------------------------------------------------
@@ -61,7 +71,7 @@ def redis_down(monkeypatch):
 @pytest.mark.redis
 @transactional
 def test_an_upload_while_redis_is_down_is_stored_and_transcribed_when_it_is_back(
-    client, ingest_client, rq_queues, private_storage, monkeypatch, redis_down
+    client, ingest_client, rq_queues, private_storage, redis_down
 ):
     _, token = ingest_client
     data = (AUDIO / "timer.ogg").read_bytes()
@@ -73,17 +83,18 @@ def test_an_upload_while_redis_is_down_is_stored_and_transcribed_when_it_is_back
             headers={"authorization": f"Bearer {token}"},
         )
 
-    response = upload()
+    with redis_down:
+        response = upload()
 
-    assert response.status_code == 201, response.content  # stored: the outage is not the uploader's problem
-    clip = Clip.objects.get()
-    assert clip.state == Clip.State.PENDING_ASR
-    assert stored_files(private_storage) != []  # the audio is kept
-    job = Job.objects.get()
-    assert (job.key, job.state, job.attempts) == (asr.job_key(clip.pk), Job.State.PENDING, 0)
-    assert upload().status_code == 409  # the client's retry finds it stored, not lost
+        assert response.status_code == 201, response.content  # stored: the outage is not the uploader's problem
+        clip = Clip.objects.get()
+        assert clip.state == Clip.State.PENDING_ASR
+        assert stored_files(private_storage) != []  # the audio is kept
+        job = Job.objects.get()
+        assert (job.key, job.state, job.attempts) == (asr.job_key(clip.pk), Job.State.PENDING, 0)
+        assert upload().status_code == 409  # the client's retry finds it stored, not lost
 
-    monkeypatch.undo()  # Redis is back
+    # Redis is back
     assert jobs.sweep()["enqueued"] == 1
     run_worker()
 
@@ -142,7 +153,7 @@ def test_a_job_enqueued_twice_runs_once(rq_queues):
 @pytest.mark.redis
 @transactional
 def test_the_officer_mail_of_a_case_opened_during_an_outage_is_sent_when_redis_is_back(
-    officer, reviewer, rq_queues, mailoutbox, monkeypatch, redis_down
+    officer, reviewer, rq_queues, mailoutbox, redis_down
 ):
     from annotate.escalation.services import FlagInput, flag_clip
     from annotate.queues import claims
@@ -154,14 +165,41 @@ def test_the_officer_mail_of_a_case_opened_during_an_outage_is_sent_when_redis_i
     make_clip("help me somebody help", with_audio=False)
     task = claims.claim_next(user=reviewer, queue=queue)
 
-    flag = flag_clip(user=reviewer, flag=FlagInput(task_id=task.pk, category="danger_now"))
+    with redis_down:
+        flag = flag_clip(user=reviewer, flag=FlagInput(task_id=task.pk, category="danger_now"))
 
     assert flag.case_id and mailoutbox == []
     assert Job.objects.get().key == f"mail:case:{flag.case_id}:case.new"
-    monkeypatch.undo()
     jobs.sweep()
     run_worker("default")
     assert len(mailoutbox) == 1 and f"case {flag.case_id}" in mailoutbox[0].subject
+
+
+@pytest.fixture
+def redis_silent():
+    """RQ's Redis hangs: it accepts connections and never answers."""
+    silent = socket.socket()
+    silent.bind(("127.0.0.1", 0))
+    silent.listen(64)  # the kernel completes the handshakes; nobody ever reads or writes
+    with rq_queues_at(f"redis://127.0.0.1:{silent.getsockname()[1]}/0"):
+        yield
+    silent.close()
+
+
+@pytest.mark.redis
+@transactional
+def test_an_upload_while_redis_hangs_is_answered_and_its_job_kept(rq_queues, redis_silent):
+    outcome: list = []
+    upload = threading.Thread(target=lambda: outcome.append(import_clip()))
+
+    upload.start()
+    upload.join(timeout=60)  # without a socket timeout it would wait for Redis forever
+
+    assert not upload.is_alive(), "the upload is still waiting for a silent Redis"
+    connections.close_all()
+    (clip,) = outcome
+    assert Clip.objects.get(pk=clip.pk).state == Clip.State.PENDING_ASR
+    assert Job.objects.get().state == Job.State.PENDING  # the sweeper enqueues it once Redis answers
 
 
 # --- retries and dead workers ------------------------------------------------------------------

@@ -40,6 +40,7 @@ log = logging.getLogger(__name__)
 LOCK_NAMESPACE = 0x6A6F62  # "job": first half of every advisory lock key of a job row
 SWEEP_LOCK = (LOCK_NAMESPACE + 1, 0)  # one sweeper at a time across all workers
 DEAD_AFTER_SECONDS = 120  # without advisory locks (SQLite): a running row this far past its timeout is dead
+REDIS_TIMEOUT_SECONDS = 5  # handing a job to RQ: the longest a command may wait for Redis
 RQ_GRACE_SECONDS = 60  # RQ's own timeout is the row's plus this, so the row's handling runs first
 
 _process_name = f"{socket.gethostname()}:{os.getpid()}"
@@ -112,13 +113,28 @@ def dispatch(job_id: int) -> None:
         push(job)
 
 
+_clients: dict[str, Any] = {}
+
+
+def redis_for(queue_name: str):
+    """A Redis client for handing jobs over: it gives up after REDIS_TIMEOUT_SECONDS, so a
+    Redis that hangs (not down, just silent) delays a web request by seconds, never more."""
+    import redis
+    from django_rq.settings import QUEUES
+
+    url = QUEUES[queue_name]["URL"]
+    if url not in _clients:
+        _clients[url] = redis.Redis.from_url(url, socket_timeout=REDIS_TIMEOUT_SECONDS)
+    return _clients[url]
+
+
 def push(job: Job) -> bool:
     """Enqueue the row on RQ under its deterministic id. False (and a log line) if Redis is unavailable."""
     import django_rq
     from redis.exceptions import RedisError
 
     try:
-        django_rq.get_queue(job.queue).enqueue(
+        django_rq.get_queue(job.queue, connection=redis_for(job.queue)).enqueue(
             run,
             job.pk,
             job_id=job.rq_id,
@@ -255,13 +271,12 @@ def _sweep_lock():
 
 def _queued_rq_ids(jobs: list[Job]) -> set[str]:
     """The ids among these jobs' RQ ids that RQ holds as queued (waiting for a worker)."""
-    import django_rq
     from rq.job import Job as RqJob
     from rq.job import JobStatus
 
     if not jobs:
         return set()
-    redis = django_rq.get_connection(jobs[0].queue)
+    redis = redis_for(jobs[0].queue)
     found = RqJob.fetch_many([job.rq_id for job in jobs], connection=redis)
     return {
         rq_job.id for rq_job in found if rq_job is not None and rq_job.get_status(refresh=False) == JobStatus.QUEUED
@@ -330,9 +345,8 @@ def forget_finished(*, now, limit: int = 500) -> int:
 
 def _forget_rq_job(job: Job) -> None:
     """Drop RQ's stale record of the row's job (finished, failed, or left 'started' by a dead worker)."""
-    import django_rq
     from rq.exceptions import NoSuchJobError
     from rq.job import Job as RqJob
 
     with contextlib.suppress(NoSuchJobError):
-        RqJob.fetch(job.rq_id, connection=django_rq.get_connection(job.queue)).delete()
+        RqJob.fetch(job.rq_id, connection=redis_for(job.queue)).delete()
