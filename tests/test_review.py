@@ -10,9 +10,9 @@ from django.utils import timezone
 
 from annotate.clips.models import Clip, MachineTranscript
 from annotate.queues import claims
-from annotate.queues.models import Task
+from annotate.queues.models import Skip, Task
 from annotate.review.metrics import error_rates
-from annotate.review.models import Annotation, Skip
+from annotate.review.models import Annotation
 from annotate.review.services import Submission, SubmitError, submit
 from tests.factories import make_clip, make_queue
 

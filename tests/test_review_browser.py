@@ -14,8 +14,8 @@ import pytest
 from django.conf import settings as django_settings
 
 from annotate.clips.ingest import ingest_clip, parse_meta
-from annotate.queues.models import Queue
-from annotate.review.models import Annotation, Skip
+from annotate.queues.models import Queue, Skip
+from annotate.review.models import Annotation
 from tests.support import CHROMIUM_ARGS, PASSWORD
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]

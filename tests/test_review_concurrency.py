@@ -27,8 +27,8 @@ from annotate.clips.models import Clip
 from annotate.escalation.models import Case, Flag
 from annotate.leads.models import ClipAgreement
 from annotate.queues import claims
-from annotate.queues.models import Task
-from annotate.review.models import Annotation, Skip
+from annotate.queues.models import Skip, Task
+from annotate.review.models import Annotation
 from tests.factories import make_clip, make_queue
 
 PAIRS = 20

@@ -24,8 +24,8 @@ from django.utils import timezone
 
 from annotate.accounts import roles
 from annotate.accounts.models import ReviewerCare
-from annotate.queues.models import Queue, Task
-from annotate.review.models import Annotation, Skip
+from annotate.queues.models import Queue, Skip, Task
+from annotate.review.models import Annotation
 
 MAX_DAILY_CAP = 1000
 

@@ -6,10 +6,6 @@ redirect. Mining shows transcript text only: no audio, no clip or account ids.
 
 from __future__ import annotations
 
-import json
-from functools import wraps
-
-from django.contrib.auth.decorators import login_required
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import render
 from django.views.decorators.http import require_GET, require_POST
@@ -18,55 +14,15 @@ from annotate.accounts import roles
 from annotate.audit import services as audit
 from annotate.catalog import selectors, services
 from annotate.catalog.models import EntityKind
+from annotate.web import BadRequest, json_body, role_required
 
 MAX_SUGGEST_TEXT = 5000
 MINING_SOURCES = ("all", "reviewed", "machine")
 
 
-def _json_api(*allowed: str):
-    def decorate(view):
-        @wraps(view)
-        def wrapper(request, *args, **kwargs):
-            if not request.user.is_authenticated:
-                return JsonResponse({"error": "sign in first"}, status=401)
-            if not any(roles.has_role(request.user, role) for role in allowed):
-                return JsonResponse({"error": f"for {' and '.join(r + 's' for r in allowed)} only"}, status=403)
-            return view(request, *args, **kwargs)
-
-        return wrapper
-
-    return decorate
-
-
-catalog_api = _json_api(roles.REVIEWER, roles.LEAD)
-lead_api = _json_api(roles.LEAD)
-
-
-def lead_required(view):
-    """Pages: sign-in redirect for the anonymous, 403 for other roles."""
-
-    @wraps(view)
-    @login_required
-    def wrapper(request, *args, **kwargs):
-        if not roles.has_role(request.user, roles.LEAD):
-            return render(request, "403.html", {"message": "This page is for team leads."}, status=403)
-        return view(request, *args, **kwargs)
-
-    return wrapper
-
-
-class BadRequest(ValueError):
-    pass
-
-
-def _body(request: HttpRequest) -> dict:
-    try:
-        body = json.loads(request.body or b"{}")
-    except (json.JSONDecodeError, UnicodeDecodeError):
-        raise BadRequest("the request body is not valid JSON") from None
-    if not isinstance(body, dict):
-        raise BadRequest("the request body must be a JSON object")
-    return body
+catalog_api = role_required(roles.REVIEWER, roles.LEAD, message="for reviewers and leads only", answer="json")
+lead_api = role_required(roles.LEAD, message="for leads only", answer="json")
+lead_required = role_required(roles.LEAD, message="This page is for team leads.")
 
 
 def _kind(slug: str | None) -> EntityKind | None:
@@ -115,7 +71,7 @@ def api_search(request: HttpRequest) -> JsonResponse:
 def api_suggest(request: HttpRequest) -> JsonResponse:
     """POST {"text"} → {"suggestions": [{start, end, text, kind, entity, alternatives}]}"""
     try:
-        body = _body(request)
+        body = json_body(request)
     except BadRequest as exc:
         return JsonResponse({"error": str(exc)}, status=400)
     text = body.get("text", "")
@@ -173,7 +129,7 @@ def api_mine(request: HttpRequest) -> JsonResponse:
 def api_mine_apply(request: HttpRequest) -> JsonResponse:
     """POST {phrase, matches: [{source, id, start, end}], kind, entity_id, not_in_catalog_name}"""
     try:
-        body = _body(request)
+        body = json_body(request)
         for name in ("phrase", "kind", "not_in_catalog_name"):
             if not isinstance(body.get(name, ""), str):
                 raise BadRequest(f"{name} must be a string")

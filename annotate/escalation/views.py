@@ -15,13 +15,9 @@ request is JSON (Content-Type or Accept), else HTML.
 
 from __future__ import annotations
 
-import json
-from functools import wraps
-
 from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth import get_user_model
-from django.contrib.auth.views import redirect_to_login
 from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
@@ -37,60 +33,19 @@ from annotate.clips.serving import wav_response
 from annotate.escalation import evidence, protective, selectors, services
 from annotate.escalation.models import Case, EvidenceExport, UnsealRequest
 from annotate.queues.claims import ClaimError
+from annotate.web import BadRequest, form_or_json, json_body, role_required, wants_json
 
 # --- access ---------------------------------------------------------------------------------------
 
 
-def _wants_json(request: HttpRequest) -> bool:
-    if request.content_type == "application/json":
-        return True
-    accept = request.headers.get("Accept", "")
-    return "application/json" in accept and "text/html" not in accept
-
-
-def _role_required(role: str, message: str):
-    def decorator(view):
-        @wraps(view)
-        def wrapper(request: HttpRequest, *args, **kwargs):
-            if not request.user.is_authenticated:
-                if _wants_json(request):
-                    return JsonResponse({"error": "sign in first"}, status=401)
-                return redirect_to_login(request.get_full_path())
-            if not roles.has_role(request.user, role):
-                if _wants_json(request):
-                    return JsonResponse({"error": message}, status=403)
-                return render(request, "403.html", {"message": message}, status=403)
-            return view(request, *args, **kwargs)
-
-        return wrapper
-
-    return decorator
-
-
-officer_required = _role_required(roles.OFFICER, "This is for escalation officers.")
-reviewer_required = _role_required(roles.REVIEWER, "This is for reviewers.")
-lead_required = _role_required(roles.LEAD, "This is for team leads.")
+officer_required = role_required(roles.OFFICER, message="This is for escalation officers.", answer="either")
+reviewer_required = role_required(roles.REVIEWER, message="This is for reviewers.", answer="either")
+lead_required = role_required(roles.LEAD, message="This is for team leads.", answer="either")
 
 
 def _get_case_for_officer(request: HttpRequest, case_id: int) -> Case:
     """Every officer may work every case; the role check is the decorator's."""
     return get_object_or_404(Case.objects.select_related("clip", "owner"), pk=case_id)
-
-
-def _json_body(request: HttpRequest) -> dict:
-    try:
-        body = json.loads(request.body or b"{}")
-    except (json.JSONDecodeError, UnicodeDecodeError):
-        raise services.CaseError("the request body is not valid JSON") from None
-    if not isinstance(body, dict):
-        raise services.CaseError("the request body must be a JSON object")
-    return body
-
-
-def _input(request: HttpRequest) -> dict:
-    if request.content_type == "application/json":
-        return _json_body(request)
-    return request.POST.dict()
 
 
 def _no_store(response: HttpResponse) -> HttpResponse:
@@ -107,7 +62,7 @@ def _no_store(response: HttpResponse) -> HttpResponse:
 def api_flag(request: HttpRequest) -> JsonResponse:
     """Flag the clip of a held task: {task_id, category, severity?, note?, moment_seconds?, draft?}."""
     try:
-        body = _json_body(request)
+        body = json_body(request)
         task_id = body.get("task_id")
         if not isinstance(task_id, int) or isinstance(task_id, bool):
             raise services.CaseError("task_id must be the number of the task you hold")
@@ -126,7 +81,7 @@ def api_flag(request: HttpRequest) -> JsonResponse:
             ),
             request=request,
         )
-    except services.CaseError as exc:
+    except (BadRequest, services.CaseError) as exc:
         return JsonResponse({"error": str(exc)}, status=400)
     except ClaimError as exc:
         return JsonResponse({"error": str(exc)}, status=409)
@@ -192,7 +147,7 @@ def care_page(request: HttpRequest) -> HttpResponse:
 @require_POST
 def care_break(request: HttpRequest) -> HttpResponse:
     until = wellbeing.take_break(user=request.user)
-    if _wants_json(request):
+    if wants_json(request):
         return JsonResponse({"break_until": until.isoformat()})
     messages.info(request, f"Enjoy the break. Your clips went back to the queue; come back at {until:%H:%M} UTC.")
     return redirect("care")
@@ -202,7 +157,7 @@ def care_break(request: HttpRequest) -> HttpResponse:
 @require_POST
 def care_break_end(request: HttpRequest) -> HttpResponse:
     wellbeing.end_break(user=request.user)
-    if _wants_json(request):
+    if wants_json(request):
         return JsonResponse({"break_until": None})
     return redirect("care")
 
@@ -211,12 +166,12 @@ def care_break_end(request: HttpRequest) -> HttpResponse:
 @require_POST
 def care_opt_out(request: HttpRequest) -> HttpResponse:
     try:
-        value = _input(request).get("opted_out")
-    except services.CaseError as exc:
+        value = form_or_json(request).get("opted_out")
+    except (BadRequest, services.CaseError) as exc:
         return JsonResponse({"error": str(exc)}, status=400)
     opted_out = value is True or value in ("1", "on", "true", "yes")
     wellbeing.set_opt_out(user=request.user, opted_out=opted_out)
-    if _wants_json(request):
+    if wants_json(request):
         return JsonResponse({"opted_out": opted_out})
     messages.info(
         request,
@@ -246,20 +201,20 @@ def exposure_page(request: HttpRequest) -> HttpResponse:
 def exposure_cap(request: HttpRequest, user_id: int) -> HttpResponse:
     reviewer = get_object_or_404(get_user_model(), pk=user_id, is_active=True)
     try:
-        raw = _input(request).get("cap")
+        raw = form_or_json(request).get("cap")
         cap = None if raw in (None, "") else int(raw)
         wellbeing.set_daily_cap(lead=request.user, reviewer=reviewer, cap=cap)
-    except (TypeError, ValueError) as exc:  # CareError and CaseError are ValueErrors with a message
+    except (TypeError, ValueError) as exc:  # CareError, CaseError and BadRequest are ValueErrors with a message
         message = (
             str(exc)
-            if isinstance(exc, wellbeing.CareError | services.CaseError)
+            if isinstance(exc, BadRequest | wellbeing.CareError | services.CaseError)
             else "the cap must be a whole number, or empty"
         )
-        if _wants_json(request):
+        if wants_json(request):
             return JsonResponse({"error": message}, status=400)
         messages.error(request, f"{reviewer.get_username()}: {message}")
         return redirect("exposure")
-    if _wants_json(request):
+    if wants_json(request):
         return JsonResponse({"cap": cap})
     messages.info(request, f"Daily cap of {reviewer.get_username()}: {cap if cap is not None else 'none'}.")
     return redirect("exposure")
@@ -348,7 +303,7 @@ def case_page(request: HttpRequest, case_id: int) -> HttpResponse:
 
 def _refused(request: HttpRequest, case: Case, exc: Exception) -> HttpResponse:
     status = 403 if isinstance(exc, services.CaseForbidden) else 400
-    if _wants_json(request):
+    if wants_json(request):
         return JsonResponse({"error": str(exc)}, status=status)
     case.refresh_from_db()
     return _no_store(
@@ -357,7 +312,7 @@ def _refused(request: HttpRequest, case: Case, exc: Exception) -> HttpResponse:
 
 
 def _done(request: HttpRequest, case_id: int, message: str, payload: dict) -> HttpResponse:
-    if _wants_json(request):
+    if wants_json(request):
         return JsonResponse(payload)
     messages.info(request, message)
     return redirect("case", case_id)
@@ -369,7 +324,7 @@ def case_transition(request: HttpRequest, case_id: int) -> HttpResponse:
     """Move the case: {to, note, referred_to?, reference?}. Illegal steps answer 400 with the reason."""
     case = _get_case_for_officer(request, case_id)
     try:
-        data = _input(request)
+        data = form_or_json(request)
         case = services.transition(
             case_id=case.pk,
             actor=request.user,
@@ -379,7 +334,7 @@ def case_transition(request: HttpRequest, case_id: int) -> HttpResponse:
             reference=data.get("reference", ""),
             request=request,
         )
-    except (services.CaseError, services.CaseForbidden) as exc:
+    except (BadRequest, services.CaseError, services.CaseForbidden) as exc:
         return _refused(request, case, exc)
     return _done(
         request,
@@ -444,9 +399,9 @@ def unseal_request(request: HttpRequest, case_id: int) -> HttpResponse:
     case = _get_case_for_officer(request, case_id)
     try:
         unseal = services.request_unseal(
-            case_id=case.pk, officer=request.user, reason=_input(request).get("reason", ""), request=request
+            case_id=case.pk, officer=request.user, reason=form_or_json(request).get("reason", ""), request=request
         )
-    except (services.CaseError, services.CaseForbidden) as exc:
+    except (BadRequest, services.CaseError, services.CaseForbidden) as exc:
         return _refused(request, case, exc)
     waiting = unseal.state == UnsealRequest.State.PENDING
     return _done(
@@ -465,10 +420,10 @@ def _decide(request: HttpRequest, case_id: int, request_id: int, *, approve: boo
             request_id=request_id,
             officer=request.user,
             approve=approve,
-            note=_input(request).get("note", ""),
+            note=form_or_json(request).get("note", ""),
             request=request,
         )
-    except (services.CaseError, services.CaseForbidden) as exc:
+    except (BadRequest, services.CaseError, services.CaseForbidden) as exc:
         return _refused(request, case, exc)
     return _done(
         request,
@@ -526,7 +481,7 @@ def evidence_export(request: HttpRequest, case_id: int) -> HttpResponse:
     except (services.CaseError, services.CaseForbidden) as exc:
         return _refused(request, case, exc)
     download = reverse("case-evidence", args=[case.pk, export.pk])
-    if _wants_json(request):
+    if wants_json(request):
         return _no_store(
             JsonResponse(
                 {

@@ -14,14 +14,9 @@ by their random public id, and nothing here reads the sealed identity.
 
 from __future__ import annotations
 
-import json
-from functools import wraps
-from typing import Any
-
 from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth import get_user_model
-from django.contrib.auth.decorators import login_required
 from django.core import signing
 from django.core.files.storage import default_storage
 from django.db import transaction
@@ -42,42 +37,16 @@ from annotate.leads.forms import AdjudicationForm, AnswerForm, ExportForm, GoldF
 from annotate.leads.models import Export, SecondOpinion
 from annotate.queues.models import GoldClip, Queue
 from annotate.review.models import Annotation
+from annotate.web import json_body, role_required
 
 AUDIO_SALT = "annotate.lead-audio"
 
 # --- access ------------------------------------------------------------------------------------------
 
 
-def lead_required(view):
-    """Pages: sign-in redirect for the anonymous, 403 for other roles."""
-
-    @wraps(view)
-    @login_required
-    def wrapper(request: HttpRequest, *args, **kwargs):
-        if not roles.has_role(request.user, roles.LEAD):
-            return render(request, "403.html", {"message": "This console is for team leads."}, status=403)
-        return view(request, *args, **kwargs)
-
-    return wrapper
-
-
-def _api(role: str, message: str):
-    def decorator(view):
-        @wraps(view)
-        def wrapper(request: HttpRequest, *args, **kwargs):
-            if not request.user.is_authenticated:
-                return JsonResponse({"error": "sign in first"}, status=401)
-            if not roles.has_role(request.user, role):
-                return JsonResponse({"error": message}, status=403)
-            return view(request, *args, **kwargs)
-
-        return wrapper
-
-    return decorator
-
-
-lead_api = _api(roles.LEAD, "for team leads only")
-reviewer_api = _api(roles.REVIEWER, "for reviewers only")
+lead_required = role_required(roles.LEAD, message="This console is for team leads.")
+lead_api = role_required(roles.LEAD, message="for team leads only", answer="json")
+reviewer_api = role_required(roles.REVIEWER, message="for reviewers only", answer="json")
 
 
 def _get_queue_for_lead(request: HttpRequest, queue_id: int) -> Queue:
@@ -95,16 +64,6 @@ def _get_clip_for_lead(request: HttpRequest, public_id: str) -> Clip:
     if not in_console or guards.is_flagged(clip.pk):
         raise Http404
     return clip
-
-
-def _json_body(request: HttpRequest) -> dict[str, Any]:
-    try:
-        body = json.loads(request.body or b"{}")
-    except (json.JSONDecodeError, UnicodeDecodeError):
-        raise ValueError("the request body is not valid JSON") from None
-    if not isinstance(body, dict):
-        raise ValueError("the request body must be a JSON object")
-    return body
 
 
 def lead_audio_url(*, clip: Clip, user) -> str:
@@ -431,7 +390,7 @@ def second_opinions(request: HttpRequest) -> JsonResponse:
         services.mark_seen(user=request.user, ids=[q.pk for q in questions if q.answered_at and not q.seen_at])
         return JsonResponse({"questions": payload})
     try:
-        body = _json_body(request)
+        body = json_body(request)
         task_id, moment = body.get("task_id"), body.get("moment")
         if not isinstance(task_id, int) or isinstance(task_id, bool):
             raise ValueError("task_id must be a number")

@@ -45,9 +45,7 @@ from django.utils import timezone
 
 from annotate.accounts import wellbeing
 from annotate.clips.models import Clip
-from annotate.escalation.models import Case
-from annotate.queues.models import Queue, Task
-from annotate.review.models import Annotation, Skip
+from annotate.queues.models import Queue, Skip, Task
 
 
 class ClaimError(Exception):
@@ -88,7 +86,9 @@ def _candidates(*, user, queue_ids: list[int], now) -> QuerySet[Task]:
     seen = Task.objects.filter(clip_id=OuterRef("clip_id"), queue_id=OuterRef("queue_id"), claimed_by=user).exclude(
         pk=OuterRef("pk")
     )
-    annotated = Annotation.objects.filter(**same_clip, reviewer=user)
+    annotated = Task.objects.filter(
+        clip_id=OuterRef("clip_id"), queue_id=OuterRef("queue_id"), annotation__reviewer=user
+    )
     return (
         Task.objects.filter(queue_id__in=queue_ids, clip__state=Clip.State.READY)
         .exclude(Exists(skipped))
@@ -215,7 +215,7 @@ def not_held(*, user, task_id: int) -> ClaimError:
         return ClaimError("you already submitted this clip", reason=ClaimError.SUBMITTED)
     if task is not None and task.state == Task.State.WITHDRAWN:
         nothing_more = "Nothing more is needed from you on it"
-        if Case.objects.filter(clip_id=task.clip_id).exists():
+        if Clip.objects.filter(pk=task.clip_id, cases__isnull=False).exists():  # a case (annotate.escalation)
             return ClaimError(
                 "this clip was withdrawn for escalation: it was flagged and an escalation officer has it. "
                 + nothing_more,

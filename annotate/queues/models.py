@@ -94,3 +94,23 @@ class GoldClip(models.Model):
 
     def __str__(self) -> str:
         return f"gold {self.clip} in {self.queue}"
+
+
+class Skip(models.Model):
+    """A reviewer gave a clip back to the queue, with a reason."""
+
+    class Reason(models.TextChoices):
+        AUDIO_PROBLEM = "audio", "audio does not play or is broken"
+        LANGUAGE = "language", "a language I don't review"
+        UNSURE = "unsure", "not sure, leave it to someone else"
+        OTHER = "other", "other"
+
+    task = models.ForeignKey(Task, on_delete=models.CASCADE, related_name="skips")
+    reviewer = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="skips")
+    reason = models.CharField(max_length=12, choices=Reason.choices)
+    note = models.CharField(max_length=500, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        db_table = "review_skip"  # the table it had when skips lived in the review app
+        indexes = [models.Index(fields=["reviewer", "task"], name="review_skip_reviewe_e95f08_idx")]

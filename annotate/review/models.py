@@ -1,4 +1,4 @@
-"""What reviewers produce: annotations of clips, and skips."""
+"""What reviewers produce: annotations of clips. (Skips belong to the queues: annotate.queues.models.Skip.)"""
 
 from __future__ import annotations
 
@@ -36,22 +36,3 @@ class Annotation(models.Model):
 
     def __str__(self) -> str:
         return f"annotation of {self.clip} by {self.reviewer}"
-
-
-class Skip(models.Model):
-    """A reviewer gave a clip back to the queue, with a reason."""
-
-    class Reason(models.TextChoices):
-        AUDIO_PROBLEM = "audio", "audio does not play or is broken"
-        LANGUAGE = "language", "a language I don't review"
-        UNSURE = "unsure", "not sure, leave it to someone else"
-        OTHER = "other", "other"
-
-    task = models.ForeignKey("queues.Task", on_delete=models.CASCADE, related_name="skips")
-    reviewer = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="skips")
-    reason = models.CharField(max_length=12, choices=Reason.choices)
-    note = models.CharField(max_length=500, blank=True)
-    created_at = models.DateTimeField(auto_now_add=True)
-
-    class Meta:
-        indexes = [models.Index(fields=["reviewer", "task"])]

@@ -2,14 +2,12 @@
 
 from __future__ import annotations
 
-import json
-from functools import wraps
-
 from django.conf import settings
 from django.contrib.auth.decorators import login_required
 from django.core import signing
 from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import get_object_or_404, render
+from django.urls import reverse
 from django.views.decorators.http import require_GET, require_POST
 
 from annotate.accounts import roles
@@ -19,51 +17,23 @@ from annotate.clips import vault
 from annotate.clips.serving import wav_response
 from annotate.queues import claims
 from annotate.queues import selectors as queue_selectors
-from annotate.queues.models import Queue, Task
+from annotate.queues.models import Queue, Skip, Task
 from annotate.review import selectors
-from annotate.review.models import Annotation, Skip
+from annotate.review.models import Annotation
 from annotate.review.services import Submission, SubmitError, submit
+from annotate.web import BadRequest, json_body, role_required
 
-
-def reviewer_required(view):
-    """Pages: sign-in redirect for the anonymous, 403 for other roles."""
-
-    @wraps(view)
-    @login_required
-    def wrapper(request, *args, **kwargs):
-        if not roles.has_role(request.user, roles.REVIEWER):
-            return render(request, "403.html", {"message": "This page is for reviewers."}, status=403)
-        return view(request, *args, **kwargs)
-
-    return wrapper
-
-
-def reviewer_api(view):
-    """JSON endpoints: 401 for the anonymous, 403 for other roles, never a redirect."""
-
-    @wraps(view)
-    def wrapper(request, *args, **kwargs):
-        if not request.user.is_authenticated:
-            return JsonResponse({"error": "sign in first"}, status=401)
-        if not roles.has_role(request.user, roles.REVIEWER):
-            return JsonResponse({"error": "for reviewers only"}, status=403)
-        return view(request, *args, **kwargs)
-
-    return wrapper
+reviewer_required = role_required(roles.REVIEWER, message="This page is for reviewers.")
+reviewer_api = role_required(roles.REVIEWER, message="for reviewers only", answer="json")
 
 
 def _get_queue_for_user(request: HttpRequest, queue_id: int) -> Queue:
     return get_object_or_404(Queue, pk=queue_id, members=request.user, archived=False)
 
 
-def _json_body(request: HttpRequest) -> dict:
-    try:
-        body = json.loads(request.body or b"{}")
-    except (json.JSONDecodeError, UnicodeDecodeError):
-        raise SubmitError("the request body is not valid JSON") from None
-    if not isinstance(body, dict):
-        raise SubmitError("the request body must be a JSON object")
-    return body
+def _task_url(name: str) -> str:
+    """A task URL for the page to fill in: "/review/api/tasks/{task_id}/submit"."""
+    return reverse(name, kwargs={"task_id": 987654321}).replace("987654321", "{task_id}")
 
 
 @login_required
@@ -83,9 +53,11 @@ def review_page(request: HttpRequest, queue_id: int | None = None) -> HttpRespon
         "grades": [{"value": v, "label": str(label)} for v, label in Annotation.Grade.choices],
         "skip_reasons": [{"value": v, "label": str(label)} for v, label in Skip.Reason.choices],
         "urls": {
-            "claim": "/review/api/claim",
-            "task": "/review/api/tasks/",
-            "home": "/",
+            "claim": reverse("review-api-claim"),
+            "submit": _task_url("review-api-submit"),
+            "skip": _task_url("review-api-skip"),
+            "renew": _task_url("review-api-renew"),
+            "home": reverse("home"),
         },
     }
     return render(
@@ -104,8 +76,8 @@ def review_page(request: HttpRequest, queue_id: int | None = None) -> HttpRespon
 def api_claim(request: HttpRequest) -> JsonResponse:
     """Top up the reviewer's claims and return them all, the clip under review first."""
     try:
-        body = _json_body(request)
-    except SubmitError as exc:
+        body = json_body(request)
+    except BadRequest as exc:
         return JsonResponse({"error": str(exc)}, status=400)
     queue_id = body.get("queue_id")
     if queue_id is not None and not isinstance(queue_id, int):
@@ -158,9 +130,9 @@ def _not_held(exc: claims.ClaimError) -> JsonResponse:
 @require_POST
 def api_submit(request: HttpRequest, task_id: int) -> JsonResponse:
     try:
-        submission = _submission(_json_body(request))
+        submission = _submission(json_body(request))
         annotation, created = submit(user=request.user, task_id=task_id, submission=submission)
-    except SubmitError as exc:
+    except (BadRequest, SubmitError) as exc:
         return JsonResponse({"error": str(exc)}, status=400)
     except claims.ClaimError as exc:
         return _not_held(exc)
@@ -180,7 +152,7 @@ def api_submit(request: HttpRequest, task_id: int) -> JsonResponse:
 @require_POST
 def api_skip(request: HttpRequest, task_id: int) -> JsonResponse:
     try:
-        body = _json_body(request)
+        body = json_body(request)
         claims.skip(
             user=request.user, task_id=task_id, reason=str(body.get("reason", "")), note=str(body.get("note", ""))
         )
