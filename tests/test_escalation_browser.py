@@ -14,6 +14,7 @@ which polls it. The last test flags from the real review page with Alt+X.
 
 from __future__ import annotations
 
+import json
 import os
 import socket
 import subprocess
@@ -29,6 +30,7 @@ from django.db import connections
 from django.test import Client
 
 from annotate.escalation.models import Case
+from annotate.escalation.templatetags.escalation_review import flag_plugin_state
 from tests.factories import make_queue
 from tests.support import CANARY
 from tests.support import CHROMIUM_ARGS as SHARED_CHROMIUM_ARGS
@@ -183,6 +185,7 @@ const review = {
     return section;
   },
   current: () => current,
+  config: (name) => (name === "flag" ? window.__flagState : {}),
   onClipChange(cb) { changes.push(cb); cb(current); },
   onBeforeSubmit() {},
   keys: {
@@ -234,6 +237,7 @@ def test_a_flag_reaches_the_officer_live_and_the_reviewer_sees_it_handled(
         # The reviewer flags the clip with the plugin: Alt+X, 1 (danger now), a note, Ctrl+Enter.
         care.goto("/cases/care/")
         care.evaluate(f"window.__clip = {{task_id: {task.pk}, clip: {{public_id: '{task.clip.public_id}'}}}}")
+        care.evaluate(f"window.__flagState = {json.dumps(flag_plugin_state())}")  # the review page's json_script
         care.add_script_tag(content=HARNESS, type="module")
         care.wait_for_function("window.__flagReady === true")
         assert care.evaluate("window.__keys") == ["Alt+X"]

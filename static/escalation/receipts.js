@@ -1,9 +1,7 @@
 // A reviewer's receipts: that each flag arrived, and the state of its case.
 // Shared by the care page (care.js) and the review page plugin (../review/flag.js).
 
-export const RECEIPTS_URL = "/cases/api/receipts";
-
-export async function fetchReceipts(url = RECEIPTS_URL) {
+export async function fetchReceipts(url) {
   const response = await fetch(url, { headers: { Accept: "application/json" }, credentials: "same-origin" });
   if (!response.ok) throw new Error(`the server answered ${response.status}`);
   return response.json();
@@ -41,7 +39,7 @@ export function renderReceipts(tbody, receipts) {
 }
 
 /** Poll while any case is still open: every `ms` milliseconds. Returns a stop function. */
-export function pollReceipts(onData, { url = RECEIPTS_URL, ms = 10_000 } = {}) {
+export function pollReceipts(onData, { url, ms = 10_000 } = {}) {
   let timer = null;
   let stopped = false;
   const run = async () => {

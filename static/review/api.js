@@ -7,7 +7,7 @@ const TIMEOUT_MS = 15_000;
 
 export class Api {
   constructor(urls) {
-    this.urls = urls; // {claim, task, home}
+    this.urls = urls; // {claim, submit, skip, renew, home}: from the server (review_page's json_script state)
   }
 
   claim(queueId) {
@@ -15,16 +15,21 @@ export class Api {
   }
 
   submit(taskId, body) {
-    return post(`${this.urls.task}${taskId}/submit`, body);
+    return post(taskUrl(this.urls.submit, taskId), body);
   }
 
   skip(taskId, reason, note = "") {
-    return post(`${this.urls.task}${taskId}/skip`, { reason, note });
+    return post(taskUrl(this.urls.skip, taskId), { reason, note });
   }
 
   renew(taskId) {
-    return post(`${this.urls.task}${taskId}/renew`, {});
+    return post(taskUrl(this.urls.renew, taskId), {});
   }
+}
+
+/** A task URL from its template: "/review/api/tasks/{task_id}/submit" → "/review/api/tasks/7/submit". */
+export function taskUrl(template, taskId) {
+  return template.replace("{task_id}", encodeURIComponent(String(taskId)));
 }
 
 export async function post(url, body) {

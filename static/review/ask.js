@@ -7,7 +7,6 @@
 //
 // Keys: Alt+Q goes to the question; Enter sends it (Shift+Enter: new line).
 
-const URL_ = "/lead/api/second-opinions";
 const MAX_QUESTION = 500;
 
 function clock(seconds) {
@@ -28,6 +27,7 @@ function make(tag, attrs = {}, text = null) {
 
 /** `options.pollMs`: how often to look for answers while a question is open (default 10 s). */
 export function install(review, { pollMs = 10_000 } = {}) {
+  const url = review.config("ask").urls.questions; // annotate/leads/templatetags/leads_review.py
   const panel = review.panel("second-opinion", "Second opinion");
   panel.classList.add("ask");
 
@@ -95,7 +95,7 @@ export function install(review, { pollMs = 10_000 } = {}) {
   async function poll() {
     clearTimeout(timer);
     try {
-      const response = await fetch(URL_, { credentials: "same-origin", headers: { Accept: "application/json" } });
+      const response = await fetch(url, { credentials: "same-origin", headers: { Accept: "application/json" } });
       if (response.ok) merge((await response.json()).questions || []);
     } catch {
       // offline for a moment: the next round tries again
@@ -119,7 +119,7 @@ export function install(review, { pollMs = 10_000 } = {}) {
       question: text,
       moment: moment.checked ? Math.round(review.player.currentTime() * 100) / 100 : null,
     };
-    const { status, data } = await review.api.post(URL_, body);
+    const { status, data } = await review.api.post(url, body);
     sending = false;
     send.disabled = false;
     if (status === 201) {

@@ -10,7 +10,8 @@
 // page then moves on (review.advance()), the side panel shows the receipt —
 // the case's state, polled — and offers a break.
 //
-// Endpoints (annotate/escalation/urls.py):
+// Endpoints (annotate/escalation/urls.py), reached through review.config("flag").urls
+// (annotate/escalation/templatetags/escalation_review.py), with the categories and severities:
 //   POST /cases/api/flags      {task_id, category, severity, note, moment_seconds, draft}
 //                              → 201 {receipt, message, break_minutes, urls} (200: already flagged, same body)
 //                                | 400 {error} | 409 {error}
@@ -22,22 +23,7 @@
 
 import { pollReceipts, renderReceipts } from "../escalation/receipts.js";
 
-export const FLAG_URL = "/cases/api/flags";
-export const BREAK_URL = "/cases/care/break";
-export const CARE_URL = "/cases/care/";
 export const FLAG_COMBO = "Alt+X";
-
-// Mirrors annotate/escalation/models.py (Category, DEFAULT_SEVERITY).
-export const CATEGORIES = [
-  { value: "danger_now", label: "Someone may be in danger now", severity: "critical" },
-  { value: "violence", label: "Violence", severity: "high" },
-  { value: "sexual_assault", label: "Sexual assault", severity: "high" },
-  { value: "child_at_risk", label: "A child at risk", severity: "high" },
-  { value: "self_harm", label: "Self-harm", severity: "high" },
-  { value: "other_crime", label: "Other crime", severity: "medium" },
-  { value: "distressing", label: "Distressing but no risk", severity: "low" },
-];
-export const SEVERITIES = ["critical", "high", "medium", "low"];
 
 function el(tag, attrs = {}, ...children) {
   const node = document.createElement(tag);
@@ -62,7 +48,7 @@ function clock(seconds) {
   return `${Math.floor(s / 60)}:${(s % 60).toFixed(1).padStart(4, "0")}`;
 }
 
-function buildDialog() {
+function buildDialog({ categories: CATEGORIES, severities: SEVERITIES }) {
   const categories = el(
     "ol",
     { class: "choices", id: "flag-categories" },
@@ -83,9 +69,7 @@ function buildDialog() {
   const severities = el(
     "div",
     { class: "severity", role: "radiogroup", "aria-label": "Severity" },
-    ...SEVERITIES.map((s) =>
-      el("label", {}, el("input", { type: "radio", name: "flag-severity", value: s }), s.charAt(0).toUpperCase() + s.slice(1)),
-    ),
+    ...SEVERITIES.map((s) => el("label", {}, el("input", { type: "radio", name: "flag-severity", value: s.value }), s.label)),
   );
   return el(
     "dialog",
@@ -121,8 +105,10 @@ function buildDialog() {
 }
 
 export function install(review) {
+  const config = review.config("flag");
+  const { urls } = config;
   ensureStyles();
-  const dialog = buildDialog();
+  const dialog = buildDialog(config);
   document.body.append(dialog);
   const $ = (id) => dialog.querySelector(`#${id}`);
   let moment = null;
@@ -144,7 +130,7 @@ export function install(review) {
     el("thead", {}, el("tr", {}, el("th", { text: "Flagged" }), el("th", { text: "What" }), el("th", { text: "Now" }))),
     tbody,
   );
-  panel.append(flagButton, receipts, el("p", { class: "small" }, el("a", { href: CARE_URL, text: "Your flags and breaks" })));
+  panel.append(flagButton, receipts, el("p", { class: "small" }, el("a", { href: urls.care, text: "Your flags and breaks" })));
 
   function showReceipts(data) {
     receipts.hidden = data.receipts.length === 0;
@@ -152,7 +138,7 @@ export function install(review) {
   }
   function startPolling() {
     if (stopPolling) stopPolling();
-    stopPolling = pollReceipts(showReceipts, { ms: 10_000 });
+    stopPolling = pollReceipts(showReceipts, { url: urls.receipts, ms: 10_000 });
   }
   startPolling();
 
@@ -165,8 +151,8 @@ export function install(review) {
     );
     offer.hidden = false;
     take.addEventListener("click", async () => {
-      const res = await review.api.post(BREAK_URL, {});
-      if (res.ok) window.location.assign(CARE_URL);
+      const res = await review.api.post(urls.break, {});
+      if (res.ok) window.location.assign(urls.care);
       else review.status(res.data.error || "Could not start the break", "error");
     });
     later.addEventListener("click", () => {
@@ -213,7 +199,7 @@ export function install(review) {
     const current = review.current();
     if (!current) return;
     if (!category()) {
-      showError("Choose what you heard (1–7).");
+      showError(`Choose what you heard (1–${config.categories.length}).`);
       return;
     }
     sending = true;
@@ -226,7 +212,7 @@ export function install(review) {
       moment_seconds: $("flag-moment-on").checked ? moment : null,
       draft: review.draft(),
     };
-    const res = await review.api.post(FLAG_URL, body);
+    const res = await review.api.post(urls.flag, body);
     sending = false;
     $("flag-submit").disabled = false;
     if (res.status === 201 || res.status === 200) {
@@ -256,9 +242,10 @@ export function install(review) {
       submit();
       return;
     }
-    if (!typing && !event.altKey && !event.ctrlKey && /^[1-7]$/.test(event.key)) {
+    const inputs = dialog.querySelectorAll("input[name=flag-category]");
+    if (!typing && !event.altKey && !event.ctrlKey && /^[1-9]$/.test(event.key) && Number(event.key) <= inputs.length) {
       event.preventDefault();
-      const input = dialog.querySelectorAll("input[name=flag-category]")[Number(event.key) - 1];
+      const input = inputs[Number(event.key) - 1];
       input.checked = true;
       input.focus();
       input.dispatchEvent(new Event("change", { bubbles: true }));

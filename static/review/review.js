@@ -163,6 +163,7 @@ class ReviewPage {
           return { ok: status >= 200 && status < 300, status, data };
         },
       },
+      config: (name) => pluginConfig(name),
       textarea: $("transcript"),
       player: {
         seek: (seconds) => page.player.seek(seconds),
@@ -926,6 +927,12 @@ class ReviewPage {
   renderCount() {
     $("done-count").textContent = `${this.done} reviewed`;
   }
+}
+
+/** A plugin's URLs and choices from the server: the json_script "<name>-state" (empty if there is none). */
+function pluginConfig(name) {
+  const script = document.getElementById(`${name}-state`);
+  return script ? JSON.parse(script.textContent) : {};
 }
 
 /** Run a plugin's callback; its failure is logged, never the page's. */

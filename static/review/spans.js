@@ -10,7 +10,6 @@
 // words changed is marked "re-check" (or dropped, with a message, when its
 // words are gone). Never silently wrong.
 
-const URLS = { kinds: "/catalog/api/kinds", search: "/catalog/api/search", suggest: "/catalog/api/suggest" };
 const SEARCH_DEBOUNCE_MS = 120;
 const SUGGEST_DEBOUNCE_MS = 600;
 const RESULTS = 6;
@@ -191,6 +190,7 @@ class SpanTagger {
   constructor(review) {
     this.review = review;
     this.textarea = review.textarea;
+    this.urls = review.config("spans").urls; // annotate/catalog/templatetags/catalog_review.py
     this.kinds = [];
     this.spans = [];
     this.suggestions = [];
@@ -213,7 +213,7 @@ class SpanTagger {
 
   async loadKinds() {
     try {
-      const response = await fetch(URLS.kinds, { credentials: "same-origin", headers: { Accept: "application/json" } });
+      const response = await fetch(this.urls.kinds, { credentials: "same-origin", headers: { Accept: "application/json" } });
       if (!response.ok) throw new Error(`the server answered ${response.status}`);
       this.kinds = (await response.json()).kinds;
     } catch (error) {
@@ -598,7 +598,7 @@ class SpanTagger {
     const query = this.search.value.trim();
     if (this.abort) this.abort.abort();
     this.abort = new AbortController();
-    const url = `${URLS.search}?${new URLSearchParams({ q: query, kind: mode.span.kind, limit: String(RESULTS) })}`;
+    const url = `${this.urls.search}?${new URLSearchParams({ q: query, kind: mode.span.kind, limit: String(RESULTS) })}`;
     this.searching = fetch(url, {
       credentials: "same-origin",
       headers: { Accept: "application/json" },
@@ -691,7 +691,7 @@ class SpanTagger {
       this.render();
       return;
     }
-    const { status, data } = await this.review.api.post(URLS.suggest, { text });
+    const { status, data } = await this.review.api.post(this.urls.suggest, { text });
     if (clip !== this.clip || this.textarea.value !== text || status !== 200) return;
     this.suggestions = (data.suggestions || []).filter(
       (s) => !this.rejected.has(this.suggestionKey(s)) && !this.spans.some((span) => overlaps(span, s)),
