@@ -2,15 +2,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from django.http import HttpRequest
-
 from annotate.audit.models import AuditEvent
-
-
-def client_ip(request: HttpRequest | None) -> str | None:
-    if request is None:
-        return None
-    return request.META.get("REMOTE_ADDR") or None
 
 
 def record(
@@ -19,9 +11,10 @@ def record(
     actor: Any = None,
     clip_public_id: str = "",
     target: str = "",
-    request: HttpRequest | None = None,
+    ip: str | None = None,
     details: dict[str, Any] | None = None,
 ) -> AuditEvent:
+    """Append one event. Call it inside the transaction of the write it records, so both stand or fall together."""
     if actor is not None and not getattr(actor, "is_authenticated", False):
         actor = None
     return AuditEvent.objects.create(
@@ -29,6 +22,6 @@ def record(
         action=action,
         clip_public_id=clip_public_id,
         target=target,
-        ip=client_ip(request),
+        ip=ip,
         details=details or {},
     )

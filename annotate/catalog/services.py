@@ -13,7 +13,6 @@ from typing import Any
 
 from django.db import transaction
 from django.db.models import F
-from django.http import HttpRequest
 from django.utils import timezone
 
 from annotate.audit import services as audit
@@ -210,7 +209,7 @@ def apply_mining(
     kind: str,
     entity_id: int | None = None,
     not_in_catalog_name: str = "",
-    request: HttpRequest | None = None,
+    ip: str | None = None,
 ) -> tuple[MiningBatch, int]:
     """Tag the chosen matches of `phrase` with a kind and a link, as one undoable batch.
 
@@ -300,7 +299,7 @@ def apply_mining(
         action="catalog.mine.apply",
         actor=user,
         target=f"mining batch {batch.pk}",
-        request=request,
+        ip=ip,
         details={
             "batch": batch.pk,
             "phrase": batch.phrase,
@@ -315,7 +314,7 @@ def apply_mining(
 
 
 @transaction.atomic
-def undo_mining(*, user, batch_id: int, request: HttpRequest | None = None) -> int:
+def undo_mining(*, user, batch_id: int, ip: str | None = None) -> int:
     """Remove the spans a bulk apply created. Returns how many were removed."""
     batch = MiningBatch.objects.select_for_update().filter(pk=batch_id).first()
     if batch is None:
@@ -330,7 +329,7 @@ def undo_mining(*, user, batch_id: int, request: HttpRequest | None = None) -> i
         action="catalog.mine.undo",
         actor=user,
         target=f"mining batch {batch.pk}",
-        request=request,
+        ip=ip,
         details={"batch": batch.pk, "phrase": batch.phrase, "removed": removed},
     )
     return removed

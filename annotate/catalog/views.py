@@ -14,7 +14,7 @@ from annotate.accounts import roles
 from annotate.audit import services as audit
 from annotate.catalog import selectors, services
 from annotate.catalog.models import EntityKind
-from annotate.web import BadRequest, json_body, role_required
+from annotate.web import BadRequest, client_ip, json_body, role_required
 
 MAX_SUGGEST_TEXT = 5000
 MINING_SOURCES = ("all", "reviewed", "machine")
@@ -118,7 +118,7 @@ def api_mine(request: HttpRequest) -> JsonResponse:
         audit.record(
             action="catalog.mine.search",
             actor=request.user,
-            request=request,
+            ip=client_ip(request),
             details={"phrase": phrase, "source": source, "total": result["total"]},
         )
     return JsonResponse(result)
@@ -140,7 +140,7 @@ def api_mine_apply(request: HttpRequest) -> JsonResponse:
             kind=body.get("kind", ""),
             entity_id=body.get("entity_id"),
             not_in_catalog_name=body.get("not_in_catalog_name", ""),
-            request=request,
+            ip=client_ip(request),
         )
     except (BadRequest, services.MiningError) as exc:
         return JsonResponse({"error": str(exc)}, status=400)
@@ -157,7 +157,7 @@ def api_mine_batches(request: HttpRequest) -> JsonResponse:
 @require_POST
 def api_mine_undo(request: HttpRequest, batch_id: int) -> JsonResponse:
     try:
-        removed = services.undo_mining(user=request.user, batch_id=batch_id, request=request)
+        removed = services.undo_mining(user=request.user, batch_id=batch_id, ip=client_ip(request))
     except services.BatchNotFound as exc:
         return JsonResponse({"error": str(exc)}, status=404)
     except services.MiningError as exc:

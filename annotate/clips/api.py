@@ -18,6 +18,7 @@ from annotate.accounts import roles
 from annotate.accounts.tokens import user_for_bearer
 from annotate.audit import services as audit
 from annotate.clips import ingest
+from annotate.web import client_ip
 
 FORM_TYPES = {"wake_word_score": float, "opted_out": bool}
 
@@ -73,7 +74,7 @@ def upload_clip(request: HttpRequest) -> JsonResponse:
         action=f"ingest.{result.outcome}",
         actor=user,
         clip_public_id=result.clip.public_id if result.clip else "",
-        request=request,
+        ip=client_ip(request),
     )
     body: dict = {"outcome": result.outcome, "message": result.message}
     if result.clip is not None:

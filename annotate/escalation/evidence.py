@@ -27,7 +27,6 @@ from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 from django.core.files.base import ContentFile
 from django.core.files.storage import default_storage
 from django.db import transaction
-from django.http import HttpRequest
 from django.utils import timezone
 
 from annotate.audit import services as audit
@@ -153,7 +152,7 @@ def _transcript_text(case: Case) -> str:
 
 
 @transaction.atomic
-def export_evidence(*, case_id: int, officer, request: HttpRequest | None = None) -> tuple[EvidenceExport, str]:
+def export_evidence(*, case_id: int, officer, ip: str | None = None) -> tuple[EvidenceExport, str]:
     """Build, encrypt and store the package; return it and its key (shown once, never kept)."""
     _require_officer(officer)
     case = _locked_case(case_id)
@@ -168,7 +167,7 @@ def export_evidence(*, case_id: int, officer, request: HttpRequest | None = None
     files["case.json"] = json.dumps(_case_document(case), indent=2, ensure_ascii=False).encode()
     includes_identity = selectors.can_view_identity(case, officer)
     if includes_identity:
-        identity = identity_for(case_id=case.pk, officer=officer, request=request, purpose="evidence export")
+        identity = identity_for(case_id=case.pk, officer=officer, ip=ip, purpose="evidence export")
         files["identity.json"] = json.dumps(
             {
                 "account_id": identity.account_id,
@@ -222,14 +221,14 @@ def export_evidence(*, case_id: int, officer, request: HttpRequest | None = None
         actor=officer,
         clip_public_id=case.clip.public_id,
         target=f"case:{case.pk}",
-        request=request,
+        ip=ip,
         details={"export": export.pk, "includes_identity": includes_identity, "sha256": export.sha256},
     )
     return export, key_text(key)
 
 
 @transaction.atomic
-def evidence_file(*, case_id: int, export_id: int, officer, request: HttpRequest | None = None) -> EvidenceExport:
+def evidence_file(*, case_id: int, export_id: int, officer, ip: str | None = None) -> EvidenceExport:
     """The stored (encrypted) package, for an officer to download. Audited."""
     _require_officer(officer)
     export = EvidenceExport.objects.select_related("case__clip").filter(pk=export_id, case_id=case_id).first()
@@ -241,7 +240,7 @@ def evidence_file(*, case_id: int, export_id: int, officer, request: HttpRequest
         actor=officer,
         clip_public_id=export.case.clip.public_id,
         target=f"case:{case_id}",
-        request=request,
+        ip=ip,
         details={"export": export.pk},
     )
     return export

@@ -17,7 +17,6 @@ from typing import Any
 
 from django.conf import settings
 from django.db import connection, transaction
-from django.http import HttpRequest
 from django.utils import timezone
 
 from annotate.accounts import roles
@@ -202,7 +201,7 @@ def _flaggable_task(*, user, task_id: int) -> Task:
 
 
 @transaction.atomic
-def flag_clip(*, user, flag: FlagInput, request: HttpRequest | None = None) -> Flag:
+def flag_clip(*, user, flag: FlagInput, ip: str | None = None) -> Flag:
     """A reviewer flags the clip of a task they hold.
 
     At once, in one transaction: every task of the clip, in every queue and
@@ -270,7 +269,7 @@ def flag_clip(*, user, flag: FlagInput, request: HttpRequest | None = None) -> F
         actor=user,
         clip_public_id=clip.public_id,
         target=f"case:{case.pk}",
-        request=request,
+        ip=ip,
         details={"flag": record.pk, "category": category, "severity": severity, "new_case": created},
     )
     _after_commit(case.pk, notify.NEW if created else notify.UPDATED, mail=created)
@@ -289,7 +288,7 @@ def transition(
     note: Any,
     referred_to: str = "",
     reference: Any = "",
-    request: HttpRequest | None = None,
+    ip: str | None = None,
 ) -> Case:
     """Move a case one legal step, with the officer's note. Illegal steps raise CaseError."""
     _require_officer(actor)
@@ -335,7 +334,7 @@ def transition(
         actor=actor,
         clip_public_id=case.clip.public_id,
         target=f"case:{case.pk}",
-        request=request,
+        ip=ip,
         details={"from": before, "to": to_state, **({"referred_to": referred_to} if details else {})},
     )
     _after_commit(case.pk, notify.UPDATED)
@@ -384,7 +383,7 @@ def _unsealable(case: Case) -> None:
 
 
 @transaction.atomic
-def request_unseal(*, case_id: int, officer, reason: Any, request: HttpRequest | None = None) -> UnsealRequest:
+def request_unseal(*, case_id: int, officer, reason: Any, ip: str | None = None) -> UnsealRequest:
     """An officer asks, with a written reason, to see the recorded person's identity."""
     _require_officer(officer)
     case = _locked_case(case_id)
@@ -410,7 +409,7 @@ def request_unseal(*, case_id: int, officer, reason: Any, request: HttpRequest |
         actor=officer,
         clip_public_id=case.clip.public_id,
         target=f"case:{case.pk}",
-        request=request,
+        ip=ip,
         details={"request": unseal.pk, "second_officer_needed": needs_second},
     )
     if not needs_second:
@@ -421,7 +420,7 @@ def request_unseal(*, case_id: int, officer, reason: Any, request: HttpRequest |
 
 @transaction.atomic
 def decide_unseal(
-    *, case_id: int, request_id: int, officer, approve: bool, note: Any, request: HttpRequest | None = None
+    *, case_id: int, request_id: int, officer, approve: bool, note: Any, ip: str | None = None
 ) -> UnsealRequest:
     """A second officer (never the one who asked) approves or refuses, with a note."""
     _require_officer(officer)
@@ -446,7 +445,7 @@ def decide_unseal(
         actor=officer,
         clip_public_id=case.clip.public_id,
         target=f"case:{case.pk}",
-        request=request,
+        ip=ip,
         details={"request": unseal.pk, "requested_by": unseal.requested_by_id},
     )
     _after_commit(case.pk, notify.UPDATED)
@@ -454,7 +453,7 @@ def decide_unseal(
 
 
 @transaction.atomic
-def identity_for(*, case_id: int, officer, request: HttpRequest | None = None, purpose: str = "view") -> vault.Identity:
+def identity_for(*, case_id: int, officer, ip: str | None = None, purpose: str = "view") -> vault.Identity:
     """The recorded person's identity, for one of the two officers of an approved unsealing. Audited."""
     _require_officer(officer)
     case = _locked_case(case_id)
@@ -470,7 +469,7 @@ def identity_for(*, case_id: int, officer, request: HttpRequest | None = None, p
         actor=officer,
         clip_public_id=case.clip.public_id,
         target=f"case:{case.pk}",
-        request=request,
+        ip=ip,
         details={"purpose": purpose},
     )
     return identity

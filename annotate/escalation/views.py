@@ -33,7 +33,7 @@ from annotate.clips.serving import wav_response
 from annotate.escalation import evidence, protective, selectors, services
 from annotate.escalation.models import Case, EvidenceExport, UnsealRequest
 from annotate.queues.claims import ClaimError
-from annotate.web import BadRequest, form_or_json, json_body, role_required, wants_json
+from annotate.web import BadRequest, client_ip, form_or_json, json_body, role_required, wants_json
 
 # --- access ---------------------------------------------------------------------------------------
 
@@ -79,7 +79,7 @@ def api_flag(request: HttpRequest) -> JsonResponse:
                 moment_seconds=body.get("moment_seconds"),
                 draft=body.get("draft") or {},
             ),
-            request=request,
+            ip=client_ip(request),
         )
     except (BadRequest, services.CaseError) as exc:
         return JsonResponse({"error": str(exc)}, status=400)
@@ -332,7 +332,7 @@ def case_transition(request: HttpRequest, case_id: int) -> HttpResponse:
             note=data.get("note", ""),
             referred_to=str(data.get("referred_to", "") or ""),
             reference=data.get("reference", ""),
-            request=request,
+            ip=client_ip(request),
         )
     except (BadRequest, services.CaseError, services.CaseForbidden) as exc:
         return _refused(request, case, exc)
@@ -356,7 +356,7 @@ def _case_audio(request: HttpRequest, case_id: int, *, muffled: bool) -> HttpRes
         actor=request.user,
         clip_public_id=case.clip.public_id,
         target=f"case:{case.pk}",
-        request=request,
+        ip=client_ip(request),
         details={"muffled": muffled, "range": request.headers.get("Range", "")},
     )
     return wav_response(request, wav)
@@ -384,7 +384,7 @@ def case_transcript(request: HttpRequest, case_id: int) -> JsonResponse:
         actor=request.user,
         clip_public_id=case.clip.public_id,
         target=f"case:{case.pk}",
-        request=request,
+        ip=client_ip(request),
     )
     drafts = [f.draft.get("corrected_text", "") for f in case.flags.order_by("created_at", "pk")]
     return _no_store(JsonResponse({**selectors.transcript_of(case.clip), "reviewer_drafts": drafts}))
@@ -399,7 +399,7 @@ def unseal_request(request: HttpRequest, case_id: int) -> HttpResponse:
     case = _get_case_for_officer(request, case_id)
     try:
         unseal = services.request_unseal(
-            case_id=case.pk, officer=request.user, reason=form_or_json(request).get("reason", ""), request=request
+            case_id=case.pk, officer=request.user, reason=form_or_json(request).get("reason", ""), ip=client_ip(request)
         )
     except (BadRequest, services.CaseError, services.CaseForbidden) as exc:
         return _refused(request, case, exc)
@@ -421,7 +421,7 @@ def _decide(request: HttpRequest, case_id: int, request_id: int, *, approve: boo
             officer=request.user,
             approve=approve,
             note=form_or_json(request).get("note", ""),
-            request=request,
+            ip=client_ip(request),
         )
     except (BadRequest, services.CaseError, services.CaseForbidden) as exc:
         return _refused(request, case, exc)
@@ -452,7 +452,7 @@ def case_identity(request: HttpRequest, case_id: int) -> JsonResponse:
     """Account id, first name and device serial, for the two officers of an approved unsealing. Audited."""
     case = _get_case_for_officer(request, case_id)
     try:
-        identity = services.identity_for(case_id=case.pk, officer=request.user, request=request)
+        identity = services.identity_for(case_id=case.pk, officer=request.user, ip=client_ip(request))
     except services.CaseForbidden as exc:
         return JsonResponse({"error": str(exc)}, status=403)
     except services.CaseError as exc:
@@ -477,7 +477,7 @@ def evidence_export(request: HttpRequest, case_id: int) -> HttpResponse:
     """Make an encrypted package; the answer shows its key once (never stored, never shown again)."""
     case = _get_case_for_officer(request, case_id)
     try:
-        export, key = evidence.export_evidence(case_id=case.pk, officer=request.user, request=request)
+        export, key = evidence.export_evidence(case_id=case.pk, officer=request.user, ip=client_ip(request))
     except (services.CaseError, services.CaseForbidden) as exc:
         return _refused(request, case, exc)
     download = reverse("case-evidence", args=[case.pk, export.pk])
@@ -505,7 +505,7 @@ def evidence_download(request: HttpRequest, case_id: int, export_id: int) -> Htt
     _get_case_for_officer(request, case_id)
     if not EvidenceExport.objects.filter(pk=export_id, case_id=case_id).exists():
         raise Http404
-    export = evidence.evidence_file(case_id=case_id, export_id=export_id, officer=request.user, request=request)
+    export = evidence.evidence_file(case_id=case_id, export_id=export_id, officer=request.user, ip=client_ip(request))
     response = HttpResponse(evidence.read_blob(export), content_type="application/octet-stream")
     response["Content-Disposition"] = f'attachment; filename="case-{case_id}-evidence-{export.pk}.zip.aesgcm"'
     return _no_store(response)

@@ -11,7 +11,6 @@ from typing import Any
 
 from django.conf import settings
 from django.db import transaction
-from django.http import HttpRequest
 from django.utils import timezone
 
 from annotate.accounts import roles
@@ -51,15 +50,15 @@ def _changed(reason: str) -> None:
 
 
 @transaction.atomic
-def create_queue(*, lead, data: dict[str, Any], request: HttpRequest | None = None) -> Queue:
+def create_queue(*, lead, data: dict[str, Any], ip: str | None = None) -> Queue:
     queue = Queue.objects.create(**{name: data[name] for name in QUEUE_FIELDS if name in data})
-    audit.record(action="queue.create", actor=lead, target=f"queue:{queue.pk}", request=request)
+    audit.record(action="queue.create", actor=lead, target=f"queue:{queue.pk}", ip=ip)
     _changed("queue")
     return queue
 
 
 @transaction.atomic
-def update_queue(*, queue: Queue, lead, data: dict[str, Any], request: HttpRequest | None = None) -> Queue:
+def update_queue(*, queue: Queue, lead, data: dict[str, Any], ip: str | None = None) -> Queue:
     changed = [name for name in QUEUE_FIELDS if name in data and getattr(queue, name) != data[name]]
     for name in changed:
         setattr(queue, name, data[name])
@@ -69,7 +68,7 @@ def update_queue(*, queue: Queue, lead, data: dict[str, Any], request: HttpReque
             action="queue.update",
             actor=lead,
             target=f"queue:{queue.pk}",
-            request=request,
+            ip=ip,
             details={"changed": changed},
         )
         _changed("queue")
@@ -77,19 +76,19 @@ def update_queue(*, queue: Queue, lead, data: dict[str, Any], request: HttpReque
 
 
 @transaction.atomic
-def set_archived(*, queue: Queue, lead, archived: bool, request: HttpRequest | None = None) -> Queue:
+def set_archived(*, queue: Queue, lead, archived: bool, ip: str | None = None) -> Queue:
     """An archived queue serves no clips and samples none; unarchiving brings it back as it was."""
     if queue.archived != archived:
         queue.archived = archived
         queue.save(update_fields=["archived"])
         action = "queue.archive" if archived else "queue.unarchive"
-        audit.record(action=action, actor=lead, target=f"queue:{queue.pk}", request=request)
+        audit.record(action=action, actor=lead, target=f"queue:{queue.pk}", ip=ip)
         _changed("queue")
     return queue
 
 
 @transaction.atomic
-def add_member(*, queue: Queue, reviewer, lead, request: HttpRequest | None = None) -> None:
+def add_member(*, queue: Queue, reviewer, lead, ip: str | None = None) -> None:
     if not roles.has_role(reviewer, roles.REVIEWER):
         raise ConsoleError(f"{reviewer.get_username()} is not a reviewer")
     queue.members.add(reviewer)
@@ -97,13 +96,13 @@ def add_member(*, queue: Queue, reviewer, lead, request: HttpRequest | None = No
         action="queue.member_add",
         actor=lead,
         target=f"queue:{queue.pk}",
-        request=request,
+        ip=ip,
         details={"reviewer": reviewer.get_username()},
     )
 
 
 @transaction.atomic
-def remove_member(*, queue: Queue, reviewer, lead, request: HttpRequest | None = None) -> int:
+def remove_member(*, queue: Queue, reviewer, lead, ip: str | None = None) -> int:
     """Take the reviewer off the queue; the clips they hold in it go back to the queue."""
     queue.members.remove(reviewer)
     released = Task.objects.filter(queue=queue, claimed_by=reviewer, state=Task.State.CLAIMED).update(
@@ -113,7 +112,7 @@ def remove_member(*, queue: Queue, reviewer, lead, request: HttpRequest | None =
         action="queue.member_remove",
         actor=lead,
         target=f"queue:{queue.pk}",
-        request=request,
+        ip=ip,
         details={"reviewer": reviewer.get_username(), "released": released},
     )
     return released
@@ -129,7 +128,7 @@ def ask(
     task_id: int,
     question: str,
     moment: float | None = None,
-    request: HttpRequest | None = None,
+    ip: str | None = None,
 ) -> SecondOpinion:
     """A reviewer asks a lead about a clip they hold (or just reviewed)."""
     question = " ".join(question.split())
@@ -158,7 +157,7 @@ def ask(
         actor=user,
         clip_public_id=task.clip.public_id,
         target=f"question:{opinion.pk}",
-        request=request,
+        ip=ip,
         details={"moment": moment},
     )
     _changed("question")
@@ -166,7 +165,7 @@ def ask(
 
 
 @transaction.atomic
-def answer(*, opinion: SecondOpinion, lead, text: str, request: HttpRequest | None = None) -> SecondOpinion:
+def answer(*, opinion: SecondOpinion, lead, text: str, ip: str | None = None) -> SecondOpinion:
     text = text.strip()
     if not text:
         raise ConsoleError("type your answer")
@@ -180,7 +179,7 @@ def answer(*, opinion: SecondOpinion, lead, text: str, request: HttpRequest | No
         actor=lead,
         clip_public_id=opinion.clip.public_id,
         target=f"question:{opinion.pk}",
-        request=request,
+        ip=ip,
         details={"amended": amended},
     )
     _changed("answer")
@@ -197,7 +196,7 @@ def mark_seen(*, user, ids: list[int]) -> int:
 
 
 @transaction.atomic
-def request_export(*, lead, fmt: str, queue: Queue | None = None, request: HttpRequest | None = None) -> Export:
+def request_export(*, lead, fmt: str, queue: Queue | None = None, ip: str | None = None) -> Export:
     """Record an export job (RQ queue "default"); it is handed to a worker once this transaction commits."""
     from annotate.leads.jobs import build_export_job
 
@@ -208,7 +207,7 @@ def request_export(*, lead, fmt: str, queue: Queue | None = None, request: HttpR
         action="export.request",
         actor=lead,
         target=f"export:{export.pk}",
-        request=request,
+        ip=ip,
         details={"format": fmt, "queue": queue.pk if queue else None},
     )
     jobs.schedule(

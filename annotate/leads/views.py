@@ -37,7 +37,7 @@ from annotate.leads.forms import AdjudicationForm, AnswerForm, ExportForm, GoldF
 from annotate.leads.models import Export, SecondOpinion
 from annotate.queues.models import GoldClip, Queue
 from annotate.review.models import Annotation
-from annotate.web import json_body, role_required
+from annotate.web import client_ip, json_body, role_required
 
 AUDIO_SALT = "annotate.lead-audio"
 
@@ -113,7 +113,7 @@ def _preview(form: QueueForm) -> dict | None:
 def queue_create(request: HttpRequest) -> HttpResponse:
     form = QueueForm(request.POST or None)
     if request.method == "POST" and form.is_valid():
-        queue = services.create_queue(lead=request.user, data=form.cleaned_data, request=request)
+        queue = services.create_queue(lead=request.user, data=form.cleaned_data, ip=client_ip(request))
         messages.success(request, f"Queue “{queue.name}” created. Add its reviewers below.")
         return redirect("lead-queue", queue.pk)
     return render(
@@ -130,7 +130,7 @@ def queue_edit(request: HttpRequest, queue_id: int) -> HttpResponse:
     queue = _get_queue_for_lead(request, queue_id)
     form = QueueForm(request.POST or None, instance=Queue.objects.get(pk=queue.pk))
     if request.method == "POST" and form.is_valid():
-        services.update_queue(queue=queue, lead=request.user, data=form.cleaned_data, request=request)
+        services.update_queue(queue=queue, lead=request.user, data=form.cleaned_data, ip=client_ip(request))
         messages.success(request, "Queue saved.")
         return redirect("lead-queue", queue.pk)
     return render(
@@ -195,7 +195,7 @@ def queue_preview(request: HttpRequest) -> JsonResponse:
 def queue_archive(request: HttpRequest, queue_id: int) -> HttpResponse:
     queue = _get_queue_for_lead(request, queue_id)
     archived = request.POST.get("archived", "1") == "1"
-    services.set_archived(queue=queue, lead=request.user, archived=archived, request=request)
+    services.set_archived(queue=queue, lead=request.user, archived=archived, ip=client_ip(request))
     messages.success(request, f"Queue {'archived' if archived else 'back in service'}.")
     return redirect("lead-queue", queue.pk)
 
@@ -206,7 +206,7 @@ def member_add(request: HttpRequest, queue_id: int) -> HttpResponse:
     queue = _get_queue_for_lead(request, queue_id)
     try:
         reviewer = get_user_model().objects.get(pk=int(request.POST.get("user", "")))
-        services.add_member(queue=queue, reviewer=reviewer, lead=request.user, request=request)
+        services.add_member(queue=queue, reviewer=reviewer, lead=request.user, ip=client_ip(request))
     except services.ConsoleError as exc:
         messages.error(request, str(exc))
     except (ValueError, get_user_model().DoesNotExist):
@@ -221,7 +221,7 @@ def member_add(request: HttpRequest, queue_id: int) -> HttpResponse:
 def member_remove(request: HttpRequest, queue_id: int, user_id: int) -> HttpResponse:
     queue = _get_queue_for_lead(request, queue_id)
     reviewer = get_object_or_404(get_user_model(), pk=user_id, review_queues=queue)
-    released = services.remove_member(queue=queue, reviewer=reviewer, lead=request.user, request=request)
+    released = services.remove_member(queue=queue, reviewer=reviewer, lead=request.user, ip=client_ip(request))
     note = f" ({released} held clip{'s' if released != 1 else ''} went back to the queue)" if released else ""
     messages.success(request, f"{reviewer.get_username()} no longer reviews this queue{note}.")
     return redirect("lead-queue", queue.pk)
@@ -301,13 +301,13 @@ def adjudicate(request: HttpRequest, public_id: str) -> HttpResponse:
                 action="adjudicate",
                 actor=request.user,
                 clip_public_id=clip.public_id,
-                request=request,
+                ip=client_ip(request),
                 details={"picked": annotation.pk if annotation else None, "gold_queue": gold_queue or None},
             )
             messages.success(request, f"Final transcript of {clip.public_id} saved.")
             following = selectors.disagreements().exclude(clip=clip).first()
             return redirect("lead-adjudicate", following.clip.public_id) if following else redirect("lead-adjudication")
-    audit.record(action="adjudicate.view", actor=request.user, clip_public_id=clip.public_id, request=request)
+    audit.record(action="adjudicate.view", actor=request.user, clip_public_id=clip.public_id, ip=client_ip(request))
     return render(
         request,
         "leads/adjudicate.html",
@@ -344,7 +344,7 @@ def inbox_item(request: HttpRequest, opinion_id: int) -> HttpResponse:
     form = AnswerForm(request.POST or None)
     if request.method == "POST" and form.is_valid():
         try:
-            services.answer(opinion=opinion, lead=request.user, text=form.cleaned_data["answer"], request=request)
+            services.answer(opinion=opinion, lead=request.user, text=form.cleaned_data["answer"], ip=client_ip(request))
         except services.ConsoleError as exc:
             form.add_error("answer", str(exc))
         else:
@@ -355,7 +355,7 @@ def inbox_item(request: HttpRequest, opinion_id: int) -> HttpResponse:
         actor=request.user,
         clip_public_id=clip.public_id,
         target=f"question:{opinion.pk}",
-        request=request,
+        ip=client_ip(request),
     )
     transcripts = list(clip.machine_transcripts.order_by("-created_at"))
     return render(
@@ -403,7 +403,7 @@ def second_opinions(request: HttpRequest) -> JsonResponse:
             task_id=task_id,
             question=body.get("question", ""),
             moment=float(moment) if moment is not None else None,
-            request=request,
+            ip=client_ip(request),
         )
     except LookupError as exc:
         return JsonResponse({"error": str(exc)}, status=404)
@@ -433,7 +433,7 @@ def audio(request: HttpRequest, token: str) -> HttpResponse:
         action="audio.play",
         actor=request.user,
         clip_public_id=clip.public_id,
-        request=request,
+        ip=client_ip(request),
         details={"as": "lead", "range": request.headers.get("Range", "")},
     )
     return wav_response(request, vault.load_audio(clip))
@@ -448,7 +448,7 @@ def exports(request: HttpRequest) -> HttpResponse:
     form = ExportForm(request.POST or None)
     if request.method == "POST" and form.is_valid():
         services.request_export(
-            lead=request.user, fmt=form.cleaned_data["format"], queue=form.cleaned_data["queue"], request=request
+            lead=request.user, fmt=form.cleaned_data["format"], queue=form.cleaned_data["queue"], ip=client_ip(request)
         )
         messages.success(request, "Export started: its progress shows below.")
         return redirect("lead-exports")
@@ -483,7 +483,7 @@ def export_download(request: HttpRequest, export_id: int) -> HttpResponse:
         action="export.download",
         actor=request.user,
         target=f"export:{export.pk}",
-        request=request,
+        ip=client_ip(request),
         details={"format": export.format, "clips": export.clip_count},
     )
     response = FileResponse(

@@ -21,7 +21,7 @@ from annotate.queues.models import Queue, Skip, Task
 from annotate.review import selectors
 from annotate.review.models import Annotation
 from annotate.review.services import Submission, SubmitError, submit
-from annotate.web import BadRequest, json_body, role_required
+from annotate.web import BadRequest, client_ip, json_body, role_required
 
 reviewer_required = role_required(roles.REVIEWER, message="This page is for reviewers.")
 reviewer_api = role_required(roles.REVIEWER, message="for reviewers only", answer="json")
@@ -198,7 +198,7 @@ def audio(request: HttpRequest, token: str) -> HttpResponse:
         action="audio.play",
         actor=request.user,
         clip_public_id=task.clip.public_id,
-        request=request,
+        ip=client_ip(request),
         details={"range": request.headers.get("Range", "")},
     )
     return wav_response(request, vault.load_audio(task.clip))
