@@ -17,7 +17,6 @@ from __future__ import annotations
 from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth import get_user_model
-from django.core import signing
 from django.core.files.storage import default_storage
 from django.db import transaction
 from django.db.models import Q
@@ -29,7 +28,7 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 
 from annotate.accounts import roles
 from annotate.audit import services as audit
-from annotate.clips import vault
+from annotate.clips import audio_urls, vault
 from annotate.clips.models import Clip
 from annotate.clips.serving import wav_response
 from annotate.leads import guards, quality, selectors, services
@@ -38,8 +37,6 @@ from annotate.leads.models import Export, SecondOpinion
 from annotate.queues.models import GoldClip, Queue
 from annotate.review.models import Annotation
 from annotate.web import client_ip, json_body, role_required
-
-AUDIO_SALT = "annotate.lead-audio"
 
 # --- access ------------------------------------------------------------------------------------------
 
@@ -67,7 +64,7 @@ def _get_clip_for_lead(request: HttpRequest, public_id: str) -> Clip:
 
 
 def lead_audio_url(*, clip: Clip, user) -> str:
-    token = signing.dumps({"u": user.pk, "c": clip.public_id}, salt=AUDIO_SALT, compress=False)
+    token = audio_urls.sign(door=audio_urls.LEAD_DOOR, user=user, clip_public_id=clip.public_id)
     return reverse("lead-audio", args=[token])
 
 
@@ -420,13 +417,10 @@ def audio(request: HttpRequest, token: str) -> HttpResponse:
     """A clip's audio for the lead who got the URL: short-lived, no-store, audited; else 404."""
     if not roles.has_role(request.user, roles.LEAD):
         raise Http404
-    try:
-        data = signing.loads(token, salt=AUDIO_SALT, max_age=settings.ANNOTATE_AUDIO_URL_SECONDS)
-    except signing.BadSignature:
-        raise Http404 from None
-    if data.get("u") != request.user.pk:
+    audio_pass = audio_urls.verify(door=audio_urls.LEAD_DOOR, token=token, user=request.user)
+    if audio_pass is None:
         raise Http404
-    clip = _get_clip_for_lead(request, str(data.get("c", "")))
+    clip = _get_clip_for_lead(request, audio_pass.clip_public_id)
     if not clip.audio_name:
         raise Http404
     audit.record(

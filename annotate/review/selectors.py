@@ -8,21 +8,14 @@ from __future__ import annotations
 from typing import Any
 
 import markdown
-from django.core import signing
 from django.urls import reverse
 
+from annotate.clips import audio_urls
 from annotate.queues.models import Task
-
-AUDIO_SALT = "annotate.audio"
 
 
 def audio_token(*, task: Task, user) -> str:
-    return signing.dumps({"t": task.pk, "u": user.pk, "c": task.clip.public_id}, salt=AUDIO_SALT, compress=False)
-
-
-def read_audio_token(token: str, *, max_age: int) -> dict[str, Any]:
-    """Raises signing.BadSignature (or SignatureExpired) when the URL is forged or stale."""
-    return signing.loads(token, salt=AUDIO_SALT, max_age=max_age)
+    return audio_urls.sign(door=audio_urls.REVIEW_DOOR, user=user, clip_public_id=task.clip.public_id, task_id=task.pk)
 
 
 def task_payload(*, task: Task, user) -> dict[str, Any]:

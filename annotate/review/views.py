@@ -2,9 +2,7 @@
 
 from __future__ import annotations
 
-from django.conf import settings
 from django.contrib.auth.decorators import login_required
-from django.core import signing
 from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import get_object_or_404, render
 from django.urls import reverse
@@ -13,7 +11,7 @@ from django.views.decorators.http import require_GET, require_POST
 from annotate.accounts import roles
 from annotate.audit import services as audit
 from annotate.catalog import spans as entity_spans
-from annotate.clips import vault
+from annotate.clips import audio_urls, vault
 from annotate.clips.serving import wav_response
 from annotate.queues import claims
 from annotate.queues import selectors as queue_selectors
@@ -181,15 +179,17 @@ def audio(request: HttpRequest, token: str) -> HttpResponse:
     """
     if not request.user.is_authenticated:
         raise Http404
-    try:
-        data = selectors.read_audio_token(token, max_age=settings.ANNOTATE_AUDIO_URL_SECONDS)
-    except signing.BadSignature:
-        raise Http404 from None
-    if data.get("u") != request.user.pk:
+    audio_pass = audio_urls.verify(door=audio_urls.REVIEW_DOOR, token=token, user=request.user)
+    if audio_pass is None or audio_pass.task_id is None:
         raise Http404
     task = (
         Task.objects.select_related("clip")
-        .filter(pk=data.get("t"), claimed_by=request.user, state=Task.State.CLAIMED, clip__public_id=data.get("c"))
+        .filter(
+            pk=audio_pass.task_id,
+            claimed_by=request.user,
+            state=Task.State.CLAIMED,
+            clip__public_id=audio_pass.clip_public_id,
+        )
         .first()
     )
     if task is None or not task.clip.audio_name:
