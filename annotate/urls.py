@@ -1,8 +1,12 @@
+"""The project's URLs, and the one place where apps are wired to the apps above them."""
+
 from django.contrib import admin
 from django.contrib.auth import views as auth_views
 from django.urls import include, path
 
 from annotate.clips import api as clips_api
+from annotate.escalation import care
+from annotate.review import urls as review_urls
 
 urlpatterns = [
     path("login/", auth_views.LoginView.as_view(), name="login"),
@@ -12,5 +16,5 @@ urlpatterns = [
     path("catalog/", include("annotate.catalog.urls")),
     path("cases/", include("annotate.escalation.urls")),
     path("lead/", include("annotate.leads.urls")),
-    path("", include("annotate.review.urls")),
+    path("", include(review_urls.patterns(servable=care.servable_queues))),
 ]

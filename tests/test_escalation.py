@@ -14,11 +14,11 @@ import pytest
 from django.core import mail
 from django.utils import timezone
 
-from annotate.accounts import wellbeing
 from annotate.audit.models import AuditEvent
 from annotate.clips import vault
 from annotate.clips.models import Clip, SealedIdentity
 from annotate.clips.services import ClipOnHold, purge_clip
+from annotate.escalation import care as reviewer_care
 from annotate.escalation import selectors, services
 from annotate.escalation.models import Case, CaseEvent, Flag
 from annotate.queues import claims
@@ -448,16 +448,16 @@ def test_taking_a_break_gives_held_clips_back(client, reviewer, queue):
     assert reviewer.care.break_until > timezone.now() + timedelta(minutes=14)
     assert b"You are on a break" in client.get("/cases/care/").content
     post_json(client, "/cases/care/break/end")
-    assert wellbeing.care_of(user=reviewer).break_until is None
+    assert reviewer_care.care_of(user=reviewer).break_until is None
 
 
 def test_exposure_counts_flags_and_distressing_clips(reviewer, other_reviewer, queue):
     distressing = make_queue(reviewer, name="distressing", likely_distressing=True)
     flag_task(reviewer, held_clip(reviewer, queue))
     make_clip("sad")
-    task = claims.claim_next(user=reviewer, queue=distressing)
+    task = claims.claim_next(user=reviewer, queue=distressing, servable=reviewer_care.servable_queues)
     submit(user=reviewer, task_id=task.pk, submission=Submission(idempotency_key="k1", corrected_text="sad"))
-    exposure = wellbeing.exposure_by_reviewer(user_ids=[reviewer.pk, other_reviewer.pk])
+    exposure = reviewer_care.exposure_by_reviewer(user_ids=[reviewer.pk, other_reviewer.pk])
     assert exposure[reviewer.pk].flags_today == 1 and exposure[reviewer.pk].distressing_today == 1
     assert exposure[reviewer.pk].today == 2 and exposure[reviewer.pk].flags_total == 1
     assert exposure[other_reviewer.pk].today == 0
@@ -470,13 +470,13 @@ def test_the_daily_cap_stops_distressing_queues_serving_the_reviewer(client, rev
     assert AuditEvent.objects.filter(action="care.cap_set", actor=lead).exists()
     for i in range(3):
         make_clip(f"clip {i}")  # each goes into both queues
-    first = claims.claim_next(user=reviewer)
+    first = claims.claim_next(user=reviewer, servable=reviewer_care.servable_queues)
     assert first.queue == distressing  # the higher priority queue serves first
     submit(user=reviewer, task_id=first.pk, submission=Submission(idempotency_key="a", corrected_text="clip 0"))
-    second = claims.claim_next(user=reviewer)
+    second = claims.claim_next(user=reviewer, servable=reviewer_care.servable_queues)
     assert second.queue == queue  # cap reached: only the ordinary queue serves now
-    assert claims.claim_next(user=reviewer, queue=distressing) is None
-    assert "limit" in wellbeing.distressing_blocked_reason(user=reviewer)
+    assert claims.claim_next(user=reviewer, queue=distressing, servable=reviewer_care.servable_queues) is None
+    assert "limit" in reviewer_care.distressing_blocked_reason(user=reviewer)
     page = client.get("/cases/exposure/")
     assert page.status_code == 200 and b'value="1"' in page.content
 
@@ -486,10 +486,10 @@ def test_a_reviewer_can_opt_out_of_likely_distressing_queues(client, reviewer, q
     make_clip("x")
     client.force_login(reviewer)
     assert client.post("/cases/care/opt-out", {"opted_out": "1"}).status_code == 302
-    assert claims.claim_next(user=reviewer, queue=distressing) is None
-    assert claims.claim_next(user=reviewer).queue == queue
+    assert claims.claim_next(user=reviewer, queue=distressing, servable=reviewer_care.servable_queues) is None
+    assert claims.claim_next(user=reviewer, servable=reviewer_care.servable_queues).queue == queue
     client.post("/cases/care/opt-out", {})
-    assert not wellbeing.care_of(user=reviewer).opted_out_of_distressing
+    assert not reviewer_care.care_of(user=reviewer).opted_out_of_distressing
 
 
 def test_a_lead_cap_must_be_sane(client, reviewer, lead):
@@ -503,7 +503,7 @@ def test_a_lead_cap_must_be_sane(client, reviewer, lead):
 
 def test_the_claim_hook_costs_no_query_without_distressing_queues(reviewer, queue, django_assert_num_queries):
     with django_assert_num_queries(0):
-        assert wellbeing.servable_queues(user=reviewer, queues=[queue]) == [queue]
+        assert reviewer_care.servable_queues(user=reviewer, queues=[queue]) == [queue]
 
 
 def test_the_reviewer_annotation_so_far_is_kept_with_the_case_not_as_an_annotation(reviewer, task):

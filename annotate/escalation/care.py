@@ -7,8 +7,9 @@ per reviewer; once today's exposure reaches it, likely distressing queues stop
 serving that reviewer until tomorrow (UTC days). A reviewer may opt out of
 those queues altogether. Leads see numbers only, never content.
 
-`servable_queues` is the one hook in claiming (annotate/queues/claims.py):
-it costs no query unless a likely distressing queue is among the candidates.
+`servable_queues` is the rule the reviewer's page hands to claiming
+(annotate/queues/claims.py, wired in annotate/urls.py): it costs no query unless
+a likely distressing queue is among the candidates.
 """
 
 from __future__ import annotations
@@ -24,6 +25,9 @@ from django.utils import timezone
 
 from annotate.accounts import roles
 from annotate.accounts.models import ReviewerCare
+from annotate.audit import services as audit
+from annotate.escalation.models import Flag
+from annotate.queues import claims
 from annotate.queues.models import Queue, Skip, Task
 from annotate.review.models import Annotation
 
@@ -67,8 +71,6 @@ def _windows(field: str, now: datetime) -> dict:
 
 def exposure_by_reviewer(*, user_ids: list[int], now: datetime | None = None) -> dict[int, Exposure]:
     """Exposure of each reviewer (three queries whatever the number of reviewers)."""
-    from annotate.escalation.models import Flag
-
     now = now or timezone.now()
     flags: dict[int, dict] = {
         row["reviewer_id"]: row
@@ -142,8 +144,6 @@ def _care_for_update(user) -> ReviewerCare:
 @transaction.atomic
 def set_daily_cap(*, lead, reviewer, cap: int | None) -> ReviewerCare:
     """A lead sets (or clears, with None) a reviewer's daily cap of distressing exposures."""
-    from annotate.audit import services as audit
-
     if not roles.has_role(lead, roles.LEAD):
         raise CareError("only a team lead sets daily caps")
     if not roles.has_role(reviewer, roles.REVIEWER):
@@ -170,8 +170,6 @@ def set_opt_out(*, user, opted_out: bool) -> ReviewerCare:
 @transaction.atomic
 def take_break(*, user, minutes: int | None = None) -> datetime:
     """Start a break: the reviewer's held clips go back to the queue at once."""
-    from annotate.queues import claims
-
     minutes = minutes or settings.ANNOTATE_BREAK_MINUTES
     care = _care_for_update(user)
     care.break_until = timezone.now() + timedelta(minutes=minutes)

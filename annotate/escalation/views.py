@@ -25,11 +25,12 @@ from django.utils import timezone
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET, require_POST
 
-from annotate.accounts import roles, wellbeing
+from annotate.accounts import roles
 from annotate.accounts.models import ReviewerCare
 from annotate.audit import services as audit
 from annotate.clips import vault
 from annotate.clips.serving import wav_response
+from annotate.escalation import care as reviewer_care
 from annotate.escalation import evidence, protective, selectors, services
 from annotate.escalation.models import Case, EvidenceExport, UnsealRequest
 from annotate.queues.claims import ClaimError
@@ -108,7 +109,7 @@ def api_flag(request: HttpRequest) -> JsonResponse:
 @require_GET
 def api_receipts(request: HttpRequest) -> JsonResponse:
     """The reviewer's own flags and the state of each case: never notes or identities."""
-    care = wellbeing.care_of(user=request.user)
+    care = reviewer_care.care_of(user=request.user)
     on_break = care.break_until if care and care.break_until and care.break_until > timezone.now() else None
     return _no_store(
         JsonResponse(
@@ -124,7 +125,7 @@ def api_receipts(request: HttpRequest) -> JsonResponse:
 @reviewer_required
 @require_GET
 def care_page(request: HttpRequest) -> HttpResponse:
-    care = wellbeing.care_of(user=request.user)
+    care = reviewer_care.care_of(user=request.user)
     now = timezone.now()
     receipts = selectors.receipts_for(user=request.user)
     for r in receipts:
@@ -136,8 +137,8 @@ def care_page(request: HttpRequest) -> HttpResponse:
             "receipts": receipts,
             "care": care,
             "on_break": care.break_until if care and care.break_until and care.break_until > now else None,
-            "exposure": wellbeing.exposure_of(user=request.user),
-            "blocked": wellbeing.distressing_blocked_reason(user=request.user, care=care),
+            "exposure": reviewer_care.exposure_of(user=request.user),
+            "blocked": reviewer_care.distressing_blocked_reason(user=request.user, care=care),
             "break_minutes": settings.ANNOTATE_BREAK_MINUTES,
         },
     )
@@ -146,7 +147,7 @@ def care_page(request: HttpRequest) -> HttpResponse:
 @reviewer_required
 @require_POST
 def care_break(request: HttpRequest) -> HttpResponse:
-    until = wellbeing.take_break(user=request.user)
+    until = reviewer_care.take_break(user=request.user)
     if wants_json(request):
         return JsonResponse({"break_until": until.isoformat()})
     messages.info(request, f"Enjoy the break. Your clips went back to the queue; come back at {until:%H:%M} UTC.")
@@ -156,7 +157,7 @@ def care_break(request: HttpRequest) -> HttpResponse:
 @reviewer_required
 @require_POST
 def care_break_end(request: HttpRequest) -> HttpResponse:
-    wellbeing.end_break(user=request.user)
+    reviewer_care.end_break(user=request.user)
     if wants_json(request):
         return JsonResponse({"break_until": None})
     return redirect("care")
@@ -170,7 +171,7 @@ def care_opt_out(request: HttpRequest) -> HttpResponse:
     except (BadRequest, services.CaseError) as exc:
         return JsonResponse({"error": str(exc)}, status=400)
     opted_out = value is True or value in ("1", "on", "true", "yes")
-    wellbeing.set_opt_out(user=request.user, opted_out=opted_out)
+    reviewer_care.set_opt_out(user=request.user, opted_out=opted_out)
     if wants_json(request):
         return JsonResponse({"opted_out": opted_out})
     messages.info(
@@ -189,8 +190,8 @@ def care_opt_out(request: HttpRequest) -> HttpResponse:
 @require_GET
 def exposure_page(request: HttpRequest) -> HttpResponse:
     """Numbers per reviewer, never content."""
-    reviewers = list(wellbeing.reviewers())
-    exposure = wellbeing.exposure_by_reviewer(user_ids=[r.pk for r in reviewers])
+    reviewers = list(reviewer_care.reviewers())
+    exposure = reviewer_care.exposure_by_reviewer(user_ids=[r.pk for r in reviewers])
     cares = {c.user_id: c for c in ReviewerCare.objects.filter(user__in=reviewers)}
     rows = [{"reviewer": r, "exposure": exposure[r.pk], "care": cares.get(r.pk)} for r in reviewers]
     return render(request, "escalation/exposure.html", {"rows": rows})
@@ -203,11 +204,11 @@ def exposure_cap(request: HttpRequest, user_id: int) -> HttpResponse:
     try:
         raw = form_or_json(request).get("cap")
         cap = None if raw in (None, "") else int(raw)
-        wellbeing.set_daily_cap(lead=request.user, reviewer=reviewer, cap=cap)
+        reviewer_care.set_daily_cap(lead=request.user, reviewer=reviewer, cap=cap)
     except (TypeError, ValueError) as exc:  # CareError, CaseError and BadRequest are ValueErrors with a message
         message = (
             str(exc)
-            if isinstance(exc, BadRequest | wellbeing.CareError | services.CaseError)
+            if isinstance(exc, BadRequest | reviewer_care.CareError | services.CaseError)
             else "the cap must be a whole number, or empty"
         )
         if wants_json(request):

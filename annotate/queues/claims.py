@@ -36,6 +36,7 @@ still exclude each other. On SQLite none of this applies: one writer at a time.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import timedelta
 
 from django.conf import settings
@@ -43,7 +44,6 @@ from django.db import connection, transaction
 from django.db.models import Exists, OuterRef, QuerySet
 from django.utils import timezone
 
-from annotate.accounts import wellbeing
 from annotate.clips.models import Clip
 from annotate.queues.models import Queue, Skip, Task
 
@@ -104,17 +104,27 @@ def _lock_one(qs: QuerySet[Task]) -> Task | None:
     return qs.first()
 
 
+Servable = Callable[..., list[Queue]]  # (*, user, queues) -> the queues that may serve this reviewer now
+
+
+def every_queue(*, user, queues: list[Queue]) -> list[Queue]:
+    return queues
+
+
 @transaction.atomic
-def claim_next(*, user, queue: Queue | None = None) -> Task | None:
+def claim_next(*, user, queue: Queue | None = None, servable: Servable = every_queue) -> Task | None:
     """Claim the next task for the reviewer from one queue, or from all theirs.
 
     Expired leases are served first (they are the oldest work), then open tasks
-    by queue priority and age. Returns None when nothing is left.
+    by queue priority and age. Returns None when nothing is left. `servable` is
+    handed in by the caller: the reviewer's page passes reviewer care's rule
+    (annotate.escalation.care.servable_queues: opt-out and daily cap of likely
+    distressing queues).
     """
     now = timezone.now()
     queues = [queue] if queue is not None else list(Queue.objects.filter(members=user, archived=False))
     queues = [q for q in queues if not q.archived]
-    queues = wellbeing.servable_queues(user=user, queues=queues)  # opt-out and daily cap of distressing queues
+    queues = servable(user=user, queues=queues)
     if not queues:
         return None
     for group in _by_priority(queues):
@@ -155,7 +165,7 @@ def _by_priority(queues: list[Queue]) -> list[list[Queue]]:
 
 
 @transaction.atomic
-def claim_for_review(*, user, queue: Queue | None = None) -> list[Task]:
+def claim_for_review(*, user, queue: Queue | None = None, servable: Servable = every_queue) -> list[Task]:
     """Top the reviewer's claims up to 1 + ANNOTATE_PREFETCH and return them, oldest first."""
 
     def relevant(tasks: list) -> list:
@@ -164,7 +174,7 @@ def claim_for_review(*, user, queue: Queue | None = None) -> list[Task]:
         return [t for t in tasks if t.queue_id == queue.pk] or tasks
 
     count = len(relevant(list(held_tasks(user=user).select_related(None).only("pk", "queue_id"))))
-    while count < 1 + settings.ANNOTATE_PREFETCH and claim_next(user=user, queue=queue) is not None:
+    while count < 1 + settings.ANNOTATE_PREFETCH and claim_next(user=user, queue=queue, servable=servable) is not None:
         count += 1
     # One read of everything the page shows, instead of one per claimed task.
     return relevant(list(held_tasks(user=user).prefetch_related("clip__machine_transcripts")))

@@ -42,9 +42,11 @@ def home(request: HttpRequest) -> HttpResponse:
 
 @reviewer_required
 @require_GET
-def review_page(request: HttpRequest, queue_id: int | None = None) -> HttpResponse:
+def review_page(
+    request: HttpRequest, queue_id: int | None = None, *, servable: claims.Servable = claims.every_queue
+) -> HttpResponse:
     queue = _get_queue_for_user(request, queue_id) if queue_id is not None else None
-    held = claims.claim_for_review(user=request.user, queue=queue)
+    held = claims.claim_for_review(user=request.user, queue=queue, servable=servable)
     state = {
         "queue_id": queue.pk if queue else None,
         "tasks": [selectors.task_payload(task=t, user=request.user) for t in held],
@@ -71,7 +73,7 @@ def review_page(request: HttpRequest, queue_id: int | None = None) -> HttpRespon
 
 @reviewer_api
 @require_POST
-def api_claim(request: HttpRequest) -> JsonResponse:
+def api_claim(request: HttpRequest, *, servable: claims.Servable = claims.every_queue) -> JsonResponse:
     """Top up the reviewer's claims and return them all, the clip under review first."""
     try:
         body = json_body(request)
@@ -81,7 +83,7 @@ def api_claim(request: HttpRequest) -> JsonResponse:
     if queue_id is not None and not isinstance(queue_id, int):
         return JsonResponse({"error": "queue_id must be a number"}, status=400)
     queue = _get_queue_for_user(request, queue_id) if queue_id is not None else None
-    held = claims.claim_for_review(user=request.user, queue=queue)
+    held = claims.claim_for_review(user=request.user, queue=queue, servable=servable)
     return JsonResponse({"tasks": [selectors.task_payload(task=t, user=request.user) for t in held]})
 
 
