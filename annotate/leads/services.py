@@ -1,7 +1,8 @@
-"""Writes of the lead console: queues, members, second opinions, export requests.
+"""Writes of the lead console: queues, members, gold and adjudication, second opinions, export requests.
 
-Every write is audited. Quality (gold, agreement, adjudication) lives in
-quality.py; building an export in exports.py.
+Every write is audited inside its own transaction. The rules of quality (what
+gold and a final transcript are, agreement) live in quality.py; building an
+export in exports.py.
 """
 
 from __future__ import annotations
@@ -10,15 +11,19 @@ from functools import partial
 from typing import Any
 
 from django.conf import settings
+from django.core.files import File
+from django.core.files.storage import default_storage
 from django.db import transaction
 from django.utils import timezone
 
 from annotate.accounts import roles
 from annotate.audit import services as audit
+from annotate.clips.models import Clip
 from annotate.jobs import services as jobs
-from annotate.leads import live
-from annotate.leads.models import Export, SecondOpinion
-from annotate.queues.models import Queue, Task
+from annotate.leads import live, quality
+from annotate.leads.models import Export, FinalTranscript, SecondOpinion
+from annotate.queues.models import GoldClip, Queue, Task
+from annotate.review.models import Annotation
 
 QUEUE_FIELDS = (
     "name",
@@ -118,6 +123,53 @@ def remove_member(*, queue: Queue, reviewer, lead, ip: str | None = None) -> int
     return released
 
 
+# --- gold and adjudication (the rules live in quality.py; the console audits them) ------------------
+
+
+@transaction.atomic
+def add_gold(*, queue: Queue, clip: Clip, reference_text: str, lead, ip: str | None = None) -> GoldClip:
+    gold = quality.add_gold(queue=queue, clip=clip, reference_text=reference_text, lead=lead)
+    audit.record(action="gold.add", actor=lead, clip_public_id=clip.public_id, target=f"queue:{queue.pk}", ip=ip)
+    return gold
+
+
+@transaction.atomic
+def retire_gold(*, gold: GoldClip, lead, ip: str | None = None) -> None:
+    quality.retire_gold(gold=gold)
+    audit.record(
+        action="gold.retire", actor=lead, clip_public_id=gold.clip.public_id, target=f"queue:{gold.queue_id}", ip=ip
+    )
+
+
+@transaction.atomic
+def adjudicate(
+    *,
+    clip: Clip,
+    text: str,
+    lead,
+    annotation: Annotation | None = None,
+    gold_queue: Queue | None = None,
+    ip: str | None = None,
+) -> FinalTranscript:
+    """The lead's final transcript of the clip and, if asked, the clip as gold of a queue: both or neither."""
+    final = quality.adjudicate(clip=clip, text=text, lead=lead, annotation=annotation)
+    if gold_queue is not None:
+        quality.add_gold(queue=gold_queue, clip=clip, reference_text=final.text, lead=lead)
+    audit.record(
+        action="adjudicate",
+        actor=lead,
+        clip_public_id=clip.public_id,
+        ip=ip,
+        details={"picked": annotation.pk if annotation else None, "gold_queue": gold_queue.pk if gold_queue else None},
+    )
+    return final
+
+
+def log_adjudication_view(*, clip: Clip, lead, ip: str | None = None) -> None:
+    """Leads read reviewers' transcripts of the clip: each look is audited."""
+    audit.record(action="adjudicate.view", actor=lead, clip_public_id=clip.public_id, ip=ip)
+
+
 # --- second opinions --------------------------------------------------------------------------------
 
 
@@ -192,6 +244,16 @@ def mark_seen(*, user, ids: list[int]) -> int:
     ).update(seen_at=timezone.now())
 
 
+def log_question_view(*, opinion: SecondOpinion, lead, ip: str | None = None) -> None:
+    audit.record(
+        action="second_opinion.view",
+        actor=lead,
+        clip_public_id=opinion.clip.public_id,
+        target=f"question:{opinion.pk}",
+        ip=ip,
+    )
+
+
 # --- exports ---------------------------------------------------------------------------------------------
 
 
@@ -220,3 +282,15 @@ def request_export(*, lead, fmt: str, queue: Queue | None = None, ip: str | None
         timeout=settings.ANNOTATE_EXPORT_TIMEOUT,
     )
     return export
+
+
+def open_export(*, export: Export, lead, ip: str | None = None) -> File:
+    """The finished export's zip, for download by a lead; every download is audited."""
+    audit.record(
+        action="export.download",
+        actor=lead,
+        target=f"export:{export.pk}",
+        ip=ip,
+        details={"format": export.format, "clips": export.clip_count},
+    )
+    return default_storage.open(export.file_name, "rb")

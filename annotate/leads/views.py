@@ -18,7 +18,6 @@ from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth import get_user_model
 from django.core.files.storage import default_storage
-from django.db import transaction
 from django.db.models import Q
 from django.http import FileResponse, Http404, HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import get_object_or_404, redirect, render
@@ -27,11 +26,10 @@ from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from annotate.accounts import roles
-from annotate.audit import services as audit
-from annotate.clips import audio_urls, vault
+from annotate.clips import audio_urls, playback
 from annotate.clips.models import Clip
 from annotate.clips.serving import wav_response
-from annotate.leads import guards, quality, selectors, services
+from annotate.leads import guards, selectors, services
 from annotate.leads.forms import AdjudicationForm, AnswerForm, ExportForm, GoldForm, QueueForm
 from annotate.leads.models import Export, SecondOpinion
 from annotate.queues.models import GoldClip, Queue
@@ -237,11 +235,16 @@ def gold_add(request: HttpRequest, queue_id: int) -> HttpResponse:
         messages.error(request, "No such clip.")
         return redirect("lead-queue", queue.pk)
     try:
-        quality.add_gold(queue=queue, clip=clip, reference_text=form.cleaned_data["reference_text"], lead=request.user)
+        services.add_gold(
+            queue=queue,
+            clip=clip,
+            reference_text=form.cleaned_data["reference_text"],
+            lead=request.user,
+            ip=client_ip(request),
+        )
     except ValueError as exc:
         messages.error(request, str(exc))
     else:
-        audit.record(action="gold.add", actor=request.user, clip_public_id=clip.public_id, target=f"queue:{queue.pk}")
         messages.success(request, f"{clip.public_id} is a gold clip of this queue.")
     return redirect("lead-queue", queue.pk)
 
@@ -251,10 +254,7 @@ def gold_add(request: HttpRequest, queue_id: int) -> HttpResponse:
 def gold_retire(request: HttpRequest, queue_id: int, gold_id: int) -> HttpResponse:
     queue = _get_queue_for_lead(request, queue_id)
     gold = get_object_or_404(GoldClip.objects.select_related("clip"), pk=gold_id, queue=queue)
-    quality.retire_gold(gold=gold)
-    audit.record(
-        action="gold.retire", actor=request.user, clip_public_id=gold.clip.public_id, target=f"queue:{queue.pk}"
-    )
+    services.retire_gold(gold=gold, lead=request.user, ip=client_ip(request))
     messages.success(request, f"{gold.clip.public_id} is no longer served as gold.")
     return redirect("lead-queue", queue.pk)
 
@@ -282,29 +282,24 @@ def adjudicate(request: HttpRequest, public_id: str) -> HttpResponse:
         annotation = None
         if form.cleaned_data.get("annotation"):
             annotation = next((a for a in context["annotations"] if a.pk == form.cleaned_data["annotation"]), None)
-        gold_queue = form.cleaned_data.get("gold_queue")
+        gold_queue_id = form.cleaned_data.get("gold_queue")
+        gold_queue = get_object_or_404(Queue, pk=gold_queue_id) if gold_queue_id else None
         try:
-            with transaction.atomic():  # the final text and its gold use stand or fall together
-                final = quality.adjudicate(
-                    clip=clip, text=form.cleaned_data["text"], lead=request.user, annotation=annotation
-                )
-                if gold_queue:
-                    queue = get_object_or_404(Queue, pk=gold_queue)
-                    quality.add_gold(queue=queue, clip=clip, reference_text=final.text, lead=request.user)
+            services.adjudicate(
+                clip=clip,
+                text=form.cleaned_data["text"],
+                lead=request.user,
+                annotation=annotation,
+                gold_queue=gold_queue,
+                ip=client_ip(request),
+            )
         except ValueError as exc:
             form.add_error("text", str(exc))
         else:
-            audit.record(
-                action="adjudicate",
-                actor=request.user,
-                clip_public_id=clip.public_id,
-                ip=client_ip(request),
-                details={"picked": annotation.pk if annotation else None, "gold_queue": gold_queue or None},
-            )
             messages.success(request, f"Final transcript of {clip.public_id} saved.")
             following = selectors.disagreements().exclude(clip=clip).first()
             return redirect("lead-adjudicate", following.clip.public_id) if following else redirect("lead-adjudication")
-    audit.record(action="adjudicate.view", actor=request.user, clip_public_id=clip.public_id, ip=client_ip(request))
+    services.log_adjudication_view(clip=clip, lead=request.user, ip=client_ip(request))
     return render(
         request,
         "leads/adjudicate.html",
@@ -347,13 +342,7 @@ def inbox_item(request: HttpRequest, opinion_id: int) -> HttpResponse:
         else:
             messages.success(request, f"Answer sent to {opinion.asked_by.get_username()}.")
             return redirect("lead-inbox")
-    audit.record(
-        action="second_opinion.view",
-        actor=request.user,
-        clip_public_id=clip.public_id,
-        target=f"question:{opinion.pk}",
-        ip=client_ip(request),
-    )
+    services.log_question_view(opinion=opinion, lead=request.user, ip=client_ip(request))
     transcripts = list(clip.machine_transcripts.order_by("-created_at"))
     return render(
         request,
@@ -423,14 +412,13 @@ def audio(request: HttpRequest, token: str) -> HttpResponse:
     clip = _get_clip_for_lead(request, audio_pass.clip_public_id)
     if not clip.audio_name:
         raise Http404
-    audit.record(
-        action="audio.play",
-        actor=request.user,
-        clip_public_id=clip.public_id,
+    wav = playback.play(
+        clip=clip,
+        listener=request.user,
         ip=client_ip(request),
         details={"as": "lead", "range": request.headers.get("Range", "")},
     )
-    return wav_response(request, vault.load_audio(clip))
+    return wav_response(request, wav)
 
 
 # --- exports ---------------------------------------------------------------------------------------------------
@@ -473,15 +461,8 @@ def export_download(request: HttpRequest, export_id: int) -> HttpResponse:
     export = get_object_or_404(Export, ~Q(file_name=""), pk=export_id, state=Export.State.DONE)
     if not default_storage.exists(export.file_name):
         raise Http404
-    audit.record(
-        action="export.download",
-        actor=request.user,
-        target=f"export:{export.pk}",
-        ip=client_ip(request),
-        details={"format": export.format, "clips": export.clip_count},
-    )
     response = FileResponse(
-        default_storage.open(export.file_name, "rb"),
+        services.open_export(export=export, lead=request.user, ip=client_ip(request)),
         as_attachment=True,
         filename=f"annotate-export-{export.pk}-{export.format}.zip",
         content_type="application/zip",

@@ -9,9 +9,8 @@ from django.urls import reverse
 from django.views.decorators.http import require_GET, require_POST
 
 from annotate.accounts import roles
-from annotate.audit import services as audit
 from annotate.catalog import spans as entity_spans
-from annotate.clips import audio_urls, vault
+from annotate.clips import audio_urls, playback
 from annotate.clips.serving import wav_response
 from annotate.queues import claims
 from annotate.queues import selectors as queue_selectors
@@ -196,11 +195,10 @@ def audio(request: HttpRequest, token: str) -> HttpResponse:
     )
     if task is None or not task.clip.audio_name:
         raise Http404
-    audit.record(
-        action="audio.play",
-        actor=request.user,
-        clip_public_id=task.clip.public_id,
+    wav = playback.play(
+        clip=task.clip,
+        listener=request.user,
         ip=client_ip(request),
         details={"range": request.headers.get("Range", "")},
     )
-    return wav_response(request, vault.load_audio(task.clip))
+    return wav_response(request, wav)
