@@ -113,6 +113,13 @@ export function matches(event, combo) {
   );
 }
 
+/** The digit 1–9 of an unmodified key press (top row or keypad, whatever the layout), else 0. */
+export function digitOf(event) {
+  if (event.ctrlKey || event.altKey || event.metaKey) return 0;
+  const match = /^(?:Digit|Numpad)([1-9])$/.exec(event.code || "") || /^([1-9])$/.exec(event.key);
+  return match ? Number(match[1]) : 0;
+}
+
 /** The binding the event presses, if any. */
 export function bindingFor(event) {
   return KEYMAP.find((b) => b.keys.some((combo) => matches(event, combo))) || null;
