@@ -370,3 +370,15 @@ ANNOTATE_WORKER_TTL = env_int("ANNOTATE_WORKER_TTL", 60, minimum=20)
 ANNOTATE_SWEEP_HOOKS = ["annotate.clips.asr.schedule_missing_transcriptions"]
 # Called once when a worker on that queue starts, so the first job does not pay for it.
 ANNOTATE_WORKER_STARTUP = {"asr": ["annotate.clips.asr.get_model"]}
+
+# --- Wiring: a lower app's questions, answered by a higher app (annotate/wiring.py) -----
+# The import graph runs one way down (docs/architecture.md); where a lower app must
+# call up, the function is named here instead of imported.
+ANNOTATE_WIRING = {
+    # clips: put a newly ingested clip into the queues whose rules match (in the ingest transaction)
+    "sample_new_clip": "annotate.queues.services.sample_clip",
+    # clips: is this clip held (an escalation case, open or preserved), so it must not be purged?
+    "clip_on_hold": "annotate.escalation.selectors.is_on_hold",
+    # clips: the ids of every held clip (retention skips them)
+    "held_clip_ids": "annotate.escalation.selectors.held_clip_ids",
+}

@@ -22,6 +22,7 @@ from django.db.models import F
 from django.utils import timezone
 from django.utils.dateparse import parse_datetime
 
+from annotate import wiring
 from annotate.clips import asr, audio, crypto, vault
 from annotate.clips.models import Clip, IngestCount, OptOut
 
@@ -194,9 +195,7 @@ def ingest_clip(*, data: bytes, meta: ClipMeta) -> Outcome:
                 identity=vault.Identity(meta.account_id, meta.first_name, meta.device_serial),
                 account_hash=account_hash,
             )
-            from annotate.queues.services import sample_clip
-
-            sample_clip(clip=clip)
+            wiring.call("sample_new_clip", clip=clip)
             asr.enqueue_transcription(clip)
     except IntegrityError:
         vault.delete_audio(name)

@@ -7,6 +7,7 @@ import logging
 from django.db import transaction
 from django.utils import timezone
 
+from annotate import wiring
 from annotate.clips import vault
 from annotate.clips.models import Clip
 
@@ -15,6 +16,14 @@ log = logging.getLogger(__name__)
 
 class ClipOnHold(RuntimeError):
     """An escalation case holds the clip (open, or referred within the preservation period)."""
+
+
+def lock_clip(clip_id: int) -> None:
+    """Lock order, step 1 (annotate.queues.claims): the clip's row, FOR NO KEY UPDATE.
+
+    A no-op when this transaction holds it already; SQLite has one writer anyway.
+    """
+    list(Clip.objects.select_for_update(no_key=True).filter(pk=clip_id).values_list("pk", flat=True))
 
 
 @transaction.atomic
@@ -29,11 +38,8 @@ def purge_clip(*, clip: Clip, reason: str) -> None:
     so a flag of the clip in flight either commits its case before the check
     below, or waits until the purge is done.
     """
-    from annotate.escalation.selectors import is_on_hold
-    from annotate.queues.claims import lock_clip
-
     lock_clip(clip.pk)
-    if is_on_hold(clip):
+    if wiring.call("clip_on_hold", clip=clip):
         raise ClipOnHold(f"clip {clip.public_id} is held by an escalation case and cannot be purged")
     name = clip.audio_name
     clip.machine_transcripts.all().delete()

@@ -20,9 +20,9 @@ from django.db import IntegrityError, transaction
 from django.utils import timezone
 
 from annotate.clips.models import Clip, MachineTranscript
+from annotate.clips.services import lock_clip
 from annotate.leads import guards, live
 from annotate.leads.models import AgreementScore, ClipAgreement, FinalTranscript, GoldScore, WhisperScore
-from annotate.queues.claims import lock_clip
 from annotate.queues.models import GoldClip, Queue, Task
 from annotate.review.metrics import normalise
 from annotate.review.models import Annotation

@@ -13,7 +13,7 @@ its row locks in one order, so that two of them wait for each other instead of
 deadlocking (a flag and a submit of one clip used to: the submit held its task
 and wanted the clip, the flag held the clip and wanted every task of it):
 
-1. the Clip row, `SELECT … FOR NO KEY UPDATE` (`lock_clip`, or `lock_task`
+1. the Clip row, `SELECT … FOR NO KEY UPDATE` (`annotate.clips.services.lock_clip`, or `lock_task`
    through the task's id);
 2. then the clip's Task rows: the task at hand `FOR UPDATE` (`lock_task`),
    then, by UPDATE, the clip's other tasks (a flag or an accidental recording
@@ -178,11 +178,6 @@ def claim_for_review(*, user, queue: Queue | None = None, servable: Servable = e
         count += 1
     # One read of everything the page shows, instead of one per claimed task.
     return relevant(list(held_tasks(user=user).prefetch_related("clip__machine_transcripts")))
-
-
-def lock_clip(clip_id: int) -> None:
-    """Lock order, step 1: the clip's row (a no-op when this transaction holds it already)."""
-    list(Clip.objects.select_for_update(no_key=True).filter(pk=clip_id).values_list("pk", flat=True))
 
 
 def lock_task(*, task_id: int, **filters) -> Task | None:

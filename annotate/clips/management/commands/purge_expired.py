@@ -11,9 +11,9 @@ from django.core.management.base import BaseCommand
 from django.db.models import Q
 from django.utils import timezone
 
+from annotate import wiring
 from annotate.clips.models import Clip
 from annotate.clips.services import ClipOnHold, purge_clip
-from annotate.escalation.selectors import held_clip_ids
 
 
 class Command(BaseCommand):
@@ -27,7 +27,7 @@ class Command(BaseCommand):
         expired = (
             Clip.objects.exclude(state=Clip.State.PURGED)
             .filter(Q(captured_at__lt=cutoff) | Q(captured_at__isnull=True, created_at__lt=cutoff))
-            .exclude(pk__in=held_clip_ids())
+            .exclude(pk__in=wiring.call("held_clip_ids"))
         )
         purged = kept = 0
         for clip in expired.iterator():
