@@ -16,6 +16,7 @@ from django.db.models import F
 from django.utils import timezone
 
 from annotate.audit import services as audit
+from annotate.catalog import selectors
 from annotate.catalog.importer import BadRow, CatalogRow
 from annotate.catalog.models import CatalogState, Entity, EntityKind, EntitySpan, MiningBatch, search_fields
 from annotate.catalog.normalize import find_phrase, fold_phrase
@@ -198,6 +199,21 @@ def _link(*, kind_slug: str, entity_id: Any, not_in_catalog_name: str) -> tuple[
     if entity.kind_id != kind.pk:
         raise MiningError(f"{entity.name!r} is not a {kind.name} in the catalog")
     return kind, entity, ""
+
+
+def search_mining(
+    *, user, phrase: str, source: str = "all", page: int = 1, per_page: int = 50, ip: str | None = None
+) -> dict[str, Any]:
+    """A lead's search of the transcripts for a phrase (selectors.mine); the first page of each search is audited."""
+    result = selectors.mine(phrase=phrase, source=source, page=page, per_page=per_page)
+    if page == 1:
+        audit.record(
+            action="catalog.mine.search",
+            actor=user,
+            ip=ip,
+            details={"phrase": phrase, "source": source, "total": result["total"]},
+        )
+    return result
 
 
 @transaction.atomic

@@ -11,7 +11,6 @@ from django.shortcuts import render
 from django.views.decorators.http import require_GET, require_POST
 
 from annotate.accounts import roles
-from annotate.audit import services as audit
 from annotate.catalog import selectors, services
 from annotate.catalog.models import EntityKind
 from annotate.web import BadRequest, client_ip, json_body, role_required
@@ -113,14 +112,9 @@ def api_mine(request: HttpRequest) -> JsonResponse:
         return JsonResponse({"error": f"source must be one of {', '.join(MINING_SOURCES)}"}, status=400)
     if len(phrase) < 2 or len(phrase) > 200:
         return JsonResponse({"error": "type a phrase of 2 to 200 characters"}, status=400)
-    result = selectors.mine(phrase=phrase, source=source, page=page, per_page=per_page)
-    if page == 1:
-        audit.record(
-            action="catalog.mine.search",
-            actor=request.user,
-            ip=client_ip(request),
-            details={"phrase": phrase, "source": source, "total": result["total"]},
-        )
+    result = services.search_mining(
+        user=request.user, phrase=phrase, source=source, page=page, per_page=per_page, ip=client_ip(request)
+    )
     return JsonResponse(result)
 
 

@@ -23,7 +23,7 @@ from annotate.accounts import roles
 from annotate.audit import services as audit
 from annotate.clips import vault
 from annotate.clips.models import Clip
-from annotate.escalation import notify, selectors
+from annotate.escalation import notify, protective, selectors
 from annotate.escalation.models import (
     DEFAULT_SEVERITY,
     SEVERITY_RANK,
@@ -473,3 +473,35 @@ def identity_for(*, case_id: int, officer, ip: str | None = None, purpose: str =
         details={"purpose": purpose},
     )
     return identity
+
+
+# --- what an officer reads and hears (audited) -------------------------------------------------------
+
+
+def case_audio(*, case: Case, officer, muffled: bool, ip: str | None = None, range_header: str = "") -> bytes:
+    """The case's clip as WAV, muffled (a protective first listen) if asked; every play is audited."""
+    wav = vault.load_audio(case.clip)
+    if muffled:
+        wav = protective.muffle(wav)
+    audit.record(
+        action="case.audio.play",
+        actor=officer,
+        clip_public_id=case.clip.public_id,
+        target=f"case:{case.pk}",
+        ip=ip,
+        details={"muffled": muffled, "range": range_header},
+    )
+    return wav
+
+
+def case_transcript(*, case: Case, officer, ip: str | None = None) -> dict[str, Any]:
+    """The clip's transcripts and the reviewers' drafts of it, shown only when the officer asks. Audited."""
+    audit.record(
+        action="case.transcript.view",
+        actor=officer,
+        clip_public_id=case.clip.public_id,
+        target=f"case:{case.pk}",
+        ip=ip,
+    )
+    drafts = [f.draft.get("corrected_text", "") for f in case.flags.order_by("created_at", "pk")]
+    return {**selectors.transcript_of(case.clip), "reviewer_drafts": drafts}

@@ -27,11 +27,9 @@ from django.views.decorators.http import require_GET, require_POST
 
 from annotate.accounts import roles
 from annotate.accounts.models import ReviewerCare
-from annotate.audit import services as audit
-from annotate.clips import vault
 from annotate.clips.serving import wav_response
 from annotate.escalation import care as reviewer_care
-from annotate.escalation import evidence, protective, selectors, services
+from annotate.escalation import evidence, selectors, services
 from annotate.escalation.models import Case, EvidenceExport, UnsealRequest
 from annotate.queues.claims import ClaimError
 from annotate.web import BadRequest, client_ip, form_or_json, json_body, role_required, wants_json
@@ -349,16 +347,12 @@ def _case_audio(request: HttpRequest, case_id: int, *, muffled: bool) -> HttpRes
     case = _get_case_for_officer(request, case_id)
     if not case.clip.audio_name:
         raise Http404("this clip's audio was purged")
-    wav = vault.load_audio(case.clip)
-    if muffled:
-        wav = protective.muffle(wav)
-    audit.record(
-        action="case.audio.play",
-        actor=request.user,
-        clip_public_id=case.clip.public_id,
-        target=f"case:{case.pk}",
+    wav = services.case_audio(
+        case=case,
+        officer=request.user,
+        muffled=muffled,
         ip=client_ip(request),
-        details={"muffled": muffled, "range": request.headers.get("Range", "")},
+        range_header=request.headers.get("Range", ""),
     )
     return wav_response(request, wav)
 
@@ -380,15 +374,8 @@ def case_audio_muffled(request: HttpRequest, case_id: int) -> HttpResponse:
 def case_transcript(request: HttpRequest, case_id: int) -> JsonResponse:
     """Shown only when the officer asks (the page hides it). Audited."""
     case = _get_case_for_officer(request, case_id)
-    audit.record(
-        action="case.transcript.view",
-        actor=request.user,
-        clip_public_id=case.clip.public_id,
-        target=f"case:{case.pk}",
-        ip=client_ip(request),
-    )
-    drafts = [f.draft.get("corrected_text", "") for f in case.flags.order_by("created_at", "pk")]
-    return _no_store(JsonResponse({**selectors.transcript_of(case.clip), "reviewer_drafts": drafts}))
+    transcript = services.case_transcript(case=case, officer=request.user, ip=client_ip(request))
+    return _no_store(JsonResponse(transcript))
 
 
 # --- unsealing -----------------------------------------------------------------------------------------
