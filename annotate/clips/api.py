@@ -16,7 +16,6 @@ from django.views.decorators.http import require_POST
 
 from annotate.accounts import roles
 from annotate.accounts.tokens import user_for_bearer
-from annotate.audit import services as audit
 from annotate.clips import ingest
 from annotate.web import client_ip
 
@@ -69,13 +68,7 @@ def upload_clip(request: HttpRequest) -> JsonResponse:
     if upload.size is not None and upload.size > settings.ANNOTATE_MAX_UPLOAD_BYTES:
         limit = settings.ANNOTATE_MAX_UPLOAD_BYTES
         return _error(413, f"the file is {upload.size / 1e6:.1f} MB, over the {limit / 1e6:.1f} MB limit")
-    result = ingest.ingest_clip(data=upload.read(), meta=meta)
-    audit.record(
-        action=f"ingest.{result.outcome}",
-        actor=user,
-        clip_public_id=result.clip.public_id if result.clip else "",
-        ip=client_ip(request),
-    )
+    result = ingest.upload_clip(data=upload.read(), meta=meta, uploader=user, ip=client_ip(request))
     body: dict = {"outcome": result.outcome, "message": result.message}
     if result.clip is not None:
         body["clip"] = {"public_id": result.clip.public_id, "state": result.clip.state}

@@ -23,6 +23,7 @@ from django.utils import timezone
 from django.utils.dateparse import parse_datetime
 
 from annotate import wiring
+from annotate.audit import services as audit
 from annotate.clips import asr, audio, crypto, vault
 from annotate.clips.models import Clip, IngestCount, OptOut
 
@@ -207,3 +208,15 @@ def ingest_clip(*, data: bytes, meta: ClipMeta) -> Outcome:
         raise
     log.info("imported clip %s (%.1f s, %s)", clip.public_id, seconds, decoded.source_format)
     return Outcome(IMPORTED, f"imported as clip {clip.public_id} ({seconds:.1f} s)", clip=clip, status=201)
+
+
+def upload_clip(*, data: bytes, meta: ClipMeta, uploader, ip: str | None = None) -> Outcome:
+    """One clip sent to the ingest API by a pipeline account: ingested as any other, and audited."""
+    result = ingest_clip(data=data, meta=meta)
+    audit.record(
+        action=f"ingest.{result.outcome}",
+        actor=uploader,
+        clip_public_id=result.clip.public_id if result.clip else "",
+        ip=ip,
+    )
+    return result

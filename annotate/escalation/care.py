@@ -142,7 +142,7 @@ def _care_for_update(user) -> ReviewerCare:
 
 
 @transaction.atomic
-def set_daily_cap(*, lead, reviewer, cap: int | None) -> ReviewerCare:
+def set_daily_cap(*, lead, reviewer, cap: int | None, ip: str | None = None) -> ReviewerCare:
     """A lead sets (or clears, with None) a reviewer's daily cap of distressing exposures."""
     if not roles.has_role(lead, roles.LEAD):
         raise CareError("only a team lead sets daily caps")
@@ -155,7 +155,7 @@ def set_daily_cap(*, lead, reviewer, cap: int | None) -> ReviewerCare:
     care.cap_set_by = lead
     care.cap_set_at = timezone.now()
     care.save(update_fields=["distressing_daily_cap", "cap_set_by", "cap_set_at", "updated_at"])
-    audit.record(action="care.cap_set", actor=lead, target=f"user:{reviewer.pk}", details={"cap": cap})
+    audit.record(action="care.cap_set", actor=lead, target=f"user:{reviewer.pk}", ip=ip, details={"cap": cap})
     return care
 
 

@@ -202,7 +202,7 @@ def exposure_cap(request: HttpRequest, user_id: int) -> HttpResponse:
     try:
         raw = form_or_json(request).get("cap")
         cap = None if raw in (None, "") else int(raw)
-        reviewer_care.set_daily_cap(lead=request.user, reviewer=reviewer, cap=cap)
+        reviewer_care.set_daily_cap(lead=request.user, reviewer=reviewer, cap=cap, ip=client_ip(request))
     except (TypeError, ValueError) as exc:  # CareError, CaseError and BadRequest are ValueErrors with a message
         message = (
             str(exc)
