@@ -38,6 +38,7 @@ test: setup-dev
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 	$(BIN)/python manage.py makemigrations --check --dry-run
+	$(BIN)/lint-imports
 	npx --no-install eslint static tests/js eslint.config.js
 	node --test tests/js/
 	$(BIN)/pytest $(PYTEST_ARGS)

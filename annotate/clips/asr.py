@@ -143,11 +143,9 @@ def job_key(clip_pk: int) -> str:
 
 def enqueue_transcription(clip: Clip) -> Job:
     """Record the clip's Whisper job in the current transaction; RQ gets it after the commit."""
-    from annotate.clips.jobs import transcribe_clip_job
-
     return jobs.schedule(
         "asr",
-        transcribe_clip_job,
+        "annotate.clips.jobs.transcribe_clip_job",
         clip.pk,
         key=job_key(clip.pk),
         retries=settings.ANNOTATE_ASR_RETRIES,

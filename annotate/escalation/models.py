@@ -100,6 +100,20 @@ class Case(models.Model):
         return self.state != Case.State.CLOSED
 
 
+S = Case.State
+# The case's state machine: from each state, the states an officer may move it to (each with a note).
+TRANSITIONS: dict[str, frozenset[str]] = {
+    S.NEW: frozenset({S.ACKNOWLEDGED}),
+    S.ACKNOWLEDGED: frozenset({S.INVESTIGATING}),
+    S.INVESTIGATING: frozenset({S.REFERRED, S.WELFARE_CONTACT, S.NO_ACTION, S.FALSE_ALARM}),
+    S.REFERRED: frozenset({S.CLOSED}),
+    S.WELFARE_CONTACT: frozenset({S.CLOSED}),
+    S.NO_ACTION: frozenset({S.CLOSED}),
+    S.FALSE_ALARM: frozenset({S.CLOSED}),
+    S.CLOSED: frozenset(),
+}
+
+
 class Flag(models.Model):
     """One reviewer's flag of a clip. The first flag of a clip opens its case."""
 

@@ -19,7 +19,16 @@ from django.utils import timezone
 
 from annotate.accounts import roles
 from annotate.clips.models import Clip
-from annotate.escalation.models import Case, CaseEvent, Category, Flag, Severity, UnsealRequest
+from annotate.escalation.models import (
+    DEFAULT_SEVERITY,
+    TRANSITIONS,
+    Case,
+    CaseEvent,
+    Category,
+    Flag,
+    Severity,
+    UnsealRequest,
+)
 
 OUTCOMES = frozenset({Case.State.REFERRED, Case.State.WELFARE_CONTACT, Case.State.NO_ACTION, Case.State.FALSE_ALARM})
 # Identity may be unsealed once an officer has taken the case on, until it is
@@ -145,8 +154,6 @@ def timeline(case: Case) -> QuerySet[CaseEvent]:
 
 
 def allowed_transitions(case: Case) -> list[str]:
-    from annotate.escalation.services import TRANSITIONS
-
     return sorted(TRANSITIONS[case.state], key=lambda s: list(Case.State.values).index(s))
 
 
@@ -205,8 +212,6 @@ def severity_choices() -> list[dict[str, str]]:
 
 
 def category_choices() -> list[dict[str, str]]:
-    from annotate.escalation.models import DEFAULT_SEVERITY
-
     return [
         {"value": v, "label": str(label), "severity": str(DEFAULT_SEVERITY[Category(v)])}
         for v, label in Category.choices

@@ -27,6 +27,7 @@ from annotate.escalation import notify, protective, selectors
 from annotate.escalation.models import (
     DEFAULT_SEVERITY,
     SEVERITY_RANK,
+    TRANSITIONS,
     Case,
     CaseEvent,
     Category,
@@ -38,17 +39,6 @@ from annotate.queues import claims
 from annotate.queues.models import Task
 from annotate.review.models import Annotation
 
-S = Case.State
-TRANSITIONS: dict[str, frozenset[str]] = {
-    S.NEW: frozenset({S.ACKNOWLEDGED}),
-    S.ACKNOWLEDGED: frozenset({S.INVESTIGATING}),
-    S.INVESTIGATING: frozenset({S.REFERRED, S.WELFARE_CONTACT, S.NO_ACTION, S.FALSE_ALARM}),
-    S.REFERRED: frozenset({S.CLOSED}),
-    S.WELFARE_CONTACT: frozenset({S.CLOSED}),
-    S.NO_ACTION: frozenset({S.CLOSED}),
-    S.FALSE_ALARM: frozenset({S.CLOSED}),
-    S.CLOSED: frozenset(),
-}
 MAX_NOTE = 4000
 MAX_REFERENCE = 100
 MIN_UNSEAL_REASON = 15

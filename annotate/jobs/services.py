@@ -64,7 +64,7 @@ def resolve(path: str) -> Callable[..., Any]:
 
 def schedule(
     queue_name: str,
-    func: Callable[..., Any],
+    func: Callable[..., Any] | str,
     *args: Any,
     key: str,
     retries: int = 0,
@@ -73,9 +73,10 @@ def schedule(
 ) -> Job:
     """Record a job in the current transaction; it is handed to RQ once the transaction commits.
 
-    `key` names what the job is about (say "asr:clip:12"): while a job with that key
-    is pending or running, scheduling it again returns that job, so the same work is
-    never queued twice.
+    `func` is the job function or its dotted path (the path spares a module that is
+    imported by its own jobs module an import cycle). `key` names what the job is
+    about (say "asr:clip:12"): while a job with that key is pending or running,
+    scheduling it again returns that job, so the same work is never queued twice.
     """
     if queue_name not in settings.RQ_QUEUE_NAMES:
         raise ValueError(f"unknown queue {queue_name!r}; one of: {', '.join(settings.RQ_QUEUE_NAMES)}")
@@ -86,7 +87,7 @@ def schedule(
         with transaction.atomic():  # a savepoint: a concurrent duplicate must not break the caller's transaction
             job = Job.objects.create(
                 queue=queue_name,
-                func=dotted(func),
+                func=func if isinstance(func, str) else dotted(func),
                 args=list(args),
                 key=key,
                 max_attempts=retries + 1,

@@ -260,8 +260,6 @@ def log_question_view(*, opinion: SecondOpinion, lead, ip: str | None = None) ->
 @transaction.atomic
 def request_export(*, lead, fmt: str, queue: Queue | None = None, ip: str | None = None) -> Export:
     """Record an export job (RQ queue "default"); it is handed to a worker once this transaction commits."""
-    from annotate.leads.jobs import build_export_job
-
     if fmt not in Export.Format.values:
         raise ConsoleError(f"unknown format {fmt!r}; one of: {', '.join(Export.Format.values)}")
     export = Export.objects.create(requested_by=lead, format=fmt, queue=queue)
@@ -274,7 +272,7 @@ def request_export(*, lead, fmt: str, queue: Queue | None = None, ip: str | None
     )
     jobs.schedule(
         "default",
-        build_export_job,
+        "annotate.leads.jobs.build_export_job",
         export.pk,
         key=f"export:{export.pk}",
         retries=settings.ANNOTATE_EXPORT_RETRIES,
