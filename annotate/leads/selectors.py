@@ -236,6 +236,21 @@ def dashboard() -> dict[str, Any]:
 # --- adjudication ------------------------------------------------------------------------------------
 
 
+def clip_in_console(public_id: str) -> Clip | None:
+    """A clip a lead may look at: in the console (reviewed, asked about, or gold) and not flagged; else None."""
+    clip = Clip.objects.filter(public_id=public_id).first()
+    if clip is None:
+        return None
+    in_console = (
+        Annotation.objects.filter(clip=clip).exists()
+        or SecondOpinion.objects.filter(clip=clip).exists()
+        or GoldClip.objects.filter(clip=clip).exists()
+    )
+    if not in_console or guards.is_flagged(clip.pk):
+        return None
+    return clip
+
+
 def disagreements() -> QuerySet[ClipAgreement]:
     qs = (
         ClipAgreement.objects.filter(needs_adjudication=True, resolved_at__isnull=True)
@@ -270,6 +285,10 @@ def inbox() -> dict[str, list[SecondOpinion]]:
         "open": list(base.filter(answered_at__isnull=True).order_by("created_at")),
         "answered": list(base.filter(answered_at__isnull=False).order_by("-answered_at")[:50]),
     }
+
+
+def annotations_of(clip: Clip) -> QuerySet[Annotation]:
+    return Annotation.objects.filter(clip=clip).select_related("reviewer").order_by("created_at")
 
 
 def questions_of(*, user, task_id: int | None = None) -> QuerySet[SecondOpinion]:

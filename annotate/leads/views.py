@@ -33,7 +33,6 @@ from annotate.leads import guards, selectors, services
 from annotate.leads.forms import AdjudicationForm, AnswerForm, ExportForm, GoldForm, QueueForm
 from annotate.leads.models import Export, SecondOpinion
 from annotate.queues.models import GoldClip, Queue
-from annotate.review.models import Annotation
 from annotate.web import client_ip, json_body, role_required
 
 # --- access ------------------------------------------------------------------------------------------
@@ -49,14 +48,9 @@ def _get_queue_for_lead(request: HttpRequest, queue_id: int) -> Queue:
 
 
 def _get_clip_for_lead(request: HttpRequest, public_id: str) -> Clip:
-    """A clip a lead may look at: in the console (reviewed, asked about, or gold), not flagged."""
-    clip = get_object_or_404(Clip, public_id=public_id)
-    in_console = (
-        Annotation.objects.filter(clip=clip).exists()
-        or SecondOpinion.objects.filter(clip=clip).exists()
-        or GoldClip.objects.filter(clip=clip).exists()
-    )
-    if not in_console or guards.is_flagged(clip.pk):
+    """A clip a lead may look at (selectors.clip_in_console), else 404."""
+    clip = selectors.clip_in_console(public_id)
+    if clip is None:
         raise Http404
     return clip
 
@@ -351,7 +345,7 @@ def inbox_item(request: HttpRequest, opinion_id: int) -> HttpResponse:
             "opinion": opinion,
             "clip": clip,
             "whisper": transcripts[0] if transcripts else None,
-            "annotations": Annotation.objects.filter(clip=clip).select_related("reviewer").order_by("created_at"),
+            "annotations": selectors.annotations_of(clip),
             "audio_url": lead_audio_url(clip=clip, user=request.user) if clip.audio_name else None,
             "form": form,
             "section": "inbox",

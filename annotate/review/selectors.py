@@ -18,6 +18,15 @@ def audio_token(*, task: Task, user) -> str:
     return audio_urls.sign(door=audio_urls.REVIEW_DOOR, user=user, clip_public_id=task.clip.public_id, task_id=task.pk)
 
 
+def held_task(*, user, task_id: int, clip_public_id: str) -> Task | None:
+    """The task, if this user holds its claim now and it is of that clip."""
+    return (
+        Task.objects.select_related("clip")
+        .filter(pk=task_id, claimed_by=user, state=Task.State.CLAIMED, clip__public_id=clip_public_id)
+        .first()
+    )
+
+
 def task_payload(*, task: Task, user) -> dict[str, Any]:
     clip = task.clip
     transcripts = list(clip.machine_transcripts.all())

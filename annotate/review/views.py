@@ -14,7 +14,7 @@ from annotate.clips import audio_urls, playback
 from annotate.clips.serving import wav_response
 from annotate.queues import claims
 from annotate.queues import selectors as queue_selectors
-from annotate.queues.models import Queue, Skip, Task
+from annotate.queues.models import Queue, Skip
 from annotate.review import selectors
 from annotate.review.models import Annotation
 from annotate.review.services import Submission, SubmitError, submit
@@ -183,16 +183,7 @@ def audio(request: HttpRequest, token: str) -> HttpResponse:
     audio_pass = audio_urls.verify(door=audio_urls.REVIEW_DOOR, token=token, user=request.user)
     if audio_pass is None or audio_pass.task_id is None:
         raise Http404
-    task = (
-        Task.objects.select_related("clip")
-        .filter(
-            pk=audio_pass.task_id,
-            claimed_by=request.user,
-            state=Task.State.CLAIMED,
-            clip__public_id=audio_pass.clip_public_id,
-        )
-        .first()
-    )
+    task = selectors.held_task(user=request.user, task_id=audio_pass.task_id, clip_public_id=audio_pass.clip_public_id)
     if task is None or not task.clip.audio_name:
         raise Http404
     wav = playback.play(
