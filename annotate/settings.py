@@ -289,7 +289,7 @@ LOGGING = {
     "loggers": {"faster_whisper": {"level": "WARNING"}},
 }
 
-# --- Escalation and reviewer care (annotate/escalation, annotate/accounts/wellbeing.py) ---
+# --- Escalation and reviewer care (annotate/escalation, annotate/escalation/care.py) ---
 # Deadlines per severity, in seconds from the moment the case opened: "acknowledge"
 # applies to a new case, "decide" until an outcome is recorded (referred, welfare
 # contact, no action, false alarm), "close" until it is closed. Override all of

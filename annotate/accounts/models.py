@@ -38,7 +38,7 @@ class ReviewerCare(models.Model):
     """A reviewer's protection settings: the daily cap a lead set, their own opt-out, a break.
 
     Exposure itself is counted from what happened (flags, clips of likely
-    distressing queues reviewed or skipped): see annotate/accounts/wellbeing.py.
+    distressing queues reviewed or skipped): see annotate/escalation/care.py.
     """
 
     user = models.OneToOneField(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="care")
