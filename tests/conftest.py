@@ -18,7 +18,12 @@ from django.contrib.auth.models import User
 
 from annotate.accounts import roles
 from annotate.accounts.models import ApiToken
-from tests.support import CANARY, Canary, make_user
+from annotate.catalog import index as catalog_index
+from annotate.catalog.kinds import seed_kinds
+from annotate.catalog.models import EntityKind
+from annotate.queues.models import Queue
+from tests.factories import make_queue
+from tests.support import CANARY, CHROMIUM_ARGS, Canary, make_persona, make_user
 
 CHROMIUM = Path("/usr/bin/chromium")
 
@@ -134,37 +139,43 @@ def private_storage(settings, tmp_path) -> Path:
 
 @pytest.fixture
 def reviewer(db) -> User:
-    return make_user("rita", roles.REVIEWER)
+    return make_persona("reviewer")
 
 
 @pytest.fixture
 def other_reviewer(db) -> User:
-    return make_user("ravi", roles.REVIEWER)
+    return make_persona("other_reviewer")
 
 
 @pytest.fixture
 def lead(db) -> User:
-    return make_user("lena", roles.LEAD)
+    return make_persona("lead")
 
 
 @pytest.fixture
 def officer(db) -> User:
-    return make_user("olga", roles.OFFICER)
+    return make_persona("officer")
 
 
 @pytest.fixture
 def second_officer(db) -> User:
-    return make_user("omar", roles.OFFICER)
+    return make_persona("second_officer")
 
 
 @pytest.fixture
 def admin_user(db) -> User:
-    return make_user("ada", roles.ADMIN, is_staff=True, is_superuser=True)
+    return make_persona("admin_user")
 
 
 @pytest.fixture
 def outsider(db) -> User:
-    return make_user("otto")
+    return make_persona("outsider")
+
+
+@pytest.fixture
+def queue(reviewer, other_reviewer) -> Queue:
+    """A queue of every clip, reviewed by the reviewer and the second reviewer."""
+    return make_queue(reviewer, other_reviewer)
 
 
 @pytest.fixture
@@ -208,3 +219,43 @@ def rq_queues():
     _empty_rq_queues()
     yield
     _empty_rq_queues()
+
+
+# --- the entity catalog ----------------------------------------------------------------------
+
+
+@pytest.fixture
+def fresh_catalog(db):
+    """The seeded entity kinds (a transactional test elsewhere may have flushed them) and an empty search index."""
+    seed_kinds(EntityKind)
+    catalog_index.forget()
+    yield
+    catalog_index.forget()
+
+
+# --- the browser -----------------------------------------------------------------------------
+
+
+@pytest.fixture
+def chromium_args() -> list[str]:
+    """Chromium's command line; a module overrides this fixture to add to it."""
+    return list(CHROMIUM_ARGS)
+
+
+@pytest.fixture
+def browser(monkeypatch, chromium_args):
+    """Headless Chromium through Playwright, closed after the test (mark the test `browser`).
+
+    Request it after the fixtures that start servers or processes (a fork must not copy
+    Playwright's state). Playwright's sync API keeps an event loop running in this thread;
+    the test's own ORM calls are plain synchronous code all the same.
+    """
+    from playwright.sync_api import sync_playwright
+
+    monkeypatch.setenv("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=str(CHROMIUM), args=chromium_args, headless=True)
+        try:
+            yield browser
+        finally:
+            browser.close()

@@ -1,4 +1,5 @@
-"""Building review data quickly: transcribed clips and queues, as the services leave them.
+"""Building data quickly, as the services leave it: transcribed clips and queues,
+catalogs, held tasks, flags and cases.
 
 Ingest and Whisper have their own tests; review tests start from clips in the
 state those services produce (encrypted audio stored, a machine transcript, a
@@ -10,13 +11,22 @@ from __future__ import annotations
 import hashlib
 import io
 import itertools
+from pathlib import Path
 
 from pydub.generators import Sine
 
+from annotate.catalog import importer
+from annotate.catalog import services as catalog_services
 from annotate.clips import audio, vault
 from annotate.clips.models import Clip, MachineTranscript, SealedIdentity
-from annotate.queues.models import Queue
+from annotate.escalation import services as escalation_services
+from annotate.escalation.models import Case, Flag
+from annotate.queues import claims
+from annotate.queues.models import Queue, Task
 from annotate.queues.services import sample_clip
+from tests.support import CANARY
+
+DEMO_CATALOG = Path(__file__).resolve().parent.parent / "demo" / "catalog.jsonl"
 
 _counter = itertools.count(1)
 
@@ -60,3 +70,73 @@ def make_clip(text: str = "set a timer for ten minutes", *, with_audio: bool = T
     MachineTranscript.objects.create(clip=clip, model_name="tiny.en", language="en", text=text, words=words)
     sample_clip(clip=clip)
     return clip
+
+
+# --- the entity catalog ------------------------------------------------------------------------
+
+
+def import_entities(*rows: dict):
+    """A small catalog of the given rows ({"kind": ..., "name": ..., ...}), through the real import."""
+    return catalog_services.import_catalog(rows=importer.read_dicts(list(rows)))
+
+
+def import_demo_catalog(limit: int = 1200):
+    """The demo catalog's first `limit` entries: every real name and a few hundred made-up ones."""
+    report = catalog_services.import_catalog(rows=itertools.islice(importer.read_file(DEMO_CATALOG), limit))
+    assert not report.bad
+    return report
+
+
+# --- flags and cases ---------------------------------------------------------------------------
+
+S = Case.State
+# The legal path from a new case to each state.
+CASE_PATH = {
+    S.NEW: [],
+    S.ACKNOWLEDGED: [S.ACKNOWLEDGED],
+    S.INVESTIGATING: [S.ACKNOWLEDGED, S.INVESTIGATING],
+    S.REFERRED: [S.ACKNOWLEDGED, S.INVESTIGATING, S.REFERRED],
+    S.WELFARE_CONTACT: [S.ACKNOWLEDGED, S.INVESTIGATING, S.WELFARE_CONTACT],
+    S.NO_ACTION: [S.ACKNOWLEDGED, S.INVESTIGATING, S.NO_ACTION],
+    S.FALSE_ALARM: [S.ACKNOWLEDGED, S.INVESTIGATING, S.FALSE_ALARM],
+    S.CLOSED: [S.ACKNOWLEDGED, S.INVESTIGATING, S.NO_ACTION, S.CLOSED],
+}
+
+
+def seal_canary(clip: Clip) -> None:
+    """Give the clip a real sealed identity: the canary's (make_clip stores a dummy)."""
+    SealedIdentity.objects.filter(clip=clip).delete()
+    vault.seal_identity(
+        clip=clip,
+        identity=vault.Identity(CANARY.account_id, CANARY.first_name, CANARY.device_serial),
+        account_hash="c" * 64,
+    )
+
+
+def held_clip(reviewer, queue, text: str = "help me please", *, with_audio: bool = True) -> Task:
+    """A new clip with the canary identity, claimed by the reviewer."""
+    clip = make_clip(text, with_audio=with_audio)
+    seal_canary(clip)
+    task = Task.objects.get(queue=queue, clip=clip)
+    claimed = claims.claim_next(user=reviewer, queue=queue)
+    assert claimed.pk == task.pk, "the fixture's clip should be the next one in the queue"
+    return claimed
+
+
+def flag_task(reviewer, task: Task, category: str = "danger_now", **fields) -> Flag:
+    return escalation_services.flag_clip(
+        user=reviewer, flag=escalation_services.FlagInput(task_id=task.pk, category=category, **fields)
+    )
+
+
+def move(case: Case, to: str, officer) -> Case:
+    extra = {"referred_to": "police", "reference": "POL-2026-0042"} if to == S.REFERRED else {}
+    return escalation_services.transition(case_id=case.pk, actor=officer, to_state=to, note=f"moving to {to}", **extra)
+
+
+def case_in(state: str, *, reviewer, officer, queue, with_audio: bool = False) -> Case:
+    """A case brought to `state` along the legal path."""
+    case = flag_task(reviewer, held_clip(reviewer, queue, with_audio=with_audio)).case
+    for step in CASE_PATH[state]:
+        case = move(case, step, officer)
+    return case

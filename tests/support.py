@@ -1,12 +1,28 @@
-"""Helpers shared by the test modules: test recordings, manifests, the canary identity."""
+"""Helpers shared by the test modules: users, JSON requests, test recordings, manifests, the canary identity.
+
+The toolbox of the suite: this module (plain helpers), tests/factories.py (data built
+through the real services) and tests/conftest.py (personas, the Chromium fixture).
+No test module imports another.
+"""
 
 from __future__ import annotations
 
 import json
+from collections.abc import Callable, Iterator
+from concurrent.futures import ThreadPoolExecutor
+from contextlib import contextmanager, nullcontext
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TypeVar
 
+from django.conf import settings
 from django.contrib.auth.models import Group, User
+from django.db import connections, transaction
+from django.test import Client, override_settings
+
+from annotate.accounts import roles
+
+T = TypeVar("T")
 
 FIXTURES = Path(__file__).parent / "fixtures"
 AUDIO = FIXTURES / "audio"
@@ -21,12 +37,88 @@ CHROMIUM_ARGS = [
 ]
 
 
+# The named personas of the suite (tests/conftest.py makes one per fixture of the same name).
+PERSONAS: dict[str, tuple[str, tuple[str, ...], dict]] = {
+    "reviewer": ("rita", (roles.REVIEWER,), {}),
+    "other_reviewer": ("ravi", (roles.REVIEWER,), {}),
+    "lead": ("lena", (roles.LEAD,), {}),
+    "officer": ("olga", (roles.OFFICER,), {}),
+    "second_officer": ("omar", (roles.OFFICER,), {}),
+    "admin_user": ("ada", (roles.ADMIN,), {"is_staff": True, "is_superuser": True}),
+    "outsider": ("otto", (), {}),
+}
+
+
+def make_persona(who: str) -> User:
+    username, groups, fields = PERSONAS[who]
+    return make_user(username, *groups, **fields)
+
+
 def make_user(username: str, *groups: str, **fields) -> User:
     user = User.objects.create_user(username=username, password=PASSWORD, **fields)
     if groups:
         # get_or_create: migration 0002 makes the groups, but a transactional test's flush removes them.
         user.groups.add(*(Group.objects.get_or_create(name=name)[0] for name in groups))
     return user
+
+
+def as_user(client: Client, user: User | None) -> Client:
+    """The client signed in as `user`; None leaves it anonymous."""
+    if user is not None:
+        client.force_login(user)
+    return client
+
+
+def post_json(client: Client, url: str, body: object = None, **extra):
+    """POST `body` (an empty object when None) as JSON, as the pages' scripts do."""
+    return client.post(url, json.dumps({} if body is None else body), content_type="application/json", **extra)
+
+
+def get_json(client: Client, url: str):
+    return client.get(url, HTTP_ACCEPT="application/json")
+
+
+def in_thread(fn: Callable[[], T]) -> T:
+    """Database work beside Playwright's sync API (which keeps an event loop in this thread)."""
+
+    def run() -> T:
+        try:
+            return fn()
+        finally:
+            connections.close_all()
+
+    with ThreadPoolExecutor(max_workers=1) as pool:
+        return pool.submit(run).result()
+
+
+@contextmanager
+def built_once(django_db_blocker, folder: Path | None = None) -> Iterator[None]:
+    """Data shared by several tests (a role matrix's world), built once and rolled back after the last.
+
+    Use it in a class- or module-scoped fixture: what is built inside this block is
+    kept in an open transaction; each test still runs in its own savepoint within it
+    (pytest-django's `db`), so what a test writes is undone before the next test, as
+    usual. Blocks nest (a world, then each endpoint's data in it). Audio is stored in
+    `folder` when given, which the tests must also use (override the `private_storage`
+    fixture to return it). Only for tests that are not transactional (`django_db`
+    without transaction=True).
+    """
+    storage = nullcontext()
+    if folder is not None:
+        storages = {name: dict(conf) for name, conf in settings.STORAGES.items()}
+        options = {**storages["default"]["OPTIONS"], "location": str(folder)}
+        storages["default"] = {**storages["default"], "OPTIONS": options}
+        storage = override_settings(STORAGES=storages)
+    with storage:
+        with django_db_blocker.unblock():
+            atomic = transaction.atomic()
+            atomic.__enter__()
+        try:
+            yield
+        finally:
+            with django_db_blocker.unblock():
+                transaction.set_rollback(True)
+                atomic.__exit__(None, None, None)
 
 
 def stored_files(folder: Path) -> list[Path]:

@@ -9,23 +9,13 @@ import pytest
 from django.core.management import CommandError, call_command
 
 from annotate.catalog import importer, services
-from annotate.catalog import index as catalog_index
-from annotate.catalog.kinds import seed_kinds
 from annotate.catalog.models import CatalogState, Entity, EntityKind
 from tests.support import PASSWORD
 
-pytestmark = pytest.mark.django_db
+pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("fresh_catalog")]
 
 DEMO = Path(__file__).resolve().parent.parent / "demo" / "catalog.jsonl"
 MB_TAYLOR = "dac9949f-167c-554a-9d16-d6ba3fe6efd2"
-
-
-@pytest.fixture(autouse=True)
-def fresh_index(db):
-    seed_kinds(EntityKind)  # a transactional test elsewhere may have flushed the seeded kinds
-    catalog_index.forget()
-    yield
-    catalog_index.forget()
 
 
 def write_jsonl(path, lines):

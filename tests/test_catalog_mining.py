@@ -7,37 +7,23 @@ import json
 import pytest
 
 from annotate.audit.models import AuditEvent
-from annotate.catalog import importer, services
-from annotate.catalog import index as catalog_index
-from annotate.catalog.kinds import seed_kinds
-from annotate.catalog.models import Entity, EntityKind, EntitySpan, MiningBatch
+from annotate.catalog.models import Entity, EntitySpan, MiningBatch
 from annotate.clips.models import MachineTranscript
 from annotate.queues import claims
 from annotate.review.models import Annotation
 from annotate.review.services import Submission, submit
-from tests.factories import make_clip, make_queue
+from tests.factories import import_entities, make_clip, make_queue
+from tests.support import post_json
 
-pytestmark = pytest.mark.django_db
-
-
-@pytest.fixture(autouse=True)
-def fresh_index(db):
-    seed_kinds(EntityKind)  # a transactional test elsewhere may have flushed the seeded kinds
-    catalog_index.forget()
-    yield
-    catalog_index.forget()
+pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("fresh_catalog")]
 
 
 @pytest.fixture
 def catalog():
-    services.import_catalog(
-        rows=importer.read_dicts(
-            [
-                {"kind": "artist", "name": "Taylor Swift", "popularity": 100},
-                {"kind": "artist", "name": "Beyoncé", "aliases": ["Beyonce"], "popularity": 100},
-                {"kind": "song", "name": "Shake It Off", "popularity": 95},
-            ]
-        )
+    import_entities(
+        {"kind": "artist", "name": "Taylor Swift", "popularity": 100},
+        {"kind": "artist", "name": "Beyoncé", "aliases": ["Beyonce"], "popularity": 100},
+        {"kind": "song", "name": "Shake It Off", "popularity": 95},
     )
     return {e.name: e for e in Entity.objects.all()}
 
@@ -60,10 +46,6 @@ def transcripts(reviewer, other_reviewer):
 
 def get(client, url, **params):
     return client.get(url, params)
-
-
-def post_json(client, url, body):
-    return client.post(url, json.dumps(body), content_type="application/json")
 
 
 def mine(client, q, **params):

@@ -7,27 +7,18 @@ submit with Ctrl+Enter, then read what was stored.
 
 from __future__ import annotations
 
-import itertools
-from concurrent.futures import ThreadPoolExecutor
-from pathlib import Path
-
 import pytest
-from django.conf import settings
-from django.db import connections
 from django.test import Client
 
-from annotate.catalog import importer, services
 from annotate.catalog import index as catalog_index
 from annotate.catalog.kinds import seed_kinds
 from annotate.catalog.models import Entity, EntityKind, EntitySpan
 from annotate.review.models import Annotation
-from tests.factories import make_clip, make_queue
-from tests.support import CHROMIUM_ARGS
+from tests.factories import import_demo_catalog, make_clip, make_queue
+from tests.support import in_thread
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
-CHROMIUM = Path("/usr/bin/chromium")
-DEMO_CATALOG = Path(settings.BASE_DIR) / "demo" / "catalog.jsonl"
 DEMO_CLIP = {  # demo/manifest.jsonl, clip-001-shake-it-off
     "text": "shake it off my taylor swift",
     "heard": "play shake it off my taylor swift",
@@ -41,8 +32,7 @@ CORRECTED = "Shake It Off by Taylor Swift"
 def demo(reviewer):
     seed_kinds(EntityKind)  # the flush after a transactional test removes what migrations seeded
     catalog_index.forget()
-    report = services.import_catalog(rows=itertools.islice(importer.read_file(DEMO_CATALOG), 1200))
-    assert not report.bad
+    import_demo_catalog()
     queue = make_queue(reviewer, name="Music and everyday requests (en)")
     make_clip(DEMO_CLIP["text"], heard=DEMO_CLIP["heard"], response=DEMO_CLIP["response"], intent=DEMO_CLIP["intent"])
     client = Client()
@@ -52,35 +42,17 @@ def demo(reviewer):
 
 
 @pytest.fixture
-def browser_page(live_server, demo):
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
-        context = browser.new_context()
-        context.add_cookies([{"name": "sessionid", "value": demo["session"], "url": live_server.url}])
-        page = context.new_page()
-        errors: list[str] = []
-        page.on("pageerror", lambda error: errors.append(str(error)))
-        page.goto(f"{live_server.url}/review/{demo['queue'].pk}/")
-        page.wait_for_function("document.getElementById('review').dataset.view === 'clip'")
-        page.wait_for_function("window.__spans !== undefined")
-        page.evaluate("window.__spans.ready")  # the kinds are loaded
-        yield page, errors
-        browser.close()
-
-
-def in_thread(fn):
-    """Database work beside Playwright's sync API (which keeps an event loop in this thread)."""
-
-    def run():
-        try:
-            return fn()
-        finally:
-            connections.close_all()
-
-    with ThreadPoolExecutor(max_workers=1) as pool:
-        return pool.submit(run).result()
+def browser_page(live_server, demo, browser):
+    context = browser.new_context()
+    context.add_cookies([{"name": "sessionid", "value": demo["session"], "url": live_server.url}])
+    page = context.new_page()
+    errors: list[str] = []
+    page.on("pageerror", lambda error: errors.append(str(error)))
+    page.goto(f"{live_server.url}/review/{demo['queue'].pk}/")
+    page.wait_for_function("document.getElementById('review').dataset.view === 'clip'")
+    page.wait_for_function("window.__spans !== undefined")
+    page.evaluate("window.__spans.ready")  # the kinds are loaded
+    yield page, errors
 
 
 def stored_spans():

@@ -7,40 +7,25 @@ import json
 import pytest
 from django.core.management import CommandError, call_command
 
-from annotate.catalog import importer, services
-from annotate.catalog import index as catalog_index
-from annotate.catalog.kinds import seed_kinds
-from annotate.catalog.models import Entity, EntityKind, EntitySpan
+from annotate.catalog.models import Entity, EntitySpan
 from annotate.catalog.spans import SpanInput
 from annotate.clips import crypto, vault
 from annotate.clips.models import SealedIdentity
 from annotate.queues import claims
 from annotate.review.services import Submission, submit
-from tests.factories import make_clip, make_queue
+from tests.factories import import_entities, make_clip, make_queue
 
-pytestmark = pytest.mark.django_db
+pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("fresh_catalog")]
 
 MB = "dac9949f-167c-554a-9d16-d6ba3fe6efd2"
-
-
-@pytest.fixture(autouse=True)
-def fresh_index(db):
-    seed_kinds(EntityKind)  # a transactional test elsewhere may have flushed the seeded kinds
-    catalog_index.forget()
-    yield
-    catalog_index.forget()
 
 
 @pytest.fixture
 def reviewed(reviewer, other_reviewer, canary):
     """Clips sealed with the canary identity, reviewed with spans; one accidental, one only transcribed."""
-    services.import_catalog(
-        rows=importer.read_dicts(
-            [
-                {"kind": "artist", "name": "Taylor Swift", "external_ids": {"musicbrainz": MB}, "popularity": 100},
-                {"kind": "song", "name": "Shake It Off", "popularity": 95},
-            ]
-        )
+    import_entities(
+        {"kind": "artist", "name": "Taylor Swift", "external_ids": {"musicbrainz": MB}, "popularity": 100},
+        {"kind": "song", "name": "Shake It Off", "popularity": 95},
     )
     taylor, song = Entity.objects.get(kind__slug="artist"), Entity.objects.get(kind__slug="song")
     queue = make_queue(reviewer, other_reviewer)

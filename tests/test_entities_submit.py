@@ -2,41 +2,25 @@
 
 from __future__ import annotations
 
-import json
-
 import pytest
 
-from annotate.catalog import importer, services
-from annotate.catalog import index as catalog_index
-from annotate.catalog.kinds import seed_kinds
-from annotate.catalog.models import Entity, EntityKind, EntitySpan
+from annotate.catalog.models import Entity, EntitySpan
 from annotate.queues import claims
 from annotate.review.models import Annotation
-from tests.factories import make_clip, make_queue
+from tests.factories import import_entities, make_clip, make_queue
+from tests.support import post_json
 
-pytestmark = pytest.mark.django_db
+pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("fresh_catalog")]
 
 TEXT = "Shake It Off by Taylor Swift"
 
 
-@pytest.fixture(autouse=True)
-def fresh_index(db):
-    seed_kinds(EntityKind)  # a transactional test elsewhere may have flushed the seeded kinds
-    catalog_index.forget()
-    yield
-    catalog_index.forget()
-
-
 @pytest.fixture
 def catalog():
-    services.import_catalog(
-        rows=importer.read_dicts(
-            [
-                {"kind": "artist", "name": "Taylor Swift", "aliases": ["T Swift"], "popularity": 100},
-                {"kind": "song", "name": "Shake It Off", "popularity": 95},
-                {"kind": "album", "name": "1989", "popularity": 90},
-            ]
-        )
+    import_entities(
+        {"kind": "artist", "name": "Taylor Swift", "aliases": ["T Swift"], "popularity": 100},
+        {"kind": "song", "name": "Shake It Off", "popularity": 95},
+        {"kind": "album", "name": "1989", "popularity": 90},
     )
     return {e.name: e for e in Entity.objects.all()}
 
@@ -46,10 +30,6 @@ def held(reviewer, other_reviewer):
     queue = make_queue(reviewer, other_reviewer)
     make_clip("shake it off my taylor swift")
     return claims.claim_next(user=reviewer, queue=queue)
-
-
-def post_json(client, url, body):
-    return client.post(url, json.dumps(body), content_type="application/json")
 
 
 def submit(client, task, text=TEXT, spans=None, key="k1", **extra):

@@ -2,34 +2,20 @@
 
 from __future__ import annotations
 
-import itertools
 import json
-from pathlib import Path
 
 import pytest
 
-from annotate.catalog import importer, selectors, services
-from annotate.catalog import index as catalog_index
-from annotate.catalog.kinds import seed_kinds
-from annotate.catalog.models import EntityKind
+from annotate.catalog import selectors
 from annotate.catalog.normalize import find_phrase, normalize, tokens
+from tests.factories import import_demo_catalog
 
-pytestmark = pytest.mark.django_db
-
-DEMO = Path(__file__).resolve().parent.parent / "demo" / "catalog.jsonl"
-
-
-@pytest.fixture(autouse=True)
-def fresh_index(db):
-    seed_kinds(EntityKind)  # a transactional test elsewhere may have flushed the seeded kinds
-    catalog_index.forget()
-    yield
-    catalog_index.forget()
+pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("fresh_catalog")]
 
 
 @pytest.fixture
 def catalog():
-    services.import_catalog(rows=itertools.islice(importer.read_file(DEMO), 1200))
+    return import_demo_catalog()
 
 
 def suggested(text):

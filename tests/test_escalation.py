@@ -2,12 +2,11 @@
 
 Access by role, unsealing and evidence: test_escalation_access.py. The live
 feed: test_escalation_live.py. Both sides in a browser: test_escalation_browser.py.
-The helpers below are shared with those modules.
+The helpers they share (held_clip, flag_task, case_in, ...) are in tests/factories.py.
 """
 
 from __future__ import annotations
 
-import json
 from datetime import timedelta
 
 import pytest
@@ -15,8 +14,7 @@ from django.core import mail
 from django.utils import timezone
 
 from annotate.audit.models import AuditEvent
-from annotate.clips import vault
-from annotate.clips.models import Clip, SealedIdentity
+from annotate.clips.models import Clip
 from annotate.clips.services import ClipOnHold, purge_clip
 from annotate.escalation import care as reviewer_care
 from annotate.escalation import selectors, services
@@ -25,24 +23,13 @@ from annotate.queues import claims
 from annotate.queues.models import Task
 from annotate.review.models import Annotation
 from annotate.review.services import Submission, submit
-from tests.factories import make_clip, make_queue
-from tests.support import CANARY
+from tests.factories import case_in, flag_task, held_clip, make_clip, make_queue, move
+from tests.support import CANARY, get_json, post_json
 
 pytestmark = pytest.mark.django_db
 
 S = Case.State
 ALL_STATES = list(S.values)
-# The legal path from a new case to each state (each step: state, extra fields).
-PATH = {
-    S.NEW: [],
-    S.ACKNOWLEDGED: [S.ACKNOWLEDGED],
-    S.INVESTIGATING: [S.ACKNOWLEDGED, S.INVESTIGATING],
-    S.REFERRED: [S.ACKNOWLEDGED, S.INVESTIGATING, S.REFERRED],
-    S.WELFARE_CONTACT: [S.ACKNOWLEDGED, S.INVESTIGATING, S.WELFARE_CONTACT],
-    S.NO_ACTION: [S.ACKNOWLEDGED, S.INVESTIGATING, S.NO_ACTION],
-    S.FALSE_ALARM: [S.ACKNOWLEDGED, S.INVESTIGATING, S.FALSE_ALARM],
-    S.CLOSED: [S.ACKNOWLEDGED, S.INVESTIGATING, S.NO_ACTION, S.CLOSED],
-}
 LEGAL = {
     (S.NEW, S.ACKNOWLEDGED),
     (S.ACKNOWLEDGED, S.INVESTIGATING),
@@ -55,59 +42,6 @@ LEGAL = {
     (S.NO_ACTION, S.CLOSED),
     (S.FALSE_ALARM, S.CLOSED),
 }
-
-
-# --- helpers shared by the escalation test modules ------------------------------------------------
-
-
-def post_json(client, url, body=None, **extra):
-    return client.post(url, json.dumps(body if body is not None else {}), content_type="application/json", **extra)
-
-
-def get_json(client, url):
-    return client.get(url, HTTP_ACCEPT="application/json")
-
-
-def seal_canary(clip: Clip) -> None:
-    """Give the clip a real sealed identity: the canary's (factories store a dummy)."""
-    SealedIdentity.objects.filter(clip=clip).delete()
-    vault.seal_identity(
-        clip=clip,
-        identity=vault.Identity(CANARY.account_id, CANARY.first_name, CANARY.device_serial),
-        account_hash="c" * 64,
-    )
-
-
-def held_clip(reviewer, queue, text: str = "help me please", *, with_audio: bool = True) -> Task:
-    """A new clip with the canary identity, claimed by the reviewer."""
-    clip = make_clip(text, with_audio=with_audio)
-    seal_canary(clip)
-    task = Task.objects.get(queue=queue, clip=clip)
-    claimed = claims.claim_next(user=reviewer, queue=queue)
-    assert claimed.pk == task.pk, "the fixture's clip should be the next one in the queue"
-    return claimed
-
-
-def flag_task(reviewer, task: Task, category: str = "danger_now", **fields) -> Flag:
-    return services.flag_clip(user=reviewer, flag=services.FlagInput(task_id=task.pk, category=category, **fields))
-
-
-def move(case: Case, to: str, officer) -> Case:
-    extra = {"referred_to": "police", "reference": "POL-2026-0042"} if to == S.REFERRED else {}
-    return services.transition(case_id=case.pk, actor=officer, to_state=to, note=f"moving to {to}", **extra)
-
-
-def case_in(state: str, *, reviewer, officer, queue, with_audio: bool = False) -> Case:
-    """A case brought to `state` along the legal path."""
-    case = flag_task(reviewer, held_clip(reviewer, queue, with_audio=with_audio)).case
-    for step in PATH[state]:
-        case = move(case, step, officer)
-    return case
-
-
-@pytest.fixture
-def queue(reviewer, other_reviewer):
-    return make_queue(reviewer, other_reviewer)
 
 
 @pytest.fixture

@@ -21,9 +21,8 @@ from django.core.management import call_command
 from annotate.audit.models import AuditEvent
 from annotate.escalation import evidence, services
 from annotate.escalation.models import Case, CaseEvent, EvidenceExport, UnsealRequest
-from tests.factories import make_queue
-from tests.support import CANARY, make_user
-from tests.test_escalation import S, case_in, held_clip, move, post_json
+from tests.factories import S, case_in, held_clip, make_queue, move
+from tests.support import CANARY, make_user, post_json
 
 pytestmark = pytest.mark.django_db
 

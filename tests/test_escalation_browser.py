@@ -22,7 +22,6 @@ import sys
 import threading
 import time
 from contextlib import contextmanager
-from pathlib import Path
 
 import pytest
 from django.conf import settings as django_settings
@@ -31,15 +30,10 @@ from django.test import Client
 
 from annotate.escalation.models import Case
 from annotate.escalation.templatetags.escalation_review import flag_plugin_state
-from tests.factories import make_queue
-from tests.support import CANARY
-from tests.support import CHROMIUM_ARGS as SHARED_CHROMIUM_ARGS
-from tests.test_escalation import held_clip
+from tests.factories import held_clip, make_queue
+from tests.support import CANARY, CHROMIUM_ARGS
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
-
-CHROMIUM = Path("/usr/bin/chromium")
-CHROMIUM_ARGS = [*SHARED_CHROMIUM_ARGS, "--autoplay-policy=no-user-gesture-required"]  # the beep plays
 
 
 def _free_port() -> int:
@@ -141,19 +135,8 @@ def asgi_server(django_db_setup, django_db_blocker):
 
 
 @pytest.fixture
-def browser(monkeypatch):
-    from playwright.sync_api import sync_playwright
-
-    # Playwright's sync API keeps an event loop running in this thread; the test's
-    # own ORM calls are plain synchronous code all the same.
-    monkeypatch.setenv("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
-
-    with sync_playwright() as pw:
-        browser = pw.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS, headless=True)
-        try:
-            yield browser
-        finally:
-            browser.close()
+def chromium_args():
+    return [*CHROMIUM_ARGS, "--autoplay-policy=no-user-gesture-required"]  # the beep plays
 
 
 def sign_in(browser, base: str, user, errors: list[str]):

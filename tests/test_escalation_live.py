@@ -20,9 +20,8 @@ from django.test import Client
 from annotate.asgi import application
 from annotate.escalation import notify, services
 from annotate.escalation.models import Case
-from tests.factories import make_queue
+from tests.factories import flag_task, held_clip, move
 from tests.support import CANARY
-from tests.test_escalation import flag_task, held_clip, move
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -68,11 +67,6 @@ async def receive_until(comm: WebsocketCommunicator, kind: str, timeout: float =
         message = await comm.receive_json_from(timeout=max(left, 0.01))
         if message["type"] == kind:
             return message
-
-
-@pytest.fixture
-def queue(reviewer, other_reviewer):
-    return make_queue(reviewer, other_reviewer)
 
 
 def test_an_officer_connects_and_gets_the_open_cases(layer, officer, reviewer, queue):

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 import uuid
 from datetime import timedelta
 
@@ -18,18 +17,9 @@ from annotate.queues import claims
 from annotate.queues.models import GoldClip, Queue, Task
 from annotate.review.services import Submission, submit
 from tests.factories import make_clip, make_queue
+from tests.support import as_user, post_json
 
 pytestmark = pytest.mark.django_db
-
-
-def post_json(client, url, body=None):
-    return client.post(url, json.dumps(body or {}), content_type="application/json")
-
-
-def as_user(client, user):
-    if user is not None:
-        client.force_login(user)
-    return client
 
 
 def review(user, queue, text):

@@ -11,7 +11,6 @@ from __future__ import annotations
 import json
 from concurrent.futures import ThreadPoolExecutor
 from functools import partial
-from pathlib import Path
 
 import pytest
 from django.contrib.staticfiles.handlers import ASGIStaticFilesHandler
@@ -19,11 +18,9 @@ from django.db import connections
 from django.test import Client
 
 from tests.factories import make_clip, make_queue
-from tests.support import CHROMIUM_ARGS
+from tests.support import in_thread
 
 pytestmark = [pytest.mark.browser, pytest.mark.postgres, pytest.mark.django_db(transaction=True)]
-
-CHROMIUM = Path("/usr/bin/chromium")
 
 
 def _application():
@@ -40,7 +37,6 @@ def _forget_inherited_connections():
     """
     from asgiref.sync import SyncToAsync
     from channels.layers import channel_layers
-    from django.db import connections
 
     for connection in connections.all(initialized_only=True):
         connection.connection = None
@@ -61,19 +57,6 @@ def daphne_url(settings):
     finally:
         process.terminate()
         process.join(10)
-
-
-def in_thread(fn):
-    """Run database work beside Playwright's sync API (which keeps an event loop in this thread)."""
-
-    def run():
-        try:
-            return fn()
-        finally:
-            connections.close_all()
-
-    with ThreadPoolExecutor(max_workers=1) as pool:
-        return pool.submit(run).result()
 
 
 def session_cookie(user, url: str) -> dict:
@@ -103,66 +86,57 @@ SUBMIT_AS_REVIEWER = """async ({queueId, text}) => {
 }"""
 
 
-def test_the_dashboard_updates_live_while_a_reviewer_submits(daphne_url, lead, reviewer):
-    from playwright.sync_api import sync_playwright
-
+def test_the_dashboard_updates_live_while_a_reviewer_submits(daphne_url, lead, reviewer, browser):
     queue = make_queue(reviewer, name="Music")
     for text in ("play halo", "play yellow", "set a timer"):
         make_clip(text)
     lead_cookie, reviewer_cookie = session_cookie(lead, daphne_url), session_cookie(reviewer, daphne_url)
 
-    with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
-        try:
-            lead_context = browser.new_context()
-            lead_context.add_cookies([lead_cookie])
-            dashboard = lead_context.new_page()
-            errors: list[str] = []
-            dashboard.on("pageerror", lambda error: errors.append(str(error)))
-            loads: list[str] = []
-            dashboard.on("load", lambda page: loads.append(page.url))
-            dashboard.goto(f"{daphne_url}/lead/")
-            dashboard.wait_for_function("window.__dashboard && window.__dashboard.live", timeout=30_000)
-            assert dashboard.text_content("#total-backlog") == "3"
-            assert dashboard.text_content("#total-last-hour") == "0"
-            assert dashboard.get_attribute("#dashboard", "data-live") == "live"
+    lead_context = browser.new_context()
+    lead_context.add_cookies([lead_cookie])
+    dashboard = lead_context.new_page()
+    errors: list[str] = []
+    dashboard.on("pageerror", lambda error: errors.append(str(error)))
+    loads: list[str] = []
+    dashboard.on("load", lambda page: loads.append(page.url))
+    dashboard.goto(f"{daphne_url}/lead/")
+    dashboard.wait_for_function("window.__dashboard && window.__dashboard.live", timeout=30_000)
+    assert dashboard.text_content("#total-backlog") == "3"
+    assert dashboard.text_content("#total-last-hour") == "0"
+    assert dashboard.get_attribute("#dashboard", "data-live") == "live"
 
-            reviewer_context = browser.new_context()
-            reviewer_context.add_cookies([reviewer_cookie])
-            desk = reviewer_context.new_page()
-            desk.goto(f"{daphne_url}/")  # the reviewer's home page sets the CSRF cookie
+    reviewer_context = browser.new_context()
+    reviewer_context.add_cookies([reviewer_cookie])
+    desk = reviewer_context.new_page()
+    desk.goto(f"{daphne_url}/")  # the reviewer's home page sets the CSRF cookie
 
-            for done, text in enumerate(("play halo", "play yellow"), start=1):
-                status = desk.evaluate(SUBMIT_AS_REVIEWER, {"queueId": queue.pk, "text": text})
-                assert status == 201
-                dashboard.wait_for_function(
-                    "n => document.getElementById('total-last-hour').textContent === String(n)", arg=done
-                )
-            # The third clip is claimed already (prefetched): nothing open, one in review.
-            assert dashboard.text_content("#total-backlog") == "0"
-            queue_row = dashboard.eval_on_selector(
-                "#queues-table tbody tr", "r => [...r.cells].map(c => c.textContent)"
-            )
-            assert queue_row[:4] == ["Music", "0", "0", "1"]
-            rows = dashboard.eval_on_selector_all(
-                "#reviewers-table tbody tr", "rows => rows.map(r => [...r.cells].map(c => c.textContent))"
-            )
-            assert rows[0][:3] == ["rita", "2", "2"]
-            bars = dashboard.eval_on_selector_all("#throughput-chart svg rect.bar", "bars => bars.length")
-            assert bars == 1
-            updates = dashboard.evaluate("window.__dashboard.updates")
-            assert updates >= 3  # the first numbers, then one per submit at least
-            assert loads == [f"{daphne_url}/lead/"]  # never reloaded
-            assert errors == []
-            data = json.loads(json.dumps(dashboard.evaluate("window.__dashboard.data")))
-            assert data["queues"][0]["clips_per_hour"] == 2
-        finally:
-            browser.close()
+    for done, text in enumerate(("play halo", "play yellow"), start=1):
+        status = desk.evaluate(SUBMIT_AS_REVIEWER, {"queueId": queue.pk, "text": text})
+        assert status == 201
+        dashboard.wait_for_function(
+            "n => document.getElementById('total-last-hour').textContent === String(n)", arg=done
+        )
+    # The third clip is claimed already (prefetched): nothing open, one in review.
+    assert dashboard.text_content("#total-backlog") == "0"
+    queue_row = dashboard.eval_on_selector("#queues-table tbody tr", "r => [...r.cells].map(c => c.textContent)")
+    assert queue_row[:4] == ["Music", "0", "0", "1"]
+    rows = dashboard.eval_on_selector_all(
+        "#reviewers-table tbody tr", "rows => rows.map(r => [...r.cells].map(c => c.textContent))"
+    )
+    assert rows[0][:3] == ["rita", "2", "2"]
+    bars = dashboard.eval_on_selector_all("#throughput-chart svg rect.bar", "bars => bars.length")
+    assert bars == 1
+    updates = dashboard.evaluate("window.__dashboard.updates")
+    assert updates >= 3  # the first numbers, then one per submit at least
+    assert loads == [f"{daphne_url}/lead/"]  # never reloaded
+    assert errors == []
+    data = json.loads(json.dumps(dashboard.evaluate("window.__dashboard.data")))
+    assert data["queues"][0]["clips_per_hour"] == 2
 
 
-def test_a_reviewer_asks_for_a_second_opinion_on_the_review_page_and_reads_the_answer(daphne_url, lead, reviewer):
-    from playwright.sync_api import sync_playwright
-
+def test_a_reviewer_asks_for_a_second_opinion_on_the_review_page_and_reads_the_answer(
+    daphne_url, lead, reviewer, browser
+):
     from annotate.leads import services
     from annotate.leads.models import SecondOpinion
 
@@ -170,32 +144,27 @@ def test_a_reviewer_asks_for_a_second_opinion_on_the_review_page_and_reads_the_a
     make_clip("play halo by beyonce")
     cookie = session_cookie(reviewer, daphne_url)
 
-    with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
-        try:
-            context = browser.new_context()
-            context.add_cookies([cookie])
-            page = context.new_page()
-            errors: list[str] = []
-            page.on("pageerror", lambda error: errors.append(str(error)))
-            page.goto(f"{daphne_url}/review/{queue.pk}/")
-            page.wait_for_selector("#review[data-ready=true]")
-            task_id = int(page.get_attribute("#review", "data-task-id"))
-            page.wait_for_selector("#ask-question")
-            page.keyboard.press("Alt+q")
-            assert page.evaluate("document.activeElement.id") == "ask-question"
-            page.keyboard.type("is it halo or hello?")
-            page.keyboard.press("Enter")
-            page.wait_for_selector("#panel-second-opinion li.open")
+    context = browser.new_context()
+    context.add_cookies([cookie])
+    page = context.new_page()
+    errors: list[str] = []
+    page.on("pageerror", lambda error: errors.append(str(error)))
+    page.goto(f"{daphne_url}/review/{queue.pk}/")
+    page.wait_for_selector("#review[data-ready=true]")
+    task_id = int(page.get_attribute("#review", "data-task-id"))
+    page.wait_for_selector("#ask-question")
+    page.keyboard.press("Alt+q")
+    assert page.evaluate("document.activeElement.id") == "ask-question"
+    page.keyboard.type("is it halo or hello?")
+    page.keyboard.press("Enter")
+    page.wait_for_selector("#panel-second-opinion li.open")
 
-            def answer_it():  # as a lead in the console would (its own thread: Playwright runs an event loop here)
-                opinion = SecondOpinion.objects.select_related("clip").get()
-                assert (opinion.asked_by_id, opinion.task_id) == (reviewer.pk, task_id)
-                services.answer(opinion=opinion, lead=lead, text="Halo, by Beyoncé.")
+    def answer_it():  # as a lead in the console would (its own thread: Playwright runs an event loop here)
+        opinion = SecondOpinion.objects.select_related("clip").get()
+        assert (opinion.asked_by_id, opinion.task_id) == (reviewer.pk, task_id)
+        services.answer(opinion=opinion, lead=lead, text="Halo, by Beyoncé.")
 
-            in_thread(answer_it)
-            page.wait_for_selector("#panel-second-opinion li.answered", timeout=25_000)
-            assert page.text_content("#panel-second-opinion li.answered .ask-a") == "Lead: Halo, by Beyoncé."
-            assert errors == []
-        finally:
-            browser.close()
+    in_thread(answer_it)
+    page.wait_for_selector("#panel-second-opinion li.answered", timeout=25_000)
+    assert page.text_content("#panel-second-opinion li.answered .ask-a") == "Lead: Halo, by Beyoncé."
+    assert errors == []

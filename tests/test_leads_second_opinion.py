@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 import logging
 
 import pytest
@@ -15,21 +14,12 @@ from annotate.leads.models import SecondOpinion
 from annotate.leads.views import lead_audio_url
 from annotate.queues import claims
 from annotate.review.services import Submission, submit
-from tests.factories import make_clip, make_queue
-from tests.support import AUDIO, make_user
+from tests.factories import make_clip
+from tests.support import AUDIO, make_user, post_json
 
 pytestmark = pytest.mark.django_db
 
 API = "/lead/api/second-opinions"
-
-
-def post_json(client, url, body):
-    return client.post(url, json.dumps(body), content_type="application/json")
-
-
-@pytest.fixture
-def queue(reviewer, other_reviewer):
-    return make_queue(reviewer, other_reviewer, name="Music")
 
 
 @pytest.fixture

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 from datetime import timedelta
 
 import pytest
@@ -15,17 +14,9 @@ from annotate.review.metrics import error_rates
 from annotate.review.models import Annotation
 from annotate.review.services import Submission, SubmitError, submit
 from tests.factories import make_clip, make_queue
+from tests.support import post_json
 
 pytestmark = pytest.mark.django_db
-
-
-def post_json(client, url, body):
-    return client.post(url, json.dumps(body), content_type="application/json")
-
-
-@pytest.fixture
-def queue(reviewer, other_reviewer):
-    return make_queue(reviewer, other_reviewer)
 
 
 # --- claiming --------------------------------------------------------------------

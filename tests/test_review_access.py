@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 import logging
 
 import pytest
@@ -17,18 +16,9 @@ from annotate.queues import claims
 from annotate.queues.models import Task
 from annotate.review import selectors
 from tests.factories import make_clip, make_queue
-from tests.support import AUDIO
+from tests.support import AUDIO, as_user, post_json
 
 pytestmark = pytest.mark.django_db
-
-
-def post_json(client, url, body=None):
-    return client.post(url, json.dumps(body or {}), content_type="application/json")
-
-
-@pytest.fixture
-def queue(reviewer, other_reviewer):
-    return make_queue(reviewer, other_reviewer)
 
 
 @pytest.fixture
@@ -40,12 +30,6 @@ def held(queue, reviewer):
 @pytest.fixture
 def personas(reviewer, other_reviewer, lead, officer):
     return {"reviewer": reviewer, "other_reviewer": other_reviewer, "lead": lead, "officer": officer, "anonymous": None}
-
-
-def as_user(client, user):
-    if user is not None:
-        client.force_login(user)
-    return client
 
 
 # --- pages and API by role --------------------------------------------------------------

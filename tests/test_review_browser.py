@@ -16,11 +16,10 @@ from django.conf import settings as django_settings
 from annotate.clips.ingest import ingest_clip, parse_meta
 from annotate.queues.models import Queue, Skip
 from annotate.review.models import Annotation
-from tests.support import CHROMIUM_ARGS, PASSWORD
+from tests.support import PASSWORD
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
-CHROMIUM = Path("/usr/bin/chromium")
 MANIFEST = Path(django_settings.BASE_DIR) / "demo" / "manifest.jsonl"
 IDENTITY_FIELDS = ("account_id", "first_name", "device_serial")
 
@@ -50,12 +49,6 @@ DELAY_CLAIM_ANSWERS = """() => {
 }"""
 
 
-@pytest.fixture
-def chromium():
-    """The browser marker (tests/conftest.py) has already skipped or failed without it."""
-    return CHROMIUM
-
-
 def demo_lines(count: int) -> list[dict]:
     lines = [json.loads(line) for line in MANIFEST.read_text().splitlines() if line.strip()]
     return [line for line in lines if not line.get("opted_out")][:count]
@@ -75,88 +68,83 @@ def queue_with_clips(settings, reviewer) -> tuple[Queue, list[dict]]:
     return queue, lines
 
 
-def test_reviewer_reviews_three_clips_with_keys_only(chromium, live_server, reviewer, queue_with_clips):
-    from playwright.sync_api import sync_playwright
-
+def test_reviewer_reviews_three_clips_with_keys_only(live_server, reviewer, queue_with_clips, browser):
     queue, lines = queue_with_clips
     identifiers = [line[field] for line in lines for field in IDENTITY_FIELDS if line.get(field)]
     seen: list[str] = []  # every page and request the reviewer's browser saw or sent
     switches = []
     expected = []
 
-    with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(executable_path=str(chromium), args=CHROMIUM_ARGS)
-        page = browser.new_page(viewport={"width": 1366, "height": 900})
-        page.on("request", lambda request: seen.append(f"{request.url}\n{request.post_data or ''}"))
-        errors: list[str] = []
-        page.on("pageerror", lambda error: errors.append(str(error)))
+    page = browser.new_page(viewport={"width": 1366, "height": 900})
+    page.on("request", lambda request: seen.append(f"{request.url}\n{request.post_data or ''}"))
+    errors: list[str] = []
+    page.on("pageerror", lambda error: errors.append(str(error)))
 
-        # Sign in through the login form, straight into the queue.
-        page.goto(f"{live_server.url}/login/?next=/review/{queue.pk}/")
-        page.fill("#id_username", reviewer.username)
-        page.fill("#id_password", PASSWORD)
-        page.keyboard.press("Enter")
-        page.wait_for_url(f"**/review/{queue.pk}/")
-        page.wait_for_selector("#review[data-ready=true]")
+    # Sign in through the login form, straight into the queue.
+    page.goto(f"{live_server.url}/login/?next=/review/{queue.pk}/")
+    page.fill("#id_username", reviewer.username)
+    page.fill("#id_password", PASSWORD)
+    page.keyboard.press("Enter")
+    page.wait_for_url(f"**/review/{queue.pk}/")
+    page.wait_for_selector("#review[data-ready=true]")
 
-        for number, (typed, grade_key, grade, intent_presses, intent) in enumerate(REVIEWS, 1):
-            if number == len(REVIEWS):
-                # From here on the claim answers arrive late, as on a slow network: the
-                # one sent after this submit still lists the clip skipped below.
-                page.evaluate(DELAY_CLAIM_ANSWERS)
-            task_id = page.get_attribute("#review", "data-task-id")
-            assert page.evaluate("document.activeElement.id") == "transcript"
-            whisper_text = page.input_value("#transcript")
-            assert page.locator("#whisper-words .word").count() > 0
+    for number, (typed, grade_key, grade, intent_presses, intent) in enumerate(REVIEWS, 1):
+        if number == len(REVIEWS):
+            # From here on the claim answers arrive late, as on a slow network: the
+            # one sent after this submit still lists the clip skipped below.
+            page.evaluate(DELAY_CLAIM_ANSWERS)
+        task_id = page.get_attribute("#review", "data-task-id")
+        assert page.evaluate("document.activeElement.id") == "transcript"
+        whisper_text = page.input_value("#transcript")
+        assert page.locator("#whisper-words .word").count() > 0
 
-            # Edit in place: type at the end of Whisper's text.
-            page.keyboard.press("End")
-            page.keyboard.type(typed)
-            # The diff follows the typing a moment later: wait for all of it, not just its start.
-            page.wait_for_function(
-                "(words) => [...document.querySelectorAll('#diff ins')].map((e) => e.innerText).join(' ')"
-                ".split(/\\s+/).filter(Boolean).join(' ') === words",
-                arg=" ".join(typed.split()),
-            )
-            assert page.inner_text("#diff ins").split() == typed.split()
-            assert page.inner_text("#diff-summary") != "no changes"
+        # Edit in place: type at the end of Whisper's text.
+        page.keyboard.press("End")
+        page.keyboard.type(typed)
+        # The diff follows the typing a moment later: wait for all of it, not just its start.
+        page.wait_for_function(
+            "(words) => [...document.querySelectorAll('#diff ins')].map((e) => e.innerText).join(' ')"
+            ".split(/\\s+/).filter(Boolean).join(' ') === words",
+            arg=" ".join(typed.split()),
+        )
+        assert page.inner_text("#diff ins").split() == typed.split()
+        assert page.inner_text("#diff-summary") != "no changes"
 
-            page.keyboard.press("Control+Space")  # play
-            page.keyboard.press("Alt+j")  # replay the last 2 s
-            page.keyboard.press(grade_key)
-            for _ in range(intent_presses):
-                page.keyboard.press("Alt+i")
-            assert page.get_attribute(f'.grade[data-grade="{grade}"]', "aria-pressed") == "true"
+        page.keyboard.press("Control+Space")  # play
+        page.keyboard.press("Alt+j")  # replay the last 2 s
+        page.keyboard.press(grade_key)
+        for _ in range(intent_presses):
+            page.keyboard.press("Alt+i")
+        assert page.get_attribute(f'.grade[data-grade="{grade}"]', "aria-pressed") == "true"
 
-            # The next clip's audio is in memory before the submit…
-            page.wait_for_function("window.__review.held.length === 2 && window.__review.held[1].audioReady")
-            page.keyboard.press("Control+Enter")
-            page.wait_for_function(f"document.querySelector('#review').dataset.taskId !== '{task_id}'")
-            # …so it is playable within one animation frame of being shown.
-            ready = page.evaluate(
-                "() => new Promise(resolve => requestAnimationFrame(() => resolve({"
-                "ready: window.__review.ready, duration: window.__review.duration})))"
-            )
-            switches.append(ready)
-            seen.append(page.content())
-            assert page.inner_text("#save-status").startswith("Saved")
-            expected.append((int(task_id), (whisper_text + typed).strip(), grade, intent))
-
-        # The fourth clip: skip it by keys (Alt+S, then 3: "not sure") at once, before the
-        # claim answer comes back; it must not come back with it. The queue is then empty.
-        skipped = page.get_attribute("#review", "data-task-id")
-        page.keyboard.press("Alt+s")
-        page.keyboard.press("3")
-        page.wait_for_selector("#empty", state="visible")
-        page.wait_for_function("window.__pendingClaims === 0")
-        assert page.evaluate("window.__review.view") == "empty"
-        assert page.evaluate("window.__review.held") == []
-        assert "Nothing left to review in this queue" in page.inner_text("#empty")
-        assert page.inner_text("#done-count") == "3 reviewed"
+        # The next clip's audio is in memory before the submit…
+        page.wait_for_function("window.__review.held.length === 2 && window.__review.held[1].audioReady")
+        page.keyboard.press("Control+Enter")
+        page.wait_for_function(f"document.querySelector('#review').dataset.taskId !== '{task_id}'")
+        # …so it is playable within one animation frame of being shown.
+        ready = page.evaluate(
+            "() => new Promise(resolve => requestAnimationFrame(() => resolve({"
+            "ready: window.__review.ready, duration: window.__review.duration})))"
+        )
+        switches.append(ready)
         seen.append(page.content())
-        timings = page.evaluate("window.__review.timings")
-        assert not errors, errors
-        browser.close()
+        assert page.inner_text("#save-status").startswith("Saved")
+        expected.append((int(task_id), (whisper_text + typed).strip(), grade, intent))
+
+    # The fourth clip: skip it by keys (Alt+S, then 3: "not sure") at once, before the
+    # claim answer comes back; it must not come back with it. The queue is then empty.
+    skipped = page.get_attribute("#review", "data-task-id")
+    page.keyboard.press("Alt+s")
+    page.keyboard.press("3")
+    page.wait_for_selector("#empty", state="visible")
+    page.wait_for_function("window.__pendingClaims === 0")
+    assert page.evaluate("window.__review.view") == "empty"
+    assert page.evaluate("window.__review.held") == []
+    assert "Nothing left to review in this queue" in page.inner_text("#empty")
+    assert page.inner_text("#done-count") == "3 reviewed"
+    seen.append(page.content())
+    timings = page.evaluate("window.__review.timings")
+    assert not errors, errors
 
     assert all(s["ready"] and s["duration"] > 0 for s in switches), switches
     assert len(timings) == 3 and all(t["playable_ms"] >= t["post_ms"] for t in timings)

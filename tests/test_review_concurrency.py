@@ -8,7 +8,6 @@ messages (withdrawn for escalation, already saved, lease ran out) need no race.
 
 from __future__ import annotations
 
-import json
 import threading
 import time
 from collections.abc import Callable, Iterator
@@ -30,15 +29,12 @@ from annotate.queues import claims
 from annotate.queues.models import Skip, Task
 from annotate.review.models import Annotation
 from tests.factories import make_clip, make_queue
+from tests.support import PASSWORD, post_json
 
 PAIRS = 20
 PAIRS_AT_ONCE = 10  # 20 database connections at a time: the PostgreSQL server is shared
 
 T = TypeVar("T")
-
-
-def post_json(client: Client, url: str, body: dict | None = None):
-    return client.post(url, json.dumps(body or {}), content_type="application/json")
 
 
 def client_for(user: User) -> Client:
@@ -327,38 +323,29 @@ def test_a_retried_skip_of_a_skipped_clip_answers_ok_once(client, reviewer):
 
 
 @contextmanager
-def review_page(live_server, user: User, queue_id: int):
+def review_page(browser, live_server, user: User, queue_id: int):
     """Headless Chromium signed in as the user, on the queue's review page with a clip shown."""
-    from playwright.sync_api import sync_playwright
-
-    from tests.support import CHROMIUM_ARGS, PASSWORD
-
-    with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(executable_path="/usr/bin/chromium", args=CHROMIUM_ARGS)
-        try:
-            page = browser.new_page()
-            page.goto(f"{live_server.url}/login/?next=/review/{queue_id}/")
-            page.fill("#id_username", user.username)
-            page.fill("#id_password", PASSWORD)
-            page.keyboard.press("Enter")
-            page.wait_for_url(f"**/review/{queue_id}/")
-            page.wait_for_selector("#review[data-ready=true]")
-            yield page
-        finally:
-            browser.close()
+    page = browser.new_page()
+    page.goto(f"{live_server.url}/login/?next=/review/{queue_id}/")
+    page.fill("#id_username", user.username)
+    page.fill("#id_password", PASSWORD)
+    page.keyboard.press("Enter")
+    page.wait_for_url(f"**/review/{queue_id}/")
+    page.wait_for_selector("#review[data-ready=true]")
+    yield page
 
 
 @pytest.mark.browser
 @pytest.mark.django_db(transaction=True)
 def test_the_page_says_a_clip_flagged_by_someone_else_went_to_escalation_and_does_not_retry(
-    live_server, reviewer, other_reviewer
+    live_server, reviewer, other_reviewer, browser
 ):
     from annotate.escalation.services import FlagInput, flag_clip
 
     queue = make_queue(reviewer, other_reviewer, overlap=2)
     for i in range(2):
         make_clip(f"turn on the kitchen light {i}")
-    with review_page(live_server, reviewer, queue.pk) as page:
+    with review_page(browser, live_server, reviewer, queue.pk) as page:
         submits: list[str] = []
         page.on("request", lambda request: submits.append(request.url) if "/submit" in request.url else None)
         task_id = int(page.get_attribute("#review", "data-task-id"))
@@ -392,11 +379,11 @@ def test_the_page_says_a_clip_flagged_by_someone_else_went_to_escalation_and_doe
 
 @pytest.mark.browser
 @pytest.mark.django_db(transaction=True)
-def test_the_page_says_already_saved_when_the_answer_to_a_saved_submit_was_lost(live_server, reviewer):
+def test_the_page_says_already_saved_when_the_answer_to_a_saved_submit_was_lost(live_server, reviewer, browser):
     queue = make_queue(reviewer)
     for i in range(2):
         make_clip(f"turn on the kitchen light {i}")
-    with review_page(live_server, reviewer, queue.pk) as page:
+    with review_page(browser, live_server, reviewer, queue.pk) as page:
         attempts = []
 
         def lose_the_first_answer(route):
