@@ -22,7 +22,7 @@ from annotate.audit.models import AuditEvent
 from annotate.escalation import evidence, services
 from annotate.escalation.models import Case, CaseEvent, EvidenceExport, UnsealRequest
 from tests.factories import S, case_in, held_clip, make_queue, move
-from tests.support import CANARY, make_user, post_json
+from tests.support import CANARY, built_once, make_persona, make_user, post_json
 
 pytestmark = pytest.mark.django_db
 
@@ -233,23 +233,54 @@ ENDPOINTS: dict[str, tuple] = {
 }
 
 
-@pytest.mark.parametrize("who", ROLES)
-@pytest.mark.parametrize("endpoint", list(ENDPOINTS))
-def test_role_endpoint_matrix(client, scene, endpoint, who):
-    prepare, expected = ENDPOINTS[endpoint]
-    method, url, body, as_json = prepare(scene)
-    login(client, scene, who)
-    if method == "get":
-        response = client.get(url, HTTP_ACCEPT="application/json") if as_json else client.get(url)
-    elif as_json:
-        response = post_json(client, url, body, HTTP_ACCEPT="application/json")
-    else:
-        response = client.post(url, body or {})
-    assert response.status_code == expected[who], (endpoint, who, response.content[:300])
-    if response.status_code == 302:
-        assert response["Location"].startswith("/login/")
-    if who not in ("officer", "second_officer"):
-        assert not CANARY.found_in(response.content)
+# The world (people, a queue) is built once for the matrix, each endpoint's case once for its seven
+# cells (built_once); each cell makes its request in a savepoint of that, rolled back after it.
+
+
+@pytest.fixture(scope="class")
+def matrix_world(django_db_setup, django_db_blocker, tmp_path_factory):
+    folder = tmp_path_factory.mktemp("matrix")
+    with built_once(django_db_blocker, folder):
+        with django_db_blocker.unblock():
+            people = [make_persona(who) for who in ROLES if who != "anonymous"]
+            scene = Scene(*people, make_queue(people[0], people[1]))
+        yield scene, folder
+
+
+@pytest.fixture(scope="class", params=list(ENDPOINTS))
+def endpoint(request, matrix_world, django_db_blocker):
+    """The endpoint's name and request (method, url, body, as_json), prepared once for the seven roles."""
+    with built_once(django_db_blocker):
+        with django_db_blocker.unblock():
+            prepared = ENDPOINTS[request.param][0](matrix_world[0])
+        yield request.param, prepared
+
+
+class TestRoleEndpointMatrix:
+    @pytest.fixture
+    def private_storage(self, matrix_world):
+        return matrix_world[1]
+
+    @pytest.fixture
+    def scene(self, matrix_world):
+        return matrix_world[0]
+
+    @pytest.mark.parametrize("who", ROLES)
+    def test_role_endpoint_matrix(self, client, scene, endpoint, who):
+        name, (method, url, body, as_json) = endpoint
+        expected = ENDPOINTS[name][1]
+        login(client, scene, who)
+        if method == "get":
+            response = client.get(url, HTTP_ACCEPT="application/json") if as_json else client.get(url)
+        elif as_json:
+            response = post_json(client, url, body, HTTP_ACCEPT="application/json")
+        else:
+            response = client.post(url, body or {})
+        assert response.status_code == expected[who], (name, who, response.content[:300])
+        if response.status_code == 302:
+            assert response["Location"].startswith("/login/")
+        if who not in ("officer", "second_officer"):
+            assert not CANARY.found_in(response.content)
 
 
 def test_the_matrix_covers_every_escalation_url():
