@@ -16,7 +16,7 @@ from annotate.queues import claims
 from annotate.queues.models import Task
 from annotate.review import selectors
 from tests.factories import make_clip, make_queue
-from tests.support import AUDIO, as_user, post_json
+from tests.support import AUDIO, as_user, built_once, make_persona, post_json
 
 pytestmark = pytest.mark.django_db
 
@@ -65,16 +65,54 @@ def test_claim_api_refuses_a_queue_the_reviewer_is_not_in(client, reviewer, othe
     assert not Task.objects.filter(claimed_by=reviewer).exists()
 
 
-@pytest.mark.parametrize("action", ["submit", "skip", "renew"])
-@pytest.mark.parametrize(
-    ("who", "status"), [("other_reviewer", 409), ("lead", 403), ("officer", 403), ("anonymous", 401)]
-)
-def test_task_actions_on_someone_elses_clip(client, personas, held, action, who, status):
-    body = {"idempotency_key": "x", "corrected_text": "hijack", "reason": "other"}
-    response = post_json(as_user(client, personas[who]), f"/review/api/tasks/{held.pk}/{action}", body)
-    assert response.status_code == status
-    held.refresh_from_db()
-    assert held.state == Task.State.CLAIMED and held.claimed_by == personas["reviewer"]
+@pytest.fixture(scope="class")
+def held_world(django_db_setup, django_db_blocker, tmp_path_factory):
+    """The personas and a clip the reviewer holds, built once for a class of cells (built_once)."""
+    folder = tmp_path_factory.mktemp("held")
+    with built_once(django_db_blocker, folder):
+        with django_db_blocker.unblock():
+            people = {who: make_persona(who) for who in ("reviewer", "other_reviewer", "lead", "officer")}
+            queue = make_queue(people["reviewer"], people["other_reviewer"])
+            make_clip("set a timer for ten minutes")
+            held = claims.claim_next(user=people["reviewer"], queue=queue)
+        yield {**people, "anonymous": None}, held, folder
+
+
+class TestSomeoneElsesClip:
+    """Nobody but its holder acts on a held clip or plays it: one world for all the cells, each cell's
+    request in a savepoint of it."""
+
+    @pytest.fixture
+    def private_storage(self, held_world):
+        return held_world[2]
+
+    @pytest.fixture
+    def personas(self, held_world):
+        return held_world[0]
+
+    @pytest.fixture
+    def reviewer(self, held_world):
+        return held_world[0]["reviewer"]
+
+    @pytest.fixture
+    def held(self, held_world):
+        return held_world[1]
+
+    @pytest.mark.parametrize("action", ["submit", "skip", "renew"])
+    @pytest.mark.parametrize(
+        ("who", "status"), [("other_reviewer", 409), ("lead", 403), ("officer", 403), ("anonymous", 401)]
+    )
+    def test_task_actions_on_someone_elses_clip(self, client, personas, held, action, who, status):
+        body = {"idempotency_key": "x", "corrected_text": "hijack", "reason": "other"}
+        response = post_json(as_user(client, personas[who]), f"/review/api/tasks/{held.pk}/{action}", body)
+        assert response.status_code == status
+        held.refresh_from_db()
+        assert held.state == Task.State.CLAIMED and held.claimed_by == personas["reviewer"]
+
+    @pytest.mark.parametrize("who", ["other_reviewer", "lead", "officer", "anonymous"])
+    def test_nobody_else_can_use_the_holders_audio_url(self, client, personas, reviewer, held, who):
+        url = audio_url(held, reviewer)
+        assert as_user(client, personas[who]).get(url).status_code == 404
 
 
 def test_get_on_api_endpoints_is_refused(client, reviewer, held):
@@ -135,12 +173,6 @@ def test_range_requests_work_so_seeking_works(client, reviewer, held):
     beyond = client.get(url, HTTP_RANGE=f"bytes={len(whole) + 5}-")
     assert beyond.status_code == 416
     assert AuditEvent.objects.filter(action="audio.play").count() == 4  # every request, even the refused range
-
-
-@pytest.mark.parametrize("who", ["other_reviewer", "lead", "officer", "anonymous"])
-def test_nobody_else_can_use_the_holders_audio_url(client, personas, reviewer, held, who):
-    url = audio_url(held, reviewer)
-    assert as_user(client, personas[who]).get(url).status_code == 404
 
 
 def test_an_expired_audio_url_is_refused(client, reviewer, held, settings):
