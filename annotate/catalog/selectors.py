@@ -34,6 +34,10 @@ def kinds() -> list[dict[str, Any]]:
     ]
 
 
+def kind_by_slug(slug: str) -> EntityKind | None:
+    return EntityKind.objects.filter(slug=slug).first()
+
+
 # --- search ---------------------------------------------------------------------
 
 

@@ -27,7 +27,7 @@ lead_required = role_required(roles.LEAD, message="This page is for team leads."
 def _kind(slug: str | None) -> EntityKind | None:
     if not slug:
         return None
-    kind = EntityKind.objects.filter(slug=slug).first()
+    kind = selectors.kind_by_slug(slug)
     if kind is None:
         raise BadRequest(f"unknown kind {slug!r}")
     return kind

@@ -251,6 +251,18 @@ def clip_in_console(public_id: str) -> Clip | None:
     return clip
 
 
+def clip_for_gold(public_id: str) -> Clip | None:
+    """The clip a lead names to make gold, unless it is flagged (then, as for an unknown id, None)."""
+    clip = Clip.objects.filter(public_id=public_id).first()
+    if clip is None or guards.is_flagged(clip.pk):
+        return None
+    return clip
+
+
+def open_queues() -> QuerySet[Queue]:
+    return Queue.objects.filter(archived=False).order_by("name")
+
+
 def disagreements() -> QuerySet[ClipAgreement]:
     qs = (
         ClipAgreement.objects.filter(needs_adjudication=True, resolved_at__isnull=True)
@@ -338,6 +350,10 @@ def exportable_finals(*, queue: Queue | None = None, now: datetime | None = None
     if queue is not None:
         qs = qs.filter(Exists(Task.objects.filter(clip_id=OuterRef("clip_id"), queue=queue)))
     return qs.select_related("clip").order_by("clip_id")
+
+
+def recent_exports(limit: int = 50) -> QuerySet[Export]:
+    return Export.objects.select_related("requested_by", "queue")[:limit]
 
 
 def export_json(export: Export) -> dict[str, Any]:

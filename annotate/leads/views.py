@@ -224,8 +224,8 @@ def gold_add(request: HttpRequest, queue_id: int) -> HttpResponse:
     if not form.is_valid():
         messages.error(request, "Give the clip id and its reference transcript.")
         return redirect("lead-queue", queue.pk)
-    clip = Clip.objects.filter(public_id=form.cleaned_data["clip"].strip()).first()
-    if clip is None or guards.is_flagged(clip.pk):
+    clip = selectors.clip_for_gold(form.cleaned_data["clip"].strip())
+    if clip is None:
         messages.error(request, "No such clip.")
         return redirect("lead-queue", queue.pk)
     try:
@@ -302,7 +302,7 @@ def adjudicate(request: HttpRequest, public_id: str) -> HttpResponse:
             "clip": clip,
             "form": form,
             "audio_url": lead_audio_url(clip=clip, user=request.user) if clip.audio_name else None,
-            "queues": Queue.objects.filter(archived=False).order_by("name"),
+            "queues": selectors.open_queues(),
             "section": "adjudicate",
         },
         status=400 if form.is_bound else 200,
@@ -433,7 +433,7 @@ def exports(request: HttpRequest) -> HttpResponse:
         "leads/exports.html",
         {
             "form": form,
-            "exports": Export.objects.select_related("requested_by", "queue")[:50],
+            "exports": selectors.recent_exports(),
             "eligible": selectors.exportable_finals().count(),
             "retention_days": settings.ANNOTATE_RETENTION_DAYS,
             "section": "exports",
