@@ -1,7 +1,8 @@
 """Serving decrypted audio to a browser: inline, never cached, with HTTP ranges.
 
-Every audio door (the reviewer's, the lead's, the officer's) checks access and
-writes its audit event, then answers through here.
+Every audio door (the reviewer's, the lead's, the officer's) checks access,
+gets the audio from a service that audits the play (clips.playback, or
+escalation's case_audio), then answers through here.
 """
 
 from __future__ import annotations
