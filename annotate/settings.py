@@ -381,4 +381,11 @@ ANNOTATE_WIRING = {
     "clip_on_hold": "annotate.escalation.selectors.is_on_hold",
     # clips: the ids of every held clip (retention skips them)
     "held_clip_ids": "annotate.escalation.selectors.held_clip_ids",
+    # review: a submission's entity spans, from JSON; checked against the typed text; stored
+    # (each refuses bad input with ValueError and a message for the reviewer)
+    "parse_submitted_spans": "annotate.catalog.spans.parse_spans",
+    "check_submitted_spans": "annotate.catalog.spans.check_against_text",
+    "store_submitted_spans": "annotate.catalog.spans.store_for_annotation",
+    # review: after an annotation is stored (in its transaction): gold score, agreement, final text
+    "after_annotation": "annotate.leads.quality.after_annotation",
 }

@@ -3,13 +3,13 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
-from annotate.catalog import spans as entity_spans
+from annotate import wiring
 from annotate.clips.services import purge_clip
-from annotate.leads import quality
 from annotate.queues.claims import ClaimError, get_held_task
 from annotate.queues.models import Task
 from annotate.review.metrics import error_rates
@@ -33,7 +33,7 @@ class Submission:
     other_language: bool = False
     accidental: bool = False
     seconds_spent: float = 0.0
-    spans: tuple[entity_spans.SpanInput, ...] = ()  # entity spans on the corrected text (annotate.catalog)
+    spans: tuple[Any, ...] = ()  # entity spans on the corrected text, as wiring "parse_submitted_spans" gives them
 
     def check(self) -> None:
         if not self.idempotency_key or len(self.idempotency_key) > 64:
@@ -46,8 +46,8 @@ class Submission:
             raise SubmitError("the transcript is empty: type what you hear, or mark no speech / unintelligible")
         if self.spans and not self.accidental:
             try:
-                entity_spans.check_against_text(self.spans, self.corrected_text)
-            except entity_spans.SpanError as exc:
+                wiring.call("check_submitted_spans", spans=self.spans, text=self.corrected_text)
+            except ValueError as exc:  # a wired step refuses with ValueError and a message
                 raise SubmitError(str(exc)) from None
 
 
@@ -108,10 +108,14 @@ def _submit(*, user, task_id: int, submission: Submission) -> Annotation:
     )
     if submission.spans and not accidental:
         try:
-            entity_spans.store_for_annotation(
-                annotation=annotation, spans=submission.spans, typed_text=submission.corrected_text, user=user
+            wiring.call(
+                "store_submitted_spans",
+                annotation=annotation,
+                spans=submission.spans,
+                typed_text=submission.corrected_text,
+                user=user,
             )
-        except entity_spans.SpanError as exc:
+        except ValueError as exc:
             raise SubmitError(str(exc)) from None
     now = timezone.now()
     Task.objects.filter(pk=task.pk).update(state=Task.State.DONE, done_at=now, lease_expires_at=None)
@@ -123,5 +127,5 @@ def _submit(*, user, task_id: int, submission: Submission) -> Annotation:
         )
         purge_clip(clip=clip, reason="accidental recording")
     # Gold score, overlap agreement, the final transcript, the live dashboard.
-    quality.after_annotation(annotation=annotation, task=task)
+    wiring.call("after_annotation", annotation=annotation, task=task)
     return annotation

@@ -8,8 +8,8 @@ from django.shortcuts import get_object_or_404, render
 from django.urls import reverse
 from django.views.decorators.http import require_GET, require_POST
 
+from annotate import wiring
 from annotate.accounts import roles
-from annotate.catalog import spans as entity_spans
 from annotate.clips import audio_urls, playback
 from annotate.clips.serving import wav_response
 from annotate.queues import claims
@@ -103,8 +103,8 @@ def _submission(body: dict) -> Submission:
         if not isinstance(body.get(name, ""), str):
             raise SubmitError(f"{name} must be a string")
     try:
-        spans = entity_spans.parse_spans(body.get("spans"))
-    except entity_spans.SpanError as exc:
+        spans = wiring.call("parse_submitted_spans", raw=body.get("spans"))
+    except ValueError as exc:  # a wired step refuses with ValueError and a message
         raise SubmitError(str(exc)) from None
     return Submission(
         idempotency_key=body.get("idempotency_key", ""),
