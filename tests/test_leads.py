@@ -17,7 +17,7 @@ from annotate.queues import claims
 from annotate.queues.models import GoldClip, Queue, Task
 from annotate.review.services import Submission, submit
 from tests.factories import make_clip, make_queue
-from tests.support import as_user, post_json
+from tests.support import as_user, built_once, make_persona, post_json
 
 pytestmark = pytest.mark.django_db
 
@@ -192,8 +192,7 @@ def test_a_lead_adds_and_retires_a_gold_clip(client, lead, reviewer):
 # --- the role matrix ------------------------------------------------------------------------------------------
 
 
-@pytest.fixture
-def world(reviewer, other_reviewer, lead):
+def build_world(reviewer, other_reviewer, lead):
     """Something behind every lead endpoint: a queue, a disagreement, a question, gold, an export."""
     queue = make_queue(reviewer, other_reviewer, name="Music", overlap=2)
     clip = make_clip("play halo")
@@ -251,67 +250,92 @@ def lead_endpoints(w):
 ENDPOINT_COUNT = 24
 
 
-@pytest.fixture
-def personas(reviewer, other_reviewer, lead, officer):
-    return {"reviewer": reviewer, "other_reviewer": other_reviewer, "lead": lead, "officer": officer, "anonymous": None}
+@pytest.fixture(scope="class")
+def lead_world(django_db_setup, django_db_blocker, tmp_path_factory):
+    """The personas and the world behind the lead endpoints, built once for the matrix (built_once)."""
+    folder = tmp_path_factory.mktemp("lead-world")
+    with built_once(django_db_blocker, folder):
+        with django_db_blocker.unblock():
+            people = {who: make_persona(who) for who in ("reviewer", "other_reviewer", "lead", "officer")}
+            world = build_world(people["reviewer"], people["other_reviewer"], people["lead"])
+        yield {**people, "anonymous": None}, world, folder
 
 
-@pytest.mark.parametrize("who", ["reviewer", "other_reviewer", "officer", "anonymous", "lead"])
-def test_role_matrix_of_the_lead_console(client, world, personas, who):
-    """Every lead endpoint, in order, as each persona: leads only."""
-    for method, url, data, lead_status, kind in lead_endpoints(world):
-        before = AuditEvent.objects.count()
-        send = getattr(as_user(client, personas[who]), method)
-        response = send(url, data) if data is not None else send(url)
-        if who == "lead":
-            assert response.status_code == lead_status, url
-        elif who == "anonymous":
-            assert response.status_code == (401 if kind == "json" else 302), url
-            if kind == "page":
-                assert response["Location"].startswith("/login/"), url
-        else:
-            assert response.status_code == 403, url
-        if who != "lead":
-            assert AuditEvent.objects.count() == before, url  # refused before anything happened
+class TestRoleMatrix:
+    """Who reaches the lead console: one world for all the cells, each cell's requests in a savepoint of it."""
 
+    @pytest.fixture
+    def private_storage(self, lead_world):
+        return lead_world[2]
 
-def test_the_matrix_covers_every_lead_url(world):
-    from django.urls import resolve
+    @pytest.fixture
+    def personas(self, lead_world):
+        return lead_world[0]
 
-    from annotate.leads.urls import urlpatterns
+    @pytest.fixture
+    def lead(self, lead_world):
+        return lead_world[0]["lead"]
 
-    covered = {resolve(url.split("?")[0]).url_name for _, url, *_ in lead_endpoints(world)}
-    # The audio door and the reviewers' API have their own matrices below.
-    assert covered | {"lead-audio", "lead-api-second-opinions"} == {p.name for p in urlpatterns}
-    assert len(lead_endpoints(world)) == ENDPOINT_COUNT
+    @pytest.fixture
+    def world(self, lead_world):
+        return lead_world[1]
 
+    @pytest.mark.parametrize("who", ["reviewer", "other_reviewer", "officer", "anonymous", "lead"])
+    def test_role_matrix_of_the_lead_console(self, client, world, personas, who):
+        """Every lead endpoint, in order, as each persona: leads only."""
+        for method, url, data, lead_status, kind in lead_endpoints(world):
+            before = AuditEvent.objects.count()
+            send = getattr(as_user(client, personas[who]), method)
+            response = send(url, data) if data is not None else send(url)
+            if who == "lead":
+                assert response.status_code == lead_status, url
+            elif who == "anonymous":
+                assert response.status_code == (401 if kind == "json" else 302), url
+                if kind == "page":
+                    assert response["Location"].startswith("/login/"), url
+            else:
+                assert response.status_code == 403, url
+            if who != "lead":
+                assert AuditEvent.objects.count() == before, url  # refused before anything happened
 
-@pytest.mark.parametrize("who", ["reviewer", "other_reviewer", "officer", "anonymous"])
-def test_nobody_but_the_lead_uses_the_leads_audio_url(client, world, personas, lead, who):
-    url = world["audio"](lead)
-    assert as_user(client, personas[who]).get(url).status_code == 404
+    def test_the_matrix_covers_every_lead_url(self, world):
+        from django.urls import resolve
 
+        from annotate.leads.urls import urlpatterns
 
-@pytest.mark.parametrize(("who", "status"), [("reviewer", 200), ("lead", 403), ("officer", 403), ("anonymous", 401)])
-def test_role_matrix_of_the_second_opinion_api(client, world, personas, who, status):
-    response = as_user(client, personas[who]).get("/lead/api/second-opinions")
-    assert response.status_code == status
-    before = SecondOpinion.objects.count()
-    response = post_json(client, "/lead/api/second-opinions", {"task_id": 1, "question": "x"})
-    assert response.status_code in ((404, 201) if who == "reviewer" else (status,))
-    if who != "reviewer":
-        assert SecondOpinion.objects.count() == before
+        covered = {resolve(url.split("?")[0]).url_name for _, url, *_ in lead_endpoints(world)}
+        # The audio door and the reviewers' API have their own matrices below.
+        assert covered | {"lead-audio", "lead-api-second-opinions"} == {p.name for p in urlpatterns}
+        assert len(lead_endpoints(world)) == ENDPOINT_COUNT
 
+    @pytest.mark.parametrize("who", ["reviewer", "other_reviewer", "officer", "anonymous"])
+    def test_nobody_but_the_lead_uses_the_leads_audio_url(self, client, world, personas, lead, who):
+        url = world["audio"](lead)
+        assert as_user(client, personas[who]).get(url).status_code == 404
 
-def test_leads_cannot_reach_cases_unseal_identities_or_read_case_notes(client, world, lead):
-    case_id = 999_999  # without the escalation app (or if its fields differ), a missing case is enough
-    try:
-        case_model = apps.get_model("escalation", "Case")
-        case_id = case_model.objects.create(clip=world["clip"], category="other", severity="low", severity_rank=3).pk
-    except Exception as exc:  # noqa: BLE001
-        print(f"no case made ({exc}); testing with a missing case")
-    client.force_login(lead)
-    for url in ("/cases/", f"/cases/{case_id}/", f"/cases/{case_id}/identity", f"/cases/{case_id}/transcript"):
-        assert client.get(url).status_code in (403, 404), url
-    assert client.post(f"/cases/{case_id}/unseal", {"reason": "curious"}).status_code in (403, 404)
-    assert not AuditEvent.objects.filter(actor=lead, action__icontains="unseal").exists()
+    @pytest.mark.parametrize(
+        ("who", "status"), [("reviewer", 200), ("lead", 403), ("officer", 403), ("anonymous", 401)]
+    )
+    def test_role_matrix_of_the_second_opinion_api(self, client, world, personas, who, status):
+        response = as_user(client, personas[who]).get("/lead/api/second-opinions")
+        assert response.status_code == status
+        before = SecondOpinion.objects.count()
+        response = post_json(client, "/lead/api/second-opinions", {"task_id": 1, "question": "x"})
+        assert response.status_code in ((404, 201) if who == "reviewer" else (status,))
+        if who != "reviewer":
+            assert SecondOpinion.objects.count() == before
+
+    def test_leads_cannot_reach_cases_unseal_identities_or_read_case_notes(self, client, world, lead):
+        case_id = 999_999  # without the escalation app (or if its fields differ), a missing case is enough
+        try:
+            case_model = apps.get_model("escalation", "Case")
+            case_id = case_model.objects.create(
+                clip=world["clip"], category="other", severity="low", severity_rank=3
+            ).pk
+        except Exception as exc:  # noqa: BLE001
+            print(f"no case made ({exc}); testing with a missing case")
+        client.force_login(lead)
+        for url in ("/cases/", f"/cases/{case_id}/", f"/cases/{case_id}/identity", f"/cases/{case_id}/transcript"):
+            assert client.get(url).status_code in (403, 404), url
+        assert client.post(f"/cases/{case_id}/unseal", {"reason": "curious"}).status_code in (403, 404)
+        assert not AuditEvent.objects.filter(actor=lead, action__icontains="unseal").exists()
