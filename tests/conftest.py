@@ -1,5 +1,11 @@
 """Shared test set-up: fast settings, a private storage folder per test, named
-personas, the canary identity, and the switch for tests that need a service.
+personas, a queue, a fresh catalog, the canary identity, one headless Chromium
+(`browser`), and the switch for tests that need a service.
+
+The toolbox is this file, tests/support.py (helpers: post_json, as_user, in_thread,
+built_once for a role matrix's world, manifests, the canary) and tests/factories.py
+(data as the services leave it: clips, queues, catalogs, held clips, flags, cases).
+A test module imports from these three only, never from another test module.
 
 Services: tests marked `postgres`, `redis`, `browser` or `topology` are skipped when the
 service is missing, or fail when ANNOTATE_REQUIRE_SERVICES=1 (CI), so a CI run
