@@ -1,9 +1,9 @@
 // Flagging, a review page plugin (docs/review-plugins.md, docs/escalation.md).
 //
-//   import { install as installFlag } from "./flag.js";  installFlag(review);
+//   import { install } from "./flag.js";  install(review);   // → the FlagPlugin
 //
 // Alt+X (or the panel's button) opens the flag dialog for the clip under review:
-// a category (keys 1–7), a severity (preset from the category), an optional
+// a category (keys 1–9, by its number), a severity (preset from the category), an optional
 // note and the moment in the clip (where playback paused). Submitting posts
 // to the flag endpoint with the reviewer's annotation so far (review.draft()):
 // the clip leaves every queue at once, a case opens, officers are alerted. The
@@ -22,37 +22,17 @@
 //   GET  /cases/care/          the reviewer's page: receipts, break, opt-out of distressing queues
 
 import { pollReceipts, renderReceipts } from "../escalation/receipts.js";
+import { el, linkStylesheet } from "./dom.js";
+import { clock } from "./format.js";
 
 export const FLAG_COMBO = "Alt+X";
 
-function el(tag, attrs = {}, ...children) {
-  const node = document.createElement(tag);
-  for (const [key, value] of Object.entries(attrs)) {
-    if (key === "class") node.className = value;
-    else if (key === "text") node.textContent = value;
-    else if (value !== false && value !== null && value !== undefined) node.setAttribute(key, value === true ? "" : value);
-  }
-  node.append(...children);
-  return node;
-}
-
-function ensureStyles() {
-  if (document.querySelector("link[data-flag-css]")) return;
-  const link = el("link", { rel: "stylesheet", href: new URL("../escalation/escalation.css", import.meta.url).href });
-  link.dataset.flagCss = "";
-  document.head.append(link);
-}
-
-function clock(seconds) {
-  const s = Math.max(0, seconds);
-  return `${Math.floor(s / 60)}:${(s % 60).toFixed(1).padStart(4, "0")}`;
-}
-
-function buildDialog({ categories: CATEGORIES, severities: SEVERITIES }) {
+/** The dialog: the categories (by number) and severities come from the server (review.config("flag")). */
+function buildDialog({ categories: choices, severities: levels }) {
   const categories = el(
     "ol",
     { class: "choices", id: "flag-categories" },
-    ...CATEGORIES.map((c, i) =>
+    ...choices.map((c, i) =>
       el(
         "li",
         {},
@@ -69,7 +49,7 @@ function buildDialog({ categories: CATEGORIES, severities: SEVERITIES }) {
   const severities = el(
     "div",
     { class: "severity", role: "radiogroup", "aria-label": "Severity" },
-    ...SEVERITIES.map((s) => el("label", {}, el("input", { type: "radio", name: "flag-severity", value: s.value }), s.label)),
+    ...levels.map((s) => el("label", {}, el("input", { type: "radio", name: "flag-severity", value: s.value }), s.label)),
   );
   return el(
     "dialog",
@@ -104,78 +84,105 @@ function buildDialog({ categories: CATEGORIES, severities: SEVERITIES }) {
   );
 }
 
-export function install(review) {
-  const config = review.config("flag");
-  const { urls } = config;
-  ensureStyles();
-  const dialog = buildDialog(config);
-  document.body.append(dialog);
-  const $ = (id) => dialog.querySelector(`#${id}`);
-  let moment = null;
-  let severityTouched = false;
-  let sending = false;
-  let stopPolling = null;
+/** The flag button, the receipts and the break offer in the side panel, and the flag dialog. */
+export class FlagPlugin {
+  constructor(review) {
+    this.review = review;
+    this.config = review.config("flag");
+    this.urls = this.config.urls;
+    this.moment = null;
+    this.severityTouched = false;
+    this.sending = false;
+    this.stopPolling = null;
+    linkStylesheet(new URL("../escalation/escalation.css", import.meta.url).href, "escalation");
+    this.dialog = buildDialog(this.config);
+    document.body.append(this.dialog);
+    this.buildPanel();
+    this.startPolling();
+    this.wire();
+  }
+
+  find(id) {
+    return this.dialog.querySelector(`#${id}`);
+  }
 
   // --- the side panel: a button, the break offer, the receipts -------------------------------
-  const panel = review.panel("flags", "Flags");
-  panel.classList.add("flag-care");
-  const flagButton = el("button", { type: "button", class: "danger", id: "flag-open" }, "Flag this clip… ", el("kbd", { text: FLAG_COMBO }));
-  // The offer floats over the page: the side column is hidden once the queue is empty.
-  const offer = el("div", { class: "break-offer flag-toast", id: "break-offer", role: "status", hidden: true });
-  document.body.append(offer);
-  const tbody = el("tbody", { id: "flag-receipts" });
-  const receipts = el(
-    "table",
-    { class: "list receipts", hidden: true },
-    el("thead", {}, el("tr", {}, el("th", { text: "Flagged" }), el("th", { text: "What" }), el("th", { text: "Now" }))),
-    tbody,
-  );
-  panel.append(flagButton, receipts, el("p", { class: "small" }, el("a", { href: urls.care, text: "Your flags and breaks" })));
 
-  function showReceipts(data) {
-    receipts.hidden = data.receipts.length === 0;
-    renderReceipts(tbody, data.receipts.slice(0, 5));
+  buildPanel() {
+    const panel = this.review.panel("flags", "Flags");
+    panel.classList.add("flag-care");
+    this.flagButton = el(
+      "button",
+      { type: "button", class: "danger", id: "flag-open" },
+      "Flag this clip… ",
+      el("kbd", { text: FLAG_COMBO }),
+    );
+    // The offer floats over the page: the side column is hidden once the queue is empty.
+    this.offer = el("div", { class: "break-offer flag-toast", id: "break-offer", role: "status", hidden: true });
+    document.body.append(this.offer);
+    this.tbody = el("tbody", { id: "flag-receipts" });
+    this.receipts = el(
+      "table",
+      { class: "list receipts", hidden: true },
+      el("thead", {}, el("tr", {}, el("th", { text: "Flagged" }), el("th", { text: "What" }), el("th", { text: "Now" }))),
+      this.tbody,
+    );
+    panel.append(
+      this.flagButton,
+      this.receipts,
+      el("p", { class: "small" }, el("a", { href: this.urls.care, text: "Your flags and breaks" })),
+    );
   }
-  function startPolling() {
-    if (stopPolling) stopPolling();
-    stopPolling = pollReceipts(showReceipts, { url: urls.receipts, ms: 10_000 });
-  }
-  startPolling();
 
-  function offerBreak(minutes) {
+  showReceipts(data) {
+    this.receipts.hidden = data.receipts.length === 0;
+    renderReceipts(this.tbody, data.receipts.slice(0, 5));
+  }
+
+  startPolling() {
+    if (this.stopPolling) this.stopPolling();
+    this.stopPolling = pollReceipts((data) => this.showReceipts(data), { url: this.urls.receipts, ms: 10_000 });
+  }
+
+  offerBreak(minutes) {
     const take = el("button", { type: "button", class: "primary", id: "take-break" }, `Take a ${minutes}-minute break`);
     const later = el("button", { type: "button" }, "Not now");
-    offer.replaceChildren(
+    this.offer.replaceChildren(
       el("p", { text: "Thank you for flagging it. That may have been hard to hear — take a break if you need one." }),
       el("p", {}, take, " ", later),
     );
-    offer.hidden = false;
+    this.offer.hidden = false;
     take.addEventListener("click", async () => {
-      const res = await review.api.post(urls.break, {});
-      if (res.ok) window.location.assign(urls.care);
-      else review.status(res.data.error || "Could not start the break", "error");
+      const res = await this.review.api.post(this.urls.break, {});
+      if (res.ok) window.location.assign(this.urls.care);
+      else this.review.status(res.data.error || "Could not start the break", "error");
     });
     later.addEventListener("click", () => {
-      offer.hidden = true;
+      this.offer.hidden = true;
     });
   }
 
   // --- the dialog ----------------------------------------------------------------------------------
-  function setSeverity(value) {
-    for (const input of dialog.querySelectorAll("input[name=flag-severity]")) input.checked = input.value === value;
-  }
-  function category() {
-    return dialog.querySelector("input[name=flag-category]:checked")?.value || "";
-  }
-  function severity() {
-    return dialog.querySelector("input[name=flag-severity]:checked")?.value || "";
-  }
-  function showError(message) {
-    $("flag-error").textContent = message;
-    $("flag-error").hidden = !message;
+
+  setSeverity(value) {
+    for (const input of this.dialog.querySelectorAll("input[name=flag-severity]")) input.checked = input.value === value;
   }
 
-  function open() {
+  category() {
+    return this.dialog.querySelector("input[name=flag-category]:checked")?.value || "";
+  }
+
+  severity() {
+    return this.dialog.querySelector("input[name=flag-severity]:checked")?.value || "";
+  }
+
+  showError(message) {
+    this.find("flag-error").textContent = message;
+    this.find("flag-error").hidden = !message;
+  }
+
+  open() {
+    const { review } = this;
     const current = review.current();
     if (!current) {
       review.status("There is no clip to flag.", "error");
@@ -183,80 +190,93 @@ export function install(review) {
     }
     review.player.pause();
     const at = review.player.currentTime();
-    moment = Number.isFinite(at) ? Math.round(at * 10) / 10 : null;
-    $("flag-moment").textContent = moment === null ? "—" : clock(moment);
-    $("flag-moment-on").checked = moment !== null && moment > 0;
-    for (const input of dialog.querySelectorAll("input[type=radio]")) input.checked = false;
-    $("flag-note").value = "";
-    severityTouched = false;
-    showError("");
-    dialog.showModal();
-    dialog.querySelector("input[name=flag-category]").focus();
+    this.moment = Number.isFinite(at) ? Math.round(at * 10) / 10 : null;
+    this.find("flag-moment").textContent = this.moment === null ? "—" : clock(this.moment);
+    this.find("flag-moment-on").checked = this.moment !== null && this.moment > 0;
+    for (const input of this.dialog.querySelectorAll("input[type=radio]")) input.checked = false;
+    this.find("flag-note").value = "";
+    this.severityTouched = false;
+    this.showError("");
+    this.dialog.showModal();
+    this.dialog.querySelector("input[name=flag-category]").focus();
   }
 
-  async function submit() {
-    if (sending) return;
+  async submit() {
+    const { review } = this;
+    if (this.sending) return;
     const current = review.current();
     if (!current) return;
-    if (!category()) {
-      showError(`Choose what you heard (1–${config.categories.length}).`);
+    if (!this.category()) {
+      this.showError(`Choose what you heard (1–${this.config.categories.length}).`);
       return;
     }
-    sending = true;
-    $("flag-submit").disabled = true;
+    this.sending = true;
+    this.find("flag-submit").disabled = true;
     const body = {
       task_id: current.task_id,
-      category: category(),
-      severity: severity(),
-      note: $("flag-note").value,
-      moment_seconds: $("flag-moment-on").checked ? moment : null,
+      category: this.category(),
+      severity: this.severity(),
+      note: this.find("flag-note").value,
+      moment_seconds: this.find("flag-moment-on").checked ? this.moment : null,
       draft: review.draft(),
     };
-    const res = await review.api.post(urls.flag, body);
-    sending = false;
-    $("flag-submit").disabled = false;
+    const res = await review.api.post(this.urls.flag, body);
+    this.sending = false;
+    this.find("flag-submit").disabled = false;
     if (res.status === 201 || res.status === 200) {
-      dialog.close();
+      this.dialog.close();
       review.status(res.data.message, "ok");
       review.advance();
-      offerBreak(res.data.break_minutes);
-      startPolling();
+      this.offerBreak(res.data.break_minutes);
+      this.startPolling();
     } else if (res.status === 409) {
-      dialog.close();
+      this.dialog.close();
       review.status(res.data.error || "This clip is no longer yours to flag.", "error");
       review.advance();
     } else {
-      showError(res.data.error || `The flag did not go through (${res.status || "no connection"}): try again.`);
+      this.showError(res.data.error || `The flag did not go through (${res.status || "no connection"}): try again.`);
     }
   }
 
-  dialog.addEventListener("change", (event) => {
-    const input = event.target;
-    if (input.name === "flag-category" && !severityTouched) setSeverity(input.dataset.severity);
-    if (input.name === "flag-severity") severityTouched = true;
-  });
-  dialog.addEventListener("keydown", (event) => {
-    const typing = event.target.tagName === "TEXTAREA";
-    if (event.key === "Enter" && (event.ctrlKey || event.metaKey)) {
-      event.preventDefault();
-      submit();
-      return;
-    }
-    const inputs = dialog.querySelectorAll("input[name=flag-category]");
-    if (!typing && !event.altKey && !event.ctrlKey && /^[1-9]$/.test(event.key) && Number(event.key) <= inputs.length) {
-      event.preventDefault();
-      const input = inputs[Number(event.key) - 1];
-      input.checked = true;
-      input.focus();
-      input.dispatchEvent(new Event("change", { bubbles: true }));
-    }
-    event.stopPropagation(); // the page's own keys stay out of the dialog
-  });
-  $("flag-submit").addEventListener("click", submit);
-  flagButton.addEventListener("click", open);
-  review.keys.register({ combo: FLAG_COMBO, label: "Flag… (someone may be at risk, or it is distressing)", group: "Clip", run: open });
-  review.onClipChange((payload) => {
-    flagButton.disabled = !payload;
-  });
-  return { open, submit };
+  wire() {
+    const { dialog, review } = this;
+    dialog.addEventListener("change", (event) => {
+      const input = event.target;
+      if (input.name === "flag-category" && !this.severityTouched) this.setSeverity(input.dataset.severity);
+      if (input.name === "flag-severity") this.severityTouched = true;
+    });
+    dialog.addEventListener("keydown", (event) => {
+      const typing = event.target.tagName === "TEXTAREA";
+      if (event.key === "Enter" && (event.ctrlKey || event.metaKey)) {
+        event.preventDefault();
+        this.submit();
+        return;
+      }
+      const inputs = dialog.querySelectorAll("input[name=flag-category]");
+      if (!typing && !event.altKey && !event.ctrlKey && /^[1-9]$/.test(event.key) && Number(event.key) <= inputs.length) {
+        event.preventDefault();
+        const input = inputs[Number(event.key) - 1];
+        input.checked = true;
+        input.focus();
+        input.dispatchEvent(new Event("change", { bubbles: true }));
+      }
+      event.stopPropagation(); // the page's own keys stay out of the dialog
+    });
+    this.find("flag-submit").addEventListener("click", () => this.submit());
+    this.flagButton.addEventListener("click", () => this.open());
+    review.keys.register({
+      combo: FLAG_COMBO,
+      label: "Flag… (someone may be at risk, or it is distressing)",
+      group: "Clip",
+      run: () => this.open(),
+    });
+    review.onClipChange((payload) => {
+      this.flagButton.disabled = !payload;
+    });
+  }
+}
+
+/** The plugin entry point (docs/review-plugins.md). */
+export function install(review) {
+  return new FlagPlugin(review);
 }
