@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import render
+from django.urls import reverse
 from django.views.decorators.http import require_GET, require_POST
 
 from annotate.accounts import roles
@@ -88,10 +89,11 @@ def mine_page(request: HttpRequest) -> HttpResponse:
     state = {
         "kinds": selectors.kinds(),
         "urls": {
-            "search": "/catalog/api/mine",
-            "apply": "/catalog/api/mine/apply",
-            "batches": "/catalog/api/mine/batches",
-            "catalog": "/catalog/api/search",
+            "search": reverse("catalog-api-mine"),
+            "apply": reverse("catalog-api-mine-apply"),
+            "batches": reverse("catalog-api-mine-batches"),
+            "undo": reverse("catalog-api-mine-undo", kwargs={"batch_id": 987654321}).replace("987654321", "{batch_id}"),
+            "catalog": reverse("catalog-api-search"),
         },
     }
     return render(request, "catalog/mine.html", {"state": state})

@@ -4,4 +4,7 @@ from django.urls import path
 
 from annotate.escalation.consumers import OfficerConsoleConsumer
 
-websocket_urlpatterns: list = [path("ws/cases/", OfficerConsoleConsumer.as_asgi())]
+# The officers' live channel; pages get it as "/" + CASES_SOCKET (their json_script state).
+CASES_SOCKET = "ws/cases/"
+
+websocket_urlpatterns: list = [path(CASES_SOCKET, OfficerConsoleConsumer.as_asgi())]

@@ -31,6 +31,7 @@ from annotate.clips.serving import wav_response
 from annotate.escalation import care as reviewer_care
 from annotate.escalation import evidence, selectors, services
 from annotate.escalation.models import Case, EvidenceExport, UnsealRequest
+from annotate.escalation.routing import CASES_SOCKET
 from annotate.queues.claims import ClaimError
 from annotate.web import BadRequest, client_ip, form_or_json, json_body, role_required, wants_json
 
@@ -231,7 +232,7 @@ def console(request: HttpRequest) -> HttpResponse:
         {
             "state": {
                 "cases": selectors.open_case_summaries(),
-                "ws_path": "/ws/cases/",
+                "ws_path": f"/{CASES_SOCKET}",
                 "api_open": reverse("cases-api-open"),
                 "now": timezone.now().isoformat(),
             },
@@ -286,7 +287,7 @@ def _case_context(request: HttpRequest, case: Case, **extra) -> dict:
             "audio_muffled": reverse("case-audio-muffled", args=[case.pk]),
             "transcript": reverse("case-transcript", args=[case.pk]),
             "identity": reverse("case-identity", args=[case.pk]),
-            "ws_path": "/ws/cases/",
+            "ws_path": f"/{CASES_SOCKET}",
             "start_volume": 0.2,
         },
         **extra,

@@ -4,4 +4,7 @@ from django.urls import path
 
 from annotate.leads.consumers import DashboardConsumer
 
-websocket_urlpatterns: list = [path("ws/lead/dashboard/", DashboardConsumer.as_asgi())]
+# The live dashboard's channel; the page gets it as "/" + DASHBOARD_SOCKET (json_script).
+DASHBOARD_SOCKET = "ws/lead/dashboard/"
+
+websocket_urlpatterns: list = [path(DASHBOARD_SOCKET, DashboardConsumer.as_asgi())]

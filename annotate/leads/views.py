@@ -32,6 +32,7 @@ from annotate.clips.serving import wav_response
 from annotate.leads import guards, selectors, services
 from annotate.leads.forms import AdjudicationForm, AnswerForm, ExportForm, GoldForm, QueueForm
 from annotate.leads.models import Export, SecondOpinion
+from annotate.leads.routing import DASHBOARD_SOCKET
 from annotate.queues.models import GoldClip, Queue
 from annotate.web import client_ip, json_body, role_required
 
@@ -66,7 +67,11 @@ def lead_audio_url(*, clip: Clip, user) -> str:
 @lead_required
 @require_GET
 def dashboard(request: HttpRequest) -> HttpResponse:
-    return render(request, "leads/dashboard.html", {"snapshot": selectors.dashboard(), "section": "dashboard"})
+    return render(
+        request,
+        "leads/dashboard.html",
+        {"snapshot": selectors.dashboard(), "section": "dashboard", "socket_path": f"/{DASHBOARD_SOCKET}"},
+    )
 
 
 @lead_api

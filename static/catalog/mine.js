@@ -164,7 +164,7 @@ async function apply(event) {
 }
 
 async function undo(batch) {
-  const { status: code, data } = await call(`${state.urls.batches}/${batch.id}/undo`, {});
+  const { status: code, data } = await call(state.urls.undo.replace("{batch_id}", String(batch.id)), {});
   if (code !== 200) return status(`Not undone: ${data.error}`, "error");
   status(`Undone: ${data.removed} span(s) removed.`, "ok");
   await loadBatches();

@@ -114,7 +114,8 @@ function setLive(state, text) {
 let attempt = 0;
 function connect() {
   const scheme = location.protocol === "https:" ? "wss" : "ws";
-  const socket = new WebSocket(`${scheme}://${location.host}/ws/lead/dashboard/`);
+  const path = JSON.parse($("dashboard-socket").textContent); // annotate/leads/routing.py
+  const socket = new WebSocket(`${scheme}://${location.host}${path}`);
   socket.addEventListener("open", () => {
     attempt = 0;
     setLive("live", "live");
