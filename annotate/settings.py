@@ -90,6 +90,7 @@ INSTALLED_APPS = [
     "annotate.clips",
     "annotate.queues",
     "annotate.review",
+    "annotate.quality",
     "annotate.catalog",
     "annotate.escalation",
     "annotate.leads",
@@ -387,5 +388,9 @@ ANNOTATE_WIRING = {
     "check_submitted_spans": "annotate.catalog.spans.check_against_text",
     "store_submitted_spans": "annotate.catalog.spans.store_for_annotation",
     # review: after an annotation is stored (in its transaction): gold score, agreement, final text
-    "after_annotation": "annotate.leads.quality.after_annotation",
+    "after_annotation": "annotate.quality.services.after_annotation",
+    # quality: the entity spans of annotations, as comparable sets (entity agreement)
+    "entity_span_sets": "annotate.leads.guards.entity_span_sets",
+    # quality: scores changed (after commit): the live dashboard recomputes
+    "quality_changed": "annotate.leads.live.notify_dashboard",
 }

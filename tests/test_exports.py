@@ -19,8 +19,9 @@ from annotate.clips import ingest, vault
 from annotate.clips.models import Clip, MachineTranscript
 from annotate.escalation.services import FlagInput, flag_clip
 from annotate.jobs.models import Job
-from annotate.leads import exports, quality, selectors, services
+from annotate.leads import exports, selectors, services
 from annotate.leads.models import Export
+from annotate.quality import services as quality
 from annotate.queues import claims
 from annotate.review.services import Submission, submit
 from tests.factories import make_clip, make_queue

@@ -15,9 +15,10 @@ from django.test import Client
 from django.utils import timezone
 
 from annotate.asgi import application
-from annotate.leads import quality, selectors
+from annotate.leads import selectors
 from annotate.leads.live import DASHBOARD_GROUP
 from annotate.leads.models import SecondOpinion
+from annotate.quality import services as quality
 from annotate.queues import claims
 from annotate.queues.models import Task
 from annotate.queues.services import mix_gold

@@ -11,11 +11,13 @@ from django.apps import apps
 
 from annotate.audit.models import AuditEvent
 from annotate.clips.models import Clip, MachineTranscript
-from annotate.leads import quality, selectors
-from annotate.leads.models import AgreementScore, ClipAgreement, FinalTranscript, GoldScore, WhisperScore
+from annotate.leads import selectors
+from annotate.quality import services as quality
+from annotate.quality.models import AgreementScore, ClipAgreement, FinalTranscript, GoldScore, WhisperScore
 from annotate.queues import claims
 from annotate.queues.models import GoldClip, Task
 from annotate.queues.services import gold_count, mix_gold, sample_clip
+from annotate.review import metrics
 from annotate.review import selectors as review_selectors
 from annotate.review.services import Submission, submit
 from tests.factories import make_clip, make_queue
@@ -115,10 +117,10 @@ def test_disagreeing_reviewers_wait_for_adjudication(reviewer, other_reviewer, t
 
 
 def test_per_clip_and_per_reviewer_agreement_measures():
-    assert quality.pair_wer("play halo", "play halo") == 0.0
-    assert quality.pair_wer("play halo", "") == 1.0
-    assert quality.pair_wer("", "") == 0.0
-    assert quality.pair_wer("a b c d", "a b c x") == 0.25
+    assert metrics.pair_wer("play halo", "play halo") == 0.0
+    assert metrics.pair_wer("play halo", "") == 1.0
+    assert metrics.pair_wer("", "") == 0.0
+    assert metrics.pair_wer("a b c d", "a b c x") == 0.25
     assert quality.jaccard({1, 2}, {2, 3}) == pytest.approx(1 / 3)
     assert quality.jaccard(set(), set()) == 1.0
 

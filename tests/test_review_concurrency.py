@@ -24,7 +24,7 @@ from django.utils import timezone
 
 from annotate.clips.models import Clip
 from annotate.escalation.models import Case, Flag
-from annotate.leads.models import ClipAgreement
+from annotate.quality.models import ClipAgreement
 from annotate.queues import claims
 from annotate.queues.models import Skip, Task
 from annotate.review.models import Annotation

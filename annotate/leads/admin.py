@@ -1,6 +1,7 @@
 from django.contrib import admin
 
-from annotate.leads.models import ClipAgreement, Export, FinalTranscript, SecondOpinion
+from annotate.leads.models import Export, SecondOpinion
+from annotate.quality.models import ClipAgreement, FinalTranscript
 from annotate.queues.models import GoldClip
 
 

@@ -20,15 +20,8 @@ from django.utils import timezone
 from annotate.accounts import roles
 from annotate.clips.models import Clip
 from annotate.leads import guards
-from annotate.leads.models import (
-    AgreementScore,
-    ClipAgreement,
-    Export,
-    FinalTranscript,
-    GoldScore,
-    SecondOpinion,
-    WhisperScore,
-)
+from annotate.leads.models import Export, SecondOpinion
+from annotate.quality.models import AgreementScore, ClipAgreement, FinalTranscript, GoldScore, WhisperScore
 from annotate.queues.models import GoldClip, Queue, Task
 from annotate.review.models import Annotation
 

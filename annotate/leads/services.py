@@ -1,7 +1,7 @@
 """Writes of the lead console: queues, members, gold and adjudication, second opinions, export requests.
 
 Every write is audited inside its own transaction. The rules of quality (what
-gold and a final transcript are, agreement) live in quality.py; building an
+gold and a final transcript are, agreement) live in annotate/quality; building an
 export in exports.py.
 """
 
@@ -20,8 +20,10 @@ from annotate.accounts import roles
 from annotate.audit import services as audit
 from annotate.clips.models import Clip
 from annotate.jobs import services as jobs
-from annotate.leads import live, quality
-from annotate.leads.models import Export, FinalTranscript, SecondOpinion
+from annotate.leads import live
+from annotate.leads.models import Export, SecondOpinion
+from annotate.quality import services as quality
+from annotate.quality.models import FinalTranscript
 from annotate.queues.models import GoldClip, Queue, Task
 from annotate.review.models import Annotation
 
@@ -123,7 +125,7 @@ def remove_member(*, queue: Queue, reviewer, lead, ip: str | None = None) -> int
     return released
 
 
-# --- gold and adjudication (the rules live in quality.py; the console audits them) ------------------
+# --- gold and adjudication (the rules live in annotate/quality; the console audits them) ------------------
 
 
 @transaction.atomic

@@ -14,17 +14,16 @@ from collections import Counter
 from collections.abc import Iterable, Sequence
 from functools import partial
 
-import jiwer
 from django.conf import settings
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
+from annotate import wiring
 from annotate.clips.models import Clip, MachineTranscript
 from annotate.clips.services import lock_clip
-from annotate.leads import guards, live
-from annotate.leads.models import AgreementScore, ClipAgreement, FinalTranscript, GoldScore, WhisperScore
+from annotate.quality.models import AgreementScore, ClipAgreement, FinalTranscript, GoldScore, WhisperScore
 from annotate.queues.models import GoldClip, Queue, Task
-from annotate.review.metrics import normalise
+from annotate.review.metrics import normalise, pair_wer, text_wer, word_errors
 from annotate.review.models import Annotation
 
 log = logging.getLogger(__name__)
@@ -39,31 +38,6 @@ _RANK = {
 
 
 # --- measures ----------------------------------------------------------------------------
-
-
-def text_wer(*, reference: str, hypothesis: str) -> float:
-    """WER of the hypothesis against the reference, normalised, capped at 1.
-
-    An empty reference gives 0 against an empty hypothesis and 1 against anything else.
-    """
-    ref, hyp = normalise(reference), normalise(hypothesis)
-    if not ref:
-        return 0.0 if not hyp else 1.0
-    return round(min(1.0, jiwer.wer(ref, hyp)), 4)
-
-
-def pair_wer(a: str, b: str) -> float:
-    """A symmetric WER between two reviewers' transcripts: the mean of both directions."""
-    return round((text_wer(reference=a, hypothesis=b) + text_wer(reference=b, hypothesis=a)) / 2, 4)
-
-
-def word_errors(*, reference: str, hypothesis: str) -> tuple[int, int]:
-    """(errors, reference words) for a corpus-level WER: sum(errors) / sum(words)."""
-    ref, hyp = normalise(reference), normalise(hypothesis)
-    if not ref:
-        return len(hyp.split()), 0
-    out = jiwer.process_words(ref, hyp)
-    return out.substitutions + out.deletions + out.insertions, out.substitutions + out.deletions + out.hits
 
 
 def jaccard(a: set, b: set) -> float:
@@ -94,7 +68,7 @@ def after_annotation(*, annotation: Annotation, task: Task) -> None:
         fold_overlap(annotation=annotation, task=task)
     else:
         record_single(annotation=annotation)
-    transaction.on_commit(partial(live.notify_dashboard, reason="annotation", queue_id=task.queue_id))
+    transaction.on_commit(partial(wiring.call, "quality_changed", reason="annotation", queue_id=task.queue_id))
 
 
 def score_gold(*, annotation: Annotation, task: Task) -> GoldScore | None:
@@ -220,7 +194,7 @@ def consensus(annotations: Sequence[Annotation]) -> Annotation | None:
 
 def entity_agreement(annotations: Sequence[Annotation]) -> float | None:
     """Mean pairwise Jaccard of the reviewers' entity spans; None where nobody tagged any."""
-    sets = guards.entity_span_sets(annotations)
+    sets = wiring.call("entity_span_sets", annotations=annotations)
     if not any(sets) or len(sets) < 2:
         return None
     values = [jaccard(a, b) for a, b in itertools.combinations(sets, 2)]
@@ -282,7 +256,7 @@ def adjudicate(*, clip: Clip, text: str, lead, annotation: Annotation | None = N
         clip=clip, text=text, source=FinalTranscript.Source.ADJUDICATED, annotation=annotation, decided_by=lead
     )
     ClipAgreement.objects.filter(clip=clip, resolved_at__isnull=True).update(resolved_at=timezone.now())
-    transaction.on_commit(partial(live.notify_dashboard, reason="adjudication"))
+    transaction.on_commit(partial(wiring.call, "quality_changed", reason="adjudication"))
     return final
 
 
