@@ -120,12 +120,23 @@ def _submit(*, user, task_id: int, submission: Submission) -> Annotation:
     now = timezone.now()
     Task.objects.filter(pk=task.pk).update(state=Task.State.DONE, done_at=now, lease_expires_at=None)
     if accidental and not task.is_gold:  # a gold clip is known speech: it is scored, never purged
-        # No transcript is kept, the audio goes, and no one else is served the clip. A reviewer
-        # holding it stays named on the task, so their next submit is told why it went.
-        Task.objects.filter(clip=clip).exclude(pk=task.pk).exclude(state=Task.State.DONE).update(
-            state=Task.State.WITHDRAWN, lease_expires_at=None
-        )
-        purge_clip(clip=clip, reason="accidental recording")
+        discard_accidental_recording(clip=clip, marked_on=task)
     # Gold score, overlap agreement, the final transcript, the live dashboard.
     wiring.call("after_annotation", annotation=annotation, task=task)
     return annotation
+
+
+def discard_accidental_recording(*, clip, marked_on: Task) -> None:
+    """The one rule for a recording made without a wake word or a request (marked by a reviewer).
+
+    In the submit's transaction, with the clip's row locked: no one else is served the
+    clip (its other open tasks are withdrawn; a reviewer holding one stays named on it,
+    so their next submit is told why it went), and its audio and every transcript of it
+    are purged (clips.services.purge_clip). The marking annotation keeps no text
+    (the submit stores none), and the quality rules, exports and catalog mining all
+    leave accidental annotations out.
+    """
+    Task.objects.filter(clip=clip).exclude(pk=marked_on.pk).exclude(state=Task.State.DONE).update(
+        state=Task.State.WITHDRAWN, lease_expires_at=None
+    )
+    purge_clip(clip=clip, reason="accidental recording")
