@@ -39,6 +39,7 @@ test: setup-dev
 	$(BIN)/ruff format --check .
 	$(BIN)/python manage.py makemigrations --check --dry-run
 	$(BIN)/lint-imports
+	$(BIN)/mypy
 	npx --no-install eslint static tests/js eslint.config.js
 	node --test tests/js/
 	$(BIN)/pytest $(PYTEST_ARGS)

@@ -11,7 +11,7 @@ from typing import Any
 
 from django.conf import settings
 from django.db import connection
-from django.db.models import BooleanField, F, Func, Prefetch
+from django.db.models import BooleanField, F, Func, Prefetch, QuerySet
 from django.db.models.expressions import RawSQL
 from django.db.models.functions import Lower
 
@@ -219,6 +219,7 @@ def _source_rows(source: str, *, needle: str, window: int) -> tuple[list[tuple[i
     """(id, text) of the newest `window` transcripts of a source that may contain the
     needle, and whether the window cut some off. PostgreSQL narrows them down with
     unaccent; elsewhere every transcript in the window is read."""
+    qs: QuerySet[Any]
     if source == "reviewed":
         qs = Annotation.objects.filter(accidental=False).exclude(corrected_text="")
         field = "corrected_text"
@@ -279,7 +280,7 @@ def mine(
 
 def _attach_spans(matches: list[dict[str, Any]]) -> None:
     """Each match gets the spans already on its words (`tagged`), so a lead sees what is done."""
-    ids = {"reviewed": set(), "machine": set()}
+    ids: dict[str, set[int]] = {"reviewed": set(), "machine": set()}
     for m in matches:
         ids[m["source"]].add(m["id"])
     spans = list(
@@ -291,7 +292,7 @@ def _attach_spans(matches: list[dict[str, Any]]) -> None:
         if ids["machine"]
         else []
     )
-    by_target: dict[tuple[str, int], list[EntitySpan]] = {}
+    by_target: dict[tuple[str, int | None], list[EntitySpan]] = {}
     for span in spans:
         key = ("reviewed", span.annotation_id) if span.annotation_id else ("machine", span.transcript_id)
         by_target.setdefault(key, []).append(span)

@@ -137,7 +137,7 @@ def case_summary(case: Case, *, now: datetime | None = None) -> dict[str, Any]:
         "opened_at": case.opened_at.isoformat(),
         "due_at": case.due_at.isoformat() if case.due_at else None,
         "overdue": bool(case.due_at and case.due_at < now),
-        "owner": case.owner.get_username() if case.owner_id else None,
+        "owner": case.owner.get_username() if case.owner is not None else None,
         "flags": flag_count,
         "clip": case.clip.public_id,
         "pending_unseal": bool(pending),

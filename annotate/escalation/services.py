@@ -354,7 +354,7 @@ def notify_overdue(*, now=None) -> list[int]:
         Case.objects.filter(pk=case.pk).update(overdue_notified_at=now)
         if first:
             stage = selectors.stage_of(case.state)
-            _event(case, CaseEvent.Kind.OVERDUE, stage=stage, due_at=case.due_at.isoformat())
+            _event(case, CaseEvent.Kind.OVERDUE, stage=stage, due_at=case.due_at.isoformat() if case.due_at else None)
             audit.record(action="case.overdue", target=f"case:{case.pk}", details={"stage": stage})
         _after_commit(case.pk, notify.OVERDUE, mail=first)
         notified.append(case.pk)

@@ -44,7 +44,7 @@ def queues_with_numbers(*, include_archived: bool = True) -> QuerySet[Queue]:
     members = (
         Queue.members.through.objects.filter(queue_id=OuterRef("pk"))
         .values("queue_id")
-        .annotate(n=Count("pk"))
+        .annotate(n=Count("pk"))  # type: ignore[misc]  # the through model's annotation, unknown to the stubs
         .values("n")
     )
     return qs.annotate(
@@ -181,7 +181,7 @@ def dashboard() -> dict[str, Any]:
             }
             for rid in reviewer_ids
         ),
-        key=lambda r: (-r["last_24h"], r["reviewer"]),
+        key=lambda r: (-int(r["last_24h"] or 0), str(r["reviewer"])),
     )
     whisper = [
         {

@@ -29,7 +29,7 @@ from annotate.review.models import Annotation
 log = logging.getLogger(__name__)
 
 # A lead's decision outranks the reviewers'; among equals the later one wins.
-_RANK = {
+_RANK: dict[str, int] = {
     FinalTranscript.Source.SINGLE: 0,
     FinalTranscript.Source.CONSENSUS: 1,
     FinalTranscript.Source.GOLD: 2,
