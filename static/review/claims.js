@@ -12,8 +12,8 @@ export const RENEW_EVERY_MS = 60_000;
 const IDLE_AFTER_MS = 10 * 60_000; // an idle tab stops renewing, so its clips go back to the queue
 const LEASE_WARNING_SECONDS = 120;
 
-export /** A held task, its audio fetched as soon as the task is known. */
-class Item {
+/** A held task, its audio fetched as soon as the task is known. */
+export class Item {
   constructor(payload) {
     this.payload = payload;
     this.audio = null;
