@@ -14,6 +14,18 @@ export default [
       eqeqeq: ["error", "smart"],
       "no-var": "error",
       "prefer-const": "error",
+      // Every URL reaches a page from the server (reverse() → json_script or a data- attribute).
+      "no-restricted-syntax": [
+        "error",
+        {
+          selector: "Literal[value=/^\\/(review|cases|lead|catalog|api|ws|admin|static)\\//]",
+          message: "URLs come from the server (reverse() into json_script), not from the script.",
+        },
+        {
+          selector: "TemplateElement[value.raw=/^\\/(review|cases|lead|catalog|api|ws|admin|static)\\//]",
+          message: "URLs come from the server (reverse() into json_script), not from the script.",
+        },
+      ],
     },
   },
   {
