@@ -187,3 +187,11 @@ def end_break(*, user) -> None:
 def reviewers():
     """Every active reviewer, by username (for the lead's exposure page)."""
     return get_user_model().objects.filter(groups__name=roles.REVIEWER, is_active=True).order_by("username")
+
+
+def exposure_rows() -> list[dict]:
+    """The lead's exposure page: per reviewer, their exposure and care settings (numbers, never content)."""
+    people = list(reviewers())
+    exposure = exposure_by_reviewer(user_ids=[r.pk for r in people])
+    cares = {c.user_id: c for c in ReviewerCare.objects.filter(user__in=people)}
+    return [{"reviewer": r, "exposure": exposure[r.pk], "care": cares.get(r.pk)} for r in people]

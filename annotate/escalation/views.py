@@ -26,7 +26,6 @@ from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET, require_POST
 
 from annotate.accounts import roles
-from annotate.accounts.models import ReviewerCare
 from annotate.clips.serving import wav_response
 from annotate.escalation import care as reviewer_care
 from annotate.escalation import evidence, selectors, services
@@ -189,11 +188,7 @@ def care_opt_out(request: HttpRequest) -> HttpResponse:
 @require_GET
 def exposure_page(request: HttpRequest) -> HttpResponse:
     """Numbers per reviewer, never content."""
-    reviewers = list(reviewer_care.reviewers())
-    exposure = reviewer_care.exposure_by_reviewer(user_ids=[r.pk for r in reviewers])
-    cares = {c.user_id: c for c in ReviewerCare.objects.filter(user__in=reviewers)}
-    rows = [{"reviewer": r, "exposure": exposure[r.pk], "care": cares.get(r.pk)} for r in reviewers]
-    return render(request, "escalation/exposure.html", {"rows": rows})
+    return render(request, "escalation/exposure.html", {"rows": reviewer_care.exposure_rows()})
 
 
 @lead_required
