@@ -29,7 +29,7 @@ from annotate.catalog.kinds import seed_kinds
 from annotate.catalog.models import EntityKind
 from annotate.queues.models import Queue
 from tests.factories import make_queue
-from tests.support import CANARY, CHROMIUM_ARGS, Canary, make_persona, make_user
+from tests.support import CANARY, CHROMIUM_ARGS, Canary, make_persona, make_user, needs_second_factor, verify_otp
 
 CHROMIUM = Path("/usr/bin/chromium")
 
@@ -38,6 +38,7 @@ def pytest_configure(config):
     from django.conf import settings
 
     settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+    _let_flush_empty_the_audit_log()
     settings.CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
     # Some tests run threads that each hold a connection for their whole life (claim races),
     # unlike requests, which give theirs back to the pool: room for all of them.
@@ -49,6 +50,21 @@ def pytest_configure(config):
         **settings.STORAGES,
         "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"},
     }
+
+
+def _let_flush_empty_the_audit_log() -> None:
+    """A transactional test's flush TRUNCATEs every table, which the audit log refuses (a trigger). The test
+    database's user is a superuser: its flush runs with triggers off (session_replication_role = replica),
+    which only a superuser may set; the app's role in production cannot (README, production)."""
+    from django.db.backends.postgresql.operations import DatabaseOperations
+
+    sql_flush = DatabaseOperations.sql_flush
+
+    def flush_with_triggers_off(self, style, tables, **kwargs):
+        statements = sql_flush(self, style, tables, **kwargs)
+        return ["SET LOCAL session_replication_role = replica", *statements] if statements else statements
+
+    DatabaseOperations.sql_flush = flush_with_triggers_off
 
 
 # --- services ---------------------------------------------------------------------
@@ -124,6 +140,28 @@ def pytest_runtest_setup(item):
 
 
 # --- settings and storage ---------------------------------------------------------------
+
+
+@pytest.fixture(autouse=True, scope="session")
+def force_login_gives_the_second_factor():
+    """`client.force_login(user)` signs in as a user who also gave their code (MFA stays on).
+
+    Leads, officers and admins need a second factor (annotate/accounts/mfa.py); a test
+    that signs one in with force_login means "a signed-in, verified user". Tests of the
+    code step itself sign in with the password (`client.login`), which this leaves alone.
+    """
+    from django.test import Client
+
+    plain = Client.force_login
+
+    def force_login(self, user, backend=None):
+        plain(self, user, backend)
+        if needs_second_factor(user):
+            verify_otp(self, user)
+
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(Client, "force_login", force_login)
+        yield
 
 
 @pytest.fixture(autouse=True)
