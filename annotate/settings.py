@@ -394,3 +394,7 @@ ANNOTATE_WIRING = {
     # quality: scores changed (after commit): the live dashboard recomputes
     "quality_changed": "annotate.leads.live.notify_dashboard",
 }
+
+# --- Roles (issue 11, item 3): officer and admin are granted by two admins --------------
+# Hours after a confirmed officer grant before that officer may approve an unsealing.
+ANNOTATE_ROLE_COOLDOWN_HOURS = env_int("ANNOTATE_ROLE_COOLDOWN_HOURS", 24, minimum=0)

@@ -4,3 +4,9 @@ from django.apps import AppConfig
 class AccountsConfig(AppConfig):
     name = "annotate.accounts"
     label = "accounts"
+
+    def ready(self) -> None:
+        # The net under the role services: see annotate/accounts/role_guard.py.
+        from annotate.accounts import role_guard
+
+        role_guard.connect()

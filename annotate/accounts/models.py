@@ -62,3 +62,45 @@ class ReviewerCare(models.Model):
 
     def __str__(self) -> str:
         return f"care of {self.user}"
+
+
+class RoleGrant(models.Model):
+    """A request to give a user a role, and what became of it.
+
+    The officer and admin roles are granted by two admins: one asks (requested_by),
+    a different one confirms (confirmed_by) or refuses; the user is put in the role
+    only at the confirmation. Other roles are granted by one admin, confirmed at once.
+    See annotate/accounts/services.py.
+    """
+
+    class State(models.TextChoices):
+        PENDING = "pending", "waiting for a second admin"
+        CONFIRMED = "confirmed", "confirmed"
+        REFUSED = "refused", "refused"
+
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="role_grants")
+    role = models.CharField(max_length=32)
+    reason = models.TextField(blank=True)
+    state = models.CharField(max_length=16, choices=State.choices, default=State.PENDING, db_index=True)
+    requested_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, on_delete=models.PROTECT, related_name="+")
+    requested_at = models.DateTimeField(auto_now_add=True)
+    confirmed_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
+    confirmed_at = models.DateTimeField(null=True, blank=True)
+    refused_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
+    refused_at = models.DateTimeField(null=True, blank=True)
+    decision_note = models.TextField(blank=True)
+
+    class Meta:
+        ordering = ["-requested_at"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["user", "role"], condition=models.Q(state="pending"), name="one_pending_grant_per_role"
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.role} for {self.user} ({self.get_state_display()})"

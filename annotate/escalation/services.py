@@ -20,6 +20,7 @@ from django.db import connection, transaction
 from django.utils import timezone
 
 from annotate.accounts import roles
+from annotate.accounts import selectors as accounts
 from annotate.audit import services as audit
 from annotate.clips import vault
 from annotate.clips.models import Clip
@@ -364,6 +365,17 @@ def notify_overdue(*, now=None) -> list[int]:
 # --- unsealing the identity ------------------------------------------------------------------------
 
 
+def _seasoned_officer(officer) -> None:
+    """An officer whose role was granted less than ANNOTATE_ROLE_COOLDOWN_HOURS ago may not approve an unsealing."""
+    left = accounts.role_too_new(officer, roles.OFFICER)
+    if left is not None:
+        hours = math.ceil(left.total_seconds() / 3600)
+        raise CaseForbidden(
+            f"your officer role is new: you may approve an unsealing in {hours} h "
+            f"(ANNOTATE_ROLE_COOLDOWN_HOURS={settings.ANNOTATE_ROLE_COOLDOWN_HOURS})"
+        )
+
+
 def _unsealable(case: Case) -> None:
     if case.state not in selectors.UNSEALABLE_STATES:
         raise CaseError(
@@ -386,6 +398,8 @@ def request_unseal(*, case_id: int, officer, reason: Any, ip: str | None = None)
     if not hasattr(case.clip, "sealed_identity"):
         raise CaseError("this clip has no sealed identity (it was imported without one)")
     needs_second = settings.ANNOTATE_UNSEAL_NEEDS_SECOND_OFFICER
+    if not needs_second:  # the asking officer approves their own request
+        _seasoned_officer(officer)
     unseal = UnsealRequest.objects.create(
         case=case,
         requested_by=officer,
@@ -424,6 +438,7 @@ def decide_unseal(
         raise CaseForbidden("a second officer must decide: you cannot approve or refuse your own request")
     if approve:
         _unsealable(case)
+        _seasoned_officer(officer)
     note = _note(note, what="a note on the decision")
     unseal.state = UnsealRequest.State.APPROVED if approve else UnsealRequest.State.REFUSED
     unseal.decided_by, unseal.decided_at, unseal.decision_note = officer, timezone.now(), note

@@ -374,15 +374,16 @@ from django.contrib.auth.hashers import make_password
 from django.contrib.auth.models import Group, User
 from django.contrib.sessions.backends.db import SessionStore
 from annotate.accounts.models import ApiToken
+from annotate.accounts.services import assign_role_for_setup
 
 password = make_password(args["password"])  # hashed once: PBKDF2 is slow on purpose
 result = {}
 for username, roles in args["users"].items():
     user, _ = User.objects.get_or_create(username=username, defaults={"email": username + "@annotate.example"})
     user.password = password
-    user.is_staff = user.is_superuser = "admin" in roles
     user.save()
-    user.groups.add(*(Group.objects.get_or_create(name=role)[0] for role in roles))
+    for role in roles:  # past the two-admin grant, as setup (audited)
+        assign_role_for_setup(user=user, role=role, by="topology tests")
     session = SessionStore()
     session[SESSION_KEY] = str(user.pk)
     session[BACKEND_SESSION_KEY] = settings.AUTHENTICATION_BACKENDS[0]

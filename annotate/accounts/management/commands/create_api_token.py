@@ -1,8 +1,7 @@
 from django.contrib.auth import get_user_model
-from django.contrib.auth.models import Group
 from django.core.management.base import BaseCommand, CommandError
 
-from annotate.accounts import roles
+from annotate.accounts import roles, services
 from annotate.accounts.models import ApiToken
 
 
@@ -21,6 +20,7 @@ class Command(BaseCommand):
             user.save()
         if not user.is_active:
             raise CommandError(f"user {username} is inactive")
-        user.groups.add(Group.objects.get(name=roles.INGEST))
+        if not user.groups.filter(name=roles.INGEST).exists():
+            services.assign_role_for_setup(user=user, role=roles.INGEST, by="create_api_token")
         _, token = ApiToken.issue(user=user, name=name)
         self.stdout.write(token)

@@ -6,11 +6,11 @@ from pathlib import Path
 
 from django.conf import settings
 from django.contrib.auth import get_user_model
-from django.contrib.auth.models import Group
 from django.core.management import call_command
 from django.core.management.base import BaseCommand
 
 from annotate.accounts import roles
+from annotate.accounts import services as account_services
 from annotate.clips import batch
 from annotate.queues.models import Queue
 
@@ -39,10 +39,9 @@ class Command(BaseCommand):
             if created:
                 user.email = f"{username}@annotate.example"
                 user.set_password(DEMO_PASSWORD)
-                if role == roles.ADMIN:
-                    user.is_staff = user.is_superuser = True
                 user.save()
-            user.groups.add(Group.objects.get(name=role))
+            # Past the two-admin grant, as setup (audited as role.setup_grant): there is no admin yet.
+            account_services.assign_role_for_setup(user=user, role=role, by="load_demo")
             users[username] = user
         queue, _ = Queue.objects.get_or_create(
             name="Music and everyday requests (en)",
