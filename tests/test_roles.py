@@ -245,3 +245,14 @@ def test_setup_role_on_the_server_is_recorded(admin_user, outsider):
     assert roles.has_role(outsider, roles.ADMIN) and outsider.is_staff
     event = AuditEvent.objects.get(target=f"user:{outsider.pk}")
     assert (event.action, event.details["by"]) == ("role.setup_grant", "manage.py setup_role")
+
+
+def test_an_admin_cannot_set_another_admins_or_an_officers_password(
+    client, admin_user, second_admin, officer, outsider
+):
+    client.force_login(admin_user)
+
+    assert client.get(f"/admin/auth/user/{second_admin.pk}/password/").status_code == 403
+    assert client.get(f"/admin/auth/user/{officer.pk}/password/").status_code == 403
+    assert client.get(f"/admin/auth/user/{outsider.pk}/password/").status_code == 200
+    assert client.get(f"/admin/auth/user/{admin_user.pk}/password/").status_code == 200

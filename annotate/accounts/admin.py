@@ -1,7 +1,9 @@
 from django import forms
 from django.contrib import admin, messages
+from django.contrib.admin.utils import unquote
 from django.contrib.auth import get_user_model
 from django.contrib.auth.admin import UserAdmin
+from django.core.exceptions import PermissionDenied
 
 from annotate.accounts import roles, services
 from annotate.accounts.models import ApiToken, RoleGrant
@@ -30,6 +32,17 @@ class GuardedUserAdmin(UserAdmin):
 
     def get_readonly_fields(self, request, obj=None):
         return (*super().get_readonly_fields(request, obj), "groups", "is_staff", "is_superuser", "user_permissions")
+
+    def user_change_password(self, request, id, form_url=""):
+        """No admin sets an officer's or another admin's password: that would be taking over the second pair of eyes."""
+        user = self.get_object(request, unquote(id))
+        if (
+            user is not None
+            and user.pk != request.user.pk
+            and (user.is_superuser or user.groups.filter(name__in=services.PRIVILEGED).exists())
+        ):
+            raise PermissionDenied("an officer's or admin's password is changed only by its owner")
+        return super().user_change_password(request, id, form_url)
 
 
 if admin.site.is_registered(User):
