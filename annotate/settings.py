@@ -83,6 +83,7 @@ INSTALLED_APPS = [
     "django_rq",
     "django_otp",
     "django_otp.plugins.otp_totp",
+    "django_otp.plugins.otp_static",
     "pgtrigger",
     "annotate.accounts",
     "annotate.audit",
@@ -105,6 +106,7 @@ MIDDLEWARE = [
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django_otp.middleware.OTPMiddleware",
+    "annotate.accounts.mfa_middleware.MfaRequiredMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
 ]
@@ -398,3 +400,10 @@ ANNOTATE_WIRING = {
 # --- Roles (issue 11, item 3): officer and admin are granted by two admins --------------
 # Hours after a confirmed officer grant before that officer may approve an unsealing.
 ANNOTATE_ROLE_COOLDOWN_HOURS = env_int("ANNOTATE_ROLE_COOLDOWN_HOURS", 24, minimum=0)
+
+
+# --- Second factor (annotate/accounts/mfa.py) ------------------------------------------
+# Leads, officers, admins and staff sign in with a TOTP code; reviewers too when this is on.
+ANNOTATE_MFA_REVIEWERS = env_bool("ANNOTATE_MFA_REVIEWERS", False)
+# The name an authenticator app shows beside the code.
+OTP_TOTP_ISSUER = env_str("ANNOTATE_MFA_ISSUER", "annotate")

@@ -3,14 +3,19 @@
 from django.contrib import admin
 from django.contrib.auth import views as auth_views
 from django.urls import include, path
+from django_otp.admin import OTPAdminSite
 
 from annotate.clips import api as clips_api
 from annotate.escalation import care
 from annotate.review import urls as review_urls
 
+# The admin site asks for a second factor too (its sign-in form has a code field).
+admin.site.__class__ = OTPAdminSite
+
 urlpatterns = [
     path("login/", auth_views.LoginView.as_view(), name="login"),
     path("logout/", auth_views.LogoutView.as_view(), name="logout"),
+    path("account/mfa/", include("annotate.accounts.mfa_urls")),
     path("api/v1/clips", clips_api.upload_clip, name="api-upload-clip"),
     path("admin/", admin.site.urls),
     path("catalog/", include("annotate.catalog.urls")),

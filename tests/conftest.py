@@ -29,7 +29,7 @@ from annotate.catalog.kinds import seed_kinds
 from annotate.catalog.models import EntityKind
 from annotate.queues.models import Queue
 from tests.factories import make_queue
-from tests.support import CANARY, CHROMIUM_ARGS, Canary, make_persona, make_user
+from tests.support import CANARY, CHROMIUM_ARGS, Canary, make_persona, make_user, needs_second_factor, verify_otp
 
 CHROMIUM = Path("/usr/bin/chromium")
 
@@ -140,6 +140,28 @@ def pytest_runtest_setup(item):
 
 
 # --- settings and storage ---------------------------------------------------------------
+
+
+@pytest.fixture(autouse=True, scope="session")
+def force_login_gives_the_second_factor():
+    """`client.force_login(user)` signs in as a user who also gave their code (MFA stays on).
+
+    Leads, officers and admins need a second factor (annotate/accounts/mfa.py); a test
+    that signs one in with force_login means "a signed-in, verified user". Tests of the
+    code step itself sign in with the password (`client.login`), which this leaves alone.
+    """
+    from django.test import Client
+
+    plain = Client.force_login
+
+    def force_login(self, user, backend=None):
+        plain(self, user, backend)
+        if needs_second_factor(user):
+            verify_otp(self, user)
+
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(Client, "force_login", force_login)
+        yield
 
 
 @pytest.fixture(autouse=True)

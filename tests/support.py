@@ -19,8 +19,11 @@ from django.conf import settings
 from django.contrib.auth.models import Group, User
 from django.db import connections, transaction
 from django.test import Client, override_settings
+from django_otp import DEVICE_ID_SESSION_KEY
+from django_otp.oath import totp
+from django_otp.plugins.otp_totp.models import TOTPDevice
 
-from annotate.accounts import role_guard, roles
+from annotate.accounts import mfa, role_guard, roles
 
 T = TypeVar("T")
 
@@ -69,10 +72,41 @@ def make_user(username: str, *groups: str, **fields) -> User:
 
 
 def as_user(client: Client, user: User | None) -> Client:
-    """The client signed in as `user`; None leaves it anonymous."""
+    """The client signed in as `user` (with the second factor given, where their role needs one); None: anonymous."""
     if user is not None:
         client.force_login(user)
+        if needs_second_factor(user):
+            verify_otp(client, user)
     return client
+
+
+def needs_second_factor(user: User) -> bool:
+    """Does the user's role need a code at sign-in? (Without leaving roles cached on the object.)"""
+    cached = user.__dict__.get("_annotate_roles")
+    try:
+        return mfa.mfa_required(user)
+    finally:
+        if cached is None:
+            user.__dict__.pop("_annotate_roles", None)
+
+
+def authenticator(user: User) -> TOTPDevice:
+    """The user's confirmed TOTP authenticator (made once), as enrolment leaves it."""
+    device = TOTPDevice.objects.filter(user=user, confirmed=True).first()
+    return device or TOTPDevice.objects.create(user=user, name=mfa.AUTHENTICATOR_NAME, confirmed=True)
+
+
+def current_code(device: TOTPDevice, steps_later: int = 0) -> str:
+    """The code the authenticator app shows now (or `steps_later` 30-second steps on: a code is taken once)."""
+    code = totp(device.bin_key, step=device.step, t0=device.t0, digits=device.digits, drift=steps_later)
+    return f"{code:0{device.digits}d}"
+
+
+def verify_otp(client: Client, user: User) -> None:
+    """Mark the client's session as having passed the code step with the user's authenticator."""
+    session = client.session
+    session[DEVICE_ID_SESSION_KEY] = authenticator(user).persistent_id
+    session.save()
 
 
 def post_json(client: Client, url: str, body: object = None, **extra):

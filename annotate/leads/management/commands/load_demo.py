@@ -63,3 +63,7 @@ class Command(BaseCommand):
         self.stdout.write(f"Demo logins (password for all: {DEMO_PASSWORD}):")
         for username, _, what in DEMO_USERS:
             self.stdout.write(f"  {username:<6} {what}")
+        self.stdout.write(
+            "The lead, the officers and the admin set up an authenticator app (TOTP) at their first"
+            " sign-in: the page shows a QR code and the key to type; keep the recovery codes it shows."
+        )
