@@ -83,6 +83,7 @@ INSTALLED_APPS = [
     "django_rq",
     "django_otp",
     "django_otp.plugins.otp_totp",
+    "axes",
     "django_otp.plugins.otp_static",
     "pgtrigger",
     "annotate.accounts",
@@ -108,7 +109,10 @@ MIDDLEWARE = [
     "django_otp.middleware.OTPMiddleware",
     "annotate.accounts.mfa_middleware.MfaRequiredMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
+    "annotate.accounts.signin.IdleTimeoutMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    # last: turns a refused sign-in (locked out) into the lockout page (annotate/accounts/signin.py)
+    "axes.middleware.AxesMiddleware",
 ]
 
 ROOT_URLCONF = "annotate.urls"
@@ -407,3 +411,29 @@ ANNOTATE_ROLE_COOLDOWN_HOURS = env_int("ANNOTATE_ROLE_COOLDOWN_HOURS", 24, minim
 ANNOTATE_MFA_REVIEWERS = env_bool("ANNOTATE_MFA_REVIEWERS", False)
 # The name an authenticator app shows beside the code.
 OTP_TOTP_ISSUER = env_str("ANNOTATE_MFA_ISSUER", "annotate")
+
+
+# --- Sign-in protection (annotate/accounts/signin.py) ------------------------------------
+# After ANNOTATE_LOGIN_FAILURES failed sign-ins for one username or from one address, sign-ins
+# for it are refused for ANNOTATE_LOGIN_COOLOFF_MINUTES (even with the right password; each
+# refused try starts the cool-off again). Failures older than the cool-off are forgotten.
+ANNOTATE_LOGIN_FAILURES = env_int("ANNOTATE_LOGIN_FAILURES", 5, minimum=1)
+ANNOTATE_LOGIN_COOLOFF_MINUTES = env_int("ANNOTATE_LOGIN_COOLOFF_MINUTES", 15, minimum=1)
+# A session unused this long is signed out (officers and admins: the shorter one); none lives
+# longer than ANNOTATE_SESSION_MAX_HOURS from its sign-in.
+ANNOTATE_IDLE_MINUTES = env_int("ANNOTATE_IDLE_MINUTES", 30, minimum=1)
+ANNOTATE_OFFICER_IDLE_MINUTES = env_int("ANNOTATE_OFFICER_IDLE_MINUTES", 15, minimum=1)
+ANNOTATE_SESSION_MAX_HOURS = env_int("ANNOTATE_SESSION_MAX_HOURS", 12, minimum=1)
+SESSION_COOKIE_AGE = ANNOTATE_SESSION_MAX_HOURS * 3600
+AUTHENTICATION_BACKENDS = [
+    "annotate.accounts.signin.SignInBackend",  # axes' lockout check, first
+    "django.contrib.auth.backends.ModelBackend",
+]
+AXES_FAILURE_LIMIT = ANNOTATE_LOGIN_FAILURES
+AXES_COOLOFF_TIME = ANNOTATE_LOGIN_COOLOFF_MINUTES / 60  # hours
+AXES_LOCKOUT_PARAMETERS = ["username", "ip_address"]  # either one reaching the limit locks
+AXES_LOCKOUT_CALLABLE = "annotate.accounts.signin.lockout_response"
+AXES_CLIENT_IP_CALLABLE = "annotate.web.client_ip"
+AXES_RESET_ON_SUCCESS = False  # a success from an address does not wipe the failures counted against it
+AXES_VERBOSE = False
+LOGGING["loggers"]["axes"] = {"level": "WARNING"}

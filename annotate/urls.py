@@ -5,6 +5,7 @@ from django.contrib.auth import views as auth_views
 from django.urls import include, path
 from django_otp.admin import OTPAdminSite
 
+from annotate.accounts import signin_views
 from annotate.clips import api as clips_api
 from annotate.escalation import care
 from annotate.review import urls as review_urls
@@ -15,6 +16,7 @@ admin.site.__class__ = OTPAdminSite
 urlpatterns = [
     path("login/", auth_views.LoginView.as_view(), name="login"),
     path("logout/", auth_views.LogoutView.as_view(), name="logout"),
+    path("account/sign-out-everywhere/", signin_views.sign_out_everywhere, name="sign-out-everywhere"),
     path("account/mfa/", include("annotate.accounts.mfa_urls")),
     path("api/v1/clips", clips_api.upload_clip, name="api-upload-clip"),
     path("admin/", admin.site.urls),

@@ -10,3 +10,7 @@ class AccountsConfig(AppConfig):
         from annotate.accounts import role_guard
 
         role_guard.connect()
+        # Sign-ins, failed sign-ins and lockouts into the audit log: see annotate/accounts/signin.py.
+        from annotate.accounts import signin
+
+        signin.connect()
