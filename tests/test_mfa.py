@@ -12,7 +12,7 @@ from django_otp.plugins.otp_totp.models import TOTPDevice
 
 from annotate.accounts import mfa
 from annotate.audit.models import AuditEvent
-from tests.support import PASSWORD, authenticator, current_code, get_json
+from tests.support import PASSWORD, authenticator, current_code, get_json, verify_otp
 
 pytestmark = pytest.mark.django_db
 
@@ -146,3 +146,30 @@ def test_an_admin_cannot_reset_their_own_and_others_cannot_reset_at_all(admin_us
     assert lead_client.post(reverse("mfa-reset", args=[officer.pk]), {"reason": "x"}).status_code == 403
     with pytest.raises(mfa.MfaForbidden):
         mfa.reset_mfa(actor=officer, user=lead, reason="x", ip=None)
+
+
+@pytest.mark.django_db(transaction=True)
+@pytest.mark.parametrize(("verified", "connects"), [(False, False), (True, True)])
+def test_the_officers_websocket_wants_the_second_factor_too(officer, settings, verified, connects):
+    from asgiref.sync import async_to_sync
+    from channels.testing import WebsocketCommunicator
+
+    from annotate.asgi import application
+
+    settings.CHANNEL_LAYERS = {"default": {"BACKEND": "channels.layers.InMemoryChannelLayer"}}
+    client = password_only(officer)
+    if verified:
+        verify_otp(client, officer)
+    cookie = f"sessionid={client.cookies['sessionid'].value}".encode()
+    headers = [(b"origin", b"http://testserver"), (b"cookie", cookie)]
+    comm = WebsocketCommunicator(application, "/ws/cases/", headers=headers)
+
+    @async_to_sync
+    async def run():
+        try:
+            connected, _ = await comm.connect()
+            assert connected is connects
+        finally:
+            await comm.disconnect()
+
+    run()
