@@ -11,6 +11,7 @@ import os
 from pathlib import Path
 
 import dj_database_url
+from csp.constants import NONCE, NONE, SELF
 from django.core.exceptions import ImproperlyConfigured
 
 BASE_DIR = Path(__file__).resolve().parent.parent
@@ -100,6 +101,7 @@ INSTALLED_APPS = [
 
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
+    "csp.middleware.CSPMiddleware",
     # WhiteNoise serves STATIC_ROOT (filled by collectstatic) before sessions and auth run.
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
@@ -437,3 +439,35 @@ AXES_CLIENT_IP_CALLABLE = "annotate.web.client_ip"
 AXES_RESET_ON_SUCCESS = False  # a success from an address does not wipe the failures counted against it
 AXES_VERBOSE = False
 LOGGING["loggers"]["axes"] = {"level": "WARNING"}
+
+
+# --- Content-Security-Policy (django-csp): no inline script, no inline style ----------
+# The one inline element a page may carry (the review page's import map) is let in by a
+# per-request nonce; wavesurfer's shadow-DOM <style> takes the same nonce. WebSockets
+# (Channels) are same-origin: 'self' covers ws:/wss: in current browsers, and the
+# allowed hosts are listed for ws:/wss: explicitly for those that do not.
+def _websocket_sources(hosts: list[str]) -> list[str]:
+    sources: list[str] = []
+    for host in hosts:
+        if host == "*":
+            return ["ws:", "wss:"]
+        name = f"*{host}" if host.startswith(".") else host
+        sources += [f"ws://{name}:*", f"wss://{name}:*"]
+    return sources
+
+
+CONTENT_SECURITY_POLICY = {
+    "DIRECTIVES": {
+        "default-src": [SELF],
+        "script-src": [SELF, NONCE],
+        "style-src": [SELF, NONCE],
+        "img-src": [SELF, "data:"],
+        # the review page holds the next clips' audio in memory and plays it from blob: URLs
+        "media-src": [SELF, "blob:"],
+        "connect-src": [SELF, *_websocket_sources(ALLOWED_HOSTS)],
+        "object-src": [NONE],
+        "base-uri": [SELF],
+        "form-action": [SELF],
+        "frame-ancestors": [NONE],
+    },
+}

@@ -41,7 +41,7 @@ def test_a_lead_mines_bulk_tags_and_undoes(live_server, setup, browser):
     page.goto(f"{live_server.url}/catalog/mine/")
     page.fill("#mine-q", "Taylor Swift")
     page.keyboard.press("Enter")
-    page.wait_for_function("document.querySelectorAll('#mine-rows .pick').length === 3")
+    page.wait_for_function("() => document.querySelectorAll('#mine-rows .pick').length === 3")
     assert "3 matches" in page.inner_text("#mine-count")
     assert page.locator("#mine-rows mark").all_inner_texts() == ["Taylor Swift", "TAYLOR SWIFT", "taylor swift"]
     page.check("#mine-all")
@@ -51,13 +51,13 @@ def test_a_lead_mines_bulk_tags_and_undoes(live_server, setup, browser):
     page.click("#mine-entities li")
     assert "Taylor Swift" in page.inner_text("#mine-link")
     page.click("#mine-apply-button")
-    page.wait_for_function("document.getElementById('mine-status').dataset.kind === 'ok'")
+    page.wait_for_function("() => document.getElementById('mine-status').dataset.kind === 'ok'")
     assert page.inner_text("#mine-status").startswith("Tagged 3 match")
-    page.wait_for_function("document.querySelectorAll('#mine-rows tr.done').length === 3")
+    page.wait_for_function("() => document.querySelectorAll('#mine-rows tr.done').length === 3")
     assert in_thread(lambda: EntitySpan.objects.filter(entity__name="Taylor Swift").count()) == 3
 
     page.click("#mine-batches button")
-    page.wait_for_function("document.getElementById('mine-status').textContent.startsWith('Undone')")
+    page.wait_for_function("() => document.getElementById('mine-status').textContent.startsWith('Undone')")
     page.wait_for_selector("#mine-batches tr.undone")
     assert in_thread(lambda: EntitySpan.objects.count()) == 0
     assert errors == []

@@ -49,8 +49,8 @@ def browser_page(live_server, demo, browser):
     errors: list[str] = []
     page.on("pageerror", lambda error: errors.append(str(error)))
     page.goto(f"{live_server.url}/review/{demo['queue'].pk}/")
-    page.wait_for_function("document.getElementById('review').dataset.view === 'clip'")
-    page.wait_for_function("window.__spans !== undefined")
+    page.wait_for_function("() => document.getElementById('review').dataset.view === 'clip'")
+    page.wait_for_function("() => window.__spans !== undefined")
     page.evaluate("window.__spans.ready")  # the kinds are loaded
     yield page, errors
 
@@ -70,12 +70,12 @@ def spans_state(page):
 
 def submit(page):
     page.keyboard.press("Control+Enter")
-    page.wait_for_function("['saved', 'error'].includes(document.getElementById('save-status').dataset.kind)")
+    page.wait_for_function("() => ['saved', 'error'].includes(document.getElementById('save-status').dataset.kind)")
     return page.evaluate("document.getElementById('save-status').textContent")
 
 
 def wait_for_results(page):
-    page.wait_for_function("window.__spans.state.results.length > 0")
+    page.wait_for_function("() => window.__spans.state.results.length > 0")
 
 
 def type_correction(page):
@@ -86,7 +86,7 @@ def type_correction(page):
 
 def test_tag_and_link_taylor_swift_and_the_song_with_the_keyboard(browser_page):
     page, errors = browser_page
-    page.wait_for_function("window.__spans.state.suggestions.length === 2")  # from Whisper's text
+    page.wait_for_function("() => window.__spans.state.suggestions.length === 2")  # from Whisper's text
     type_correction(page)
 
     # Artist, by hand: from the end, two words to the left; Alt+N, 1 (artist); the search box opens on the
@@ -106,7 +106,7 @@ def test_tag_and_link_taylor_swift_and_the_song_with_the_keyboard(browser_page):
     assert page.evaluate("document.activeElement.id") == "transcript"
 
     # Song: the suggestion for the corrected text, accepted with one key.
-    page.wait_for_function("window.__spans.state.suggestions.some((s) => s.text === 'Shake It Off')")
+    page.wait_for_function("() => window.__spans.state.suggestions.some((s) => s.text === 'Shake It Off')")
     assert spans_state(page)["suggestions"] == [
         {"start": 0, "end": 12, "text": "Shake It Off", "kind": "song", "entity": "Shake It Off"}
     ]

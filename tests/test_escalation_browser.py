@@ -139,11 +139,14 @@ def chromium_args():
     return [*CHROMIUM_ARGS, "--autoplay-policy=no-user-gesture-required"]  # the beep plays
 
 
-def sign_in(browser, base: str, user, errors: list[str]):
-    """A browser context signed in as `user` (a session made here: the server process may hash differently)."""
+def sign_in(browser, base: str, user, errors: list[str], *, bypass_csp: bool = False):
+    """A browser context signed in as `user` (a session made here: the server process may hash differently).
+
+    bypass_csp: for a page that hosts the test's own inline harness, which the site's
+    Content-Security-Policy refuses (as it should refuse any inline script)."""
     client = Client()
     client.force_login(user)
-    context = browser.new_context(base_url=base)
+    context = browser.new_context(base_url=base, bypass_csp=bypass_csp)
     context.add_cookies([{"name": "sessionid", "value": client.cookies["sessionid"].value, "url": base}])
     page = context.new_page()
     page.on("pageerror", lambda error: errors.append(f"{user.username}: {error}"))
@@ -208,7 +211,7 @@ def test_a_flag_reaches_the_officer_live_and_the_reviewer_sees_it_handled(
 
     errors: list[str] = []
     officer_ctx, console = sign_in(browser, asgi_server, officer, errors)
-    reviewer_ctx, care = sign_in(browser, asgi_server, reviewer, errors)
+    reviewer_ctx, care = sign_in(browser, asgi_server, reviewer, errors, bypass_csp=True)  # HARNESS is inline
     try:
         # The officer's console is open and live, sound turned on.
         console.goto("/cases/")
@@ -222,7 +225,7 @@ def test_a_flag_reaches_the_officer_live_and_the_reviewer_sees_it_handled(
         care.evaluate(f"window.__clip = {{task_id: {task.pk}, clip: {{public_id: '{task.clip.public_id}'}}}}")
         care.evaluate(f"window.__flagState = {json.dumps(flag_plugin_state())}")  # the review page's json_script
         care.add_script_tag(content=HARNESS, type="module")
-        care.wait_for_function("window.__flagReady === true")
+        care.wait_for_function("() => window.__flagReady === true")
         assert care.evaluate("window.__keys") == ["Alt+X"]
         care.keyboard.press("Alt+x")
         care.wait_for_selector("#flag-dialog[open]")
@@ -230,7 +233,7 @@ def test_a_flag_reaches_the_officer_live_and_the_reviewer_sees_it_handled(
         assert care.is_checked("input[name=flag-severity][value=critical]")  # preset from the category
         care.fill("#flag-note", "a woman screams that someone is hurting her")
         care.keyboard.press("Control+Enter")
-        care.wait_for_function("window.__advanced === true", timeout=10_000)
+        care.wait_for_function("() => window.__advanced === true", timeout=10_000)
         flagged_at = time.monotonic()
         assert care.evaluate("window.__status.kind") == "ok"
         care.wait_for_selector("#break-offer:not([hidden])")
@@ -281,7 +284,7 @@ def test_the_review_page_flags_with_alt_x(asgi_server, browser, reviewer, other_
     try:
         page.goto(f"/review/{queue.pk}/")
         page.wait_for_selector("#flag-open", timeout=15_000)  # the plugin's panel button
-        page.wait_for_function("document.querySelector('#review').dataset.view === 'clip'", timeout=15_000)
+        page.wait_for_function("() => document.querySelector('#review').dataset.view === 'clip'", timeout=15_000)
         page.keyboard.press("Alt+x")
         page.wait_for_selector("#flag-dialog[open]")
         page.keyboard.press("4")  # a child at risk

@@ -100,7 +100,7 @@ def test_the_dashboard_updates_live_while_a_reviewer_submits(daphne_url, lead, r
     loads: list[str] = []
     dashboard.on("load", lambda page: loads.append(page.url))
     dashboard.goto(f"{daphne_url}/lead/")
-    dashboard.wait_for_function("window.__dashboard && window.__dashboard.live", timeout=30_000)
+    dashboard.wait_for_function("() => window.__dashboard && window.__dashboard.live", timeout=30_000)
     assert dashboard.text_content("#total-backlog") == "3"
     assert dashboard.text_content("#total-last-hour") == "0"
     assert dashboard.get_attribute("#dashboard", "data-live") == "live"

@@ -79,6 +79,9 @@ def test_reviewer_reviews_three_clips_with_keys_only(live_server, reviewer, queu
     page.on("request", lambda request: seen.append(f"{request.url}\n{request.post_data or ''}"))
     errors: list[str] = []
     page.on("pageerror", lambda error: errors.append(str(error)))
+    # The Content-Security-Policy is on: anything it refuses (an inline script or style,
+    # wavesurfer's shadow-DOM style without the nonce) is a failure of this test.
+    page.on("console", lambda msg: "Content Security Policy" in msg.text and errors.append(msg.text))
 
     # Sign in through the login form, straight into the queue.
     page.goto(f"{live_server.url}/login/?next=/review/{queue.pk}/")
@@ -118,9 +121,9 @@ def test_reviewer_reviews_three_clips_with_keys_only(live_server, reviewer, queu
         assert page.get_attribute(f'.grade[data-grade="{grade}"]', "aria-pressed") == "true"
 
         # The next clip's audio is in memory before the submit…
-        page.wait_for_function("window.__review.held.length === 2 && window.__review.held[1].audioReady")
+        page.wait_for_function("() => window.__review.held.length === 2 && window.__review.held[1].audioReady")
         page.keyboard.press("Control+Enter")
-        page.wait_for_function(f"document.querySelector('#review').dataset.taskId !== '{task_id}'")
+        page.wait_for_function(f"() => document.querySelector('#review').dataset.taskId !== '{task_id}'")
         # …so it is playable within one animation frame of being shown.
         ready = page.evaluate(
             "() => new Promise(resolve => requestAnimationFrame(() => resolve({"
@@ -137,7 +140,7 @@ def test_reviewer_reviews_three_clips_with_keys_only(live_server, reviewer, queu
     page.keyboard.press("Alt+s")
     page.keyboard.press("3")
     page.wait_for_selector("#empty", state="visible")
-    page.wait_for_function("window.__pendingClaims === 0")
+    page.wait_for_function("() => window.__pendingClaims === 0")
     assert page.evaluate("window.__review.view") == "empty"
     assert page.evaluate("window.__review.held") == []
     assert "Nothing left to review in this queue" in page.inner_text("#empty")

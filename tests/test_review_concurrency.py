@@ -373,7 +373,7 @@ def test_the_page_says_a_clip_flagged_by_someone_else_went_to_escalation_and_doe
         assert len(submits) == 1
 
         page.keyboard.press("Control+Enter")  # on to the next clip
-        page.wait_for_function(f"document.querySelector('#review').dataset.taskId !== '{task_id}'")
+        page.wait_for_function(f"() => document.querySelector('#review').dataset.taskId !== '{task_id}'")
     assert not Annotation.objects.exists()
 
 
@@ -398,7 +398,7 @@ def test_the_page_says_already_saved_when_the_answer_to_a_saved_submit_was_lost(
         task_id = page.get_attribute("#review", "data-task-id")
         page.fill("#transcript", "turn on the kitchen light")
         page.keyboard.press("Control+Enter")
-        page.wait_for_function(f"document.querySelector('#review').dataset.taskId !== '{task_id}'")
+        page.wait_for_function(f"() => document.querySelector('#review').dataset.taskId !== '{task_id}'")
         assert page.inner_text("#save-status").startswith("Already saved")
         assert len(attempts) == 2
     assert list(Annotation.objects.values_list("task_id", "corrected_text")) == [

@@ -8,6 +8,7 @@ from __future__ import annotations
 from typing import Any
 
 import markdown
+import nh3
 from django.urls import reverse
 
 from annotate.clips import audio_urls
@@ -54,7 +55,36 @@ def task_payload(*, task: Task, user) -> dict[str, Any]:
     }
 
 
+# What guidelines Markdown may become: formatting and links, nothing that runs or loads.
+# (Markdown "extra": tables, footnotes, definition lists, abbreviations, fenced code.)
+GUIDELINES_TAGS = {
+    "a", "abbr", "blockquote", "br", "code", "dd", "del", "div", "dl", "dt", "em", "h1", "h2", "h3",
+    "h4", "h5", "h6", "hr", "img", "li", "ol", "p", "pre", "strong", "sup", "table", "tbody", "td",
+    "th", "thead", "tr", "ul",
+}  # fmt: skip
+GUIDELINES_ATTRIBUTES = {
+    "a": {"href", "title", "class"},
+    "abbr": {"title"},
+    "code": {"class"},
+    "div": {"class"},
+    "img": {"src", "alt", "title"},
+    "li": {"id"},
+    "sup": {"id"},
+    "td": {"align"},
+    "th": {"align"},
+}
+GUIDELINES_URL_SCHEMES = {"http", "https", "mailto"}
+
+
 def guidelines_html(task: Task) -> str:
-    # Leads write Markdown, not HTML: raw tags are shown as text.
+    # Leads write Markdown, not HTML: raw tags are shown as text. What Markdown makes
+    # is then sanitised (nh3): a `javascript:` or `data:` link loses its href.
     source = (task.queue.guidelines or "").replace("&", "&amp;").replace("<", "&lt;")
-    return markdown.markdown(source, extensions=["extra"], output_format="html")
+    html = markdown.markdown(source, extensions=["extra"], output_format="html")
+    return nh3.clean(
+        html,
+        tags=GUIDELINES_TAGS,
+        attributes=GUIDELINES_ATTRIBUTES,
+        url_schemes=GUIDELINES_URL_SCHEMES,
+        link_rel="noopener noreferrer",
+    )

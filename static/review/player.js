@@ -146,7 +146,10 @@ export class Player {
     const peaks = clip.peaks && clip.peaks.length ? [resample(clip.peaks, this.barSlots())] : undefined;
     if (!this.wavesurfer) {
       // Peaks and duration given: wavesurfer draws them and never fetches or decodes the audio.
-      this.wavesurfer = WaveSurfer.create({ ...WAVEFORM, container: this.container, media, peaks, duration });
+      // The page's CSP lets in no inline style: wavesurfer's shadow-DOM <style> carries the
+      // page's nonce, read from the import map (the one element the server gave it to).
+      const cspNonce = document.querySelector("script[nonce]")?.nonce || undefined;
+      this.wavesurfer = WaveSurfer.create({ ...WAVEFORM, container: this.container, media, peaks, duration, cspNonce });
       this.wavesurfer.on("timeupdate", (t) => this.onTime(t));
       this.wavesurfer.on("play", () => this.onPlayState(true));
       this.wavesurfer.on("pause", () => this.onPlayState(false));
