@@ -10,7 +10,6 @@ from django.core.management import CommandError, call_command
 
 from annotate.catalog import importer, services
 from annotate.catalog.models import CatalogState, Entity, EntityKind
-from tests.support import PASSWORD
 
 pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("fresh_catalog")]
 
@@ -177,7 +176,7 @@ def test_entities_are_editable_in_the_admin_and_search_sees_the_change(client, a
     run_import(write_jsonl(tmp_path / "c.jsonl", [{"kind": "artist", "name": "Adele", "popularity": 90}]))
     adele = Entity.objects.get()
     assert selectors.search_entities(query="adkins") == []
-    client.login(username=admin_user.username, password=PASSWORD)
+    client.force_login(admin_user)  # the toolbox sign-in: password and second factor
     assert client.get("/admin/catalog/entity/").status_code == 200
     response = client.post(
         f"/admin/catalog/entity/{adele.pk}/change/",

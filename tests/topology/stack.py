@@ -364,6 +364,7 @@ class StackUser:
     session: str  # a ready session key (signed in, as after the login form)
     token: str | None  # ingest API bearer token (role "ingest" only)
     password: str = PASSWORD
+    otp_key: str | None = None  # hex TOTP key of the user's authenticator (roles that need a second factor)
 
 
 # Runs inside `manage.py shell -c`: `args` is given, `result` is printed as JSON.
@@ -373,6 +374,9 @@ from django.contrib.auth import BACKEND_SESSION_KEY, HASH_SESSION_KEY, SESSION_K
 from django.contrib.auth.hashers import make_password
 from django.contrib.auth.models import Group, User
 from django.contrib.sessions.backends.db import SessionStore
+from django_otp import DEVICE_ID_SESSION_KEY
+from django_otp.plugins.otp_totp.models import TOTPDevice
+from annotate.accounts import mfa
 from annotate.accounts.models import ApiToken
 from annotate.accounts.services import assign_role_for_setup
 
@@ -388,9 +392,14 @@ for username, roles in args["users"].items():
     session[SESSION_KEY] = str(user.pk)
     session[BACKEND_SESSION_KEY] = settings.AUTHENTICATION_BACKENDS[0]
     session[HASH_SESSION_KEY] = user.get_session_auth_hash()
+    otp_key = None
+    if mfa.mfa_required(User.objects.get(pk=user.pk)):  # an authenticator, and the code given in this session
+        device = TOTPDevice.objects.create(user=user, name=mfa.AUTHENTICATOR_NAME, confirmed=True)
+        session[DEVICE_ID_SESSION_KEY] = device.persistent_id
+        otp_key = device.key
     session.create()
     token = ApiToken.issue(user=user, name="topology test")[1] if "ingest" in roles else None
-    result[username] = {"id": user.pk, "session": session.session_key, "token": token}
+    result[username] = {"id": user.pk, "session": session.session_key, "token": token, "otp_key": otp_key}
 """
 RESULT_MARK = "@@topology-result@@"
 
@@ -411,6 +420,9 @@ class Stack:
     processes: Processes = field(init=False)
     env: dict[str, str] = field(init=False)
     webs: list[WebServer] = field(default_factory=list)
+    # username -> hex TOTP key, and how many times login() has used a code of it (a code is taken once)
+    otp_keys: dict[str, str] = field(default_factory=dict)
+    otp_uses: dict[str, int] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
         var = self.tmp / "var"
@@ -493,10 +505,19 @@ class Stack:
             assert not unknown, f"{username}: unknown roles {unknown}"
         users = {name: list(roles) for name, roles in spec.items()}
         made = self.django(USERS_SCRIPT, users=users, password=PASSWORD)
-        return {
-            name: StackUser(username=name, roles=tuple(spec[name]), id=v["id"], session=v["session"], token=v["token"])
+        made_users = {
+            name: StackUser(
+                username=name,
+                roles=tuple(spec[name]),
+                id=v["id"],
+                session=v["session"],
+                token=v["token"],
+                otp_key=v["otp_key"],
+            )
             for name, v in made.items()
         }
+        self.otp_keys.update({name: v["otp_key"] for name, v in made.items() if v["otp_key"]})
+        return made_users
 
     def url(self, path: str = "/") -> str:
         assert self.webs, "start the web server first: stack.web()"
@@ -512,7 +533,8 @@ class Stack:
         return client
 
     def login(self, username: str, password: str = PASSWORD, *, server: WebServer | None = None):
-        """An HTTP client signed in through the /login/ form, as a person does."""
+        """An HTTP client signed in through the /login/ form, as a person does, and for roles that need
+        it the code step with the authenticator users() made (twice per user within 30 seconds at most)."""
         client = http_client((server or self.webs[0]).url(""))
         page = client.get("/login/")
         page.raise_for_status()
@@ -522,6 +544,21 @@ class Stack:
             allow_redirects=False,
         )
         assert response.status_code == 302, f"login of {username} failed: {response.status_code}"
+        key = self.otp_keys.get(username)
+        if key is not None:
+            from django_otp.oath import totp
+
+            drift = self.otp_uses.get(username, 0)
+            self.otp_uses[username] = drift + 1
+            response = client.post(
+                "/account/mfa/verify/",
+                data={
+                    "token": f"{totp(bytes.fromhex(key), drift=drift):06d}",
+                    "csrfmiddlewaretoken": client.cookies["csrftoken"],
+                },
+                allow_redirects=False,
+            )
+            assert response.status_code == 302, f"code step of {username} failed: {response.status_code}"
         return client
 
     def browser_cookies(self, user: StackUser) -> list[dict]:
