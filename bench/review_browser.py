@@ -189,7 +189,7 @@ def run_browser(url: str, user: str, password: str, queue_id: int, clips: int, t
         page.fill("#id_password", password)
         page.keyboard.press("Enter")
         page.wait_for_url(f"**/review/{queue_id}/")
-        page.wait_for_function("window.__review && (window.__review.ready || window.__review.view === 'empty')")
+        page.wait_for_function("() => window.__review && (window.__review.ready || window.__review.view === 'empty')")
         page.evaluate("localStorage.setItem('annotate.review.autoplay', '0')")  # quiet, and no audio device needed
 
         for n in range(clips):
@@ -197,14 +197,16 @@ def run_browser(url: str, user: str, password: str, queue_id: int, clips: int, t
                 print(f"note             the queue ran out after {n} clips")
                 break
             # A reviewer listens for a while: by then the next clip is prefetched.
-            page.wait_for_function("window.__review.held.length < 2 || window.__review.held[1].audioReady")
+            page.wait_for_function("() => window.__review.held.length < 2 || window.__review.held[1].audioReady")
             page.wait_for_timeout(think_ms)
             task_id = page.evaluate("window.__review.taskId")
             page.keyboard.press("End")
             page.keyboard.type(" ok")
             page.keyboard.press("Control+Enter")
             page.wait_for_function(
-                f"window.__review.view === 'empty' || (window.__review.taskId !== {task_id} && window.__review.ready)",
+                "(taskId) => window.__review.view === 'empty'"
+                " || (window.__review.taskId !== taskId && window.__review.ready)",
+                arg=task_id,
                 timeout=30_000,
             )
         timings = page.evaluate("window.__review.timings")
