@@ -59,8 +59,10 @@ def setup_data(n: int) -> dict:
     from django.core.management import call_command
     from django.middleware.csrf import CSRF_ALLOWED_CHARS
     from django.test import Client
+    from django_otp import DEVICE_ID_SESSION_KEY
+    from django_otp.plugins.otp_totp.models import TOTPDevice
 
-    from annotate.accounts import roles
+    from annotate.accounts import mfa, roles
     from annotate.accounts.services import assign_role_for_setup
     from annotate.clips.models import Clip, SealedIdentity
     from annotate.queues import claims
@@ -92,6 +94,11 @@ def setup_data(n: int) -> dict:
     for name, user in (("reviewer", reviewer), ("officer", officer)):
         client = Client()
         client.force_login(user)
+        if mfa.mfa_required(user):  # the officer has an authenticator and gave its code in this session
+            session = client.session
+            device = TOTPDevice.objects.create(user=user, name=mfa.AUTHENTICATOR_NAME, confirmed=True)
+            session[DEVICE_ID_SESSION_KEY] = device.persistent_id
+            session.save()
         sessions[name] = client.cookies["sessionid"].value
     csrf = "".join(secrets.choice(CSRF_ALLOWED_CHARS) for _ in range(32))
     return {"tasks": tasks, "sessions": sessions, "csrf": csrf}
