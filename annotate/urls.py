@@ -5,7 +5,7 @@ from django.contrib.auth import views as auth_views
 from django.urls import include, path
 from django_otp.admin import OTPAdminSite
 
-from annotate.accounts import signin_views
+from annotate.accounts import mfa_views, signin_views
 from annotate.clips import api as clips_api
 from annotate.escalation import care
 from annotate.review import urls as review_urls
@@ -19,6 +19,7 @@ urlpatterns = [
     path("account/sign-out-everywhere/", signin_views.sign_out_everywhere, name="sign-out-everywhere"),
     path("account/mfa/", include("annotate.accounts.mfa_urls")),
     path("api/v1/clips", clips_api.upload_clip, name="api-upload-clip"),
+    path("admin/login/", mfa_views.admin_sign_in, name="admin-sign-in"),
     path("admin/", admin.site.urls),
     path("catalog/", include("annotate.catalog.urls")),
     path("cases/", include("annotate.escalation.urls")),
