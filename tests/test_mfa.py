@@ -122,7 +122,9 @@ def test_the_admin_site_wants_the_second_factor(admin_user, client):
 def test_another_admin_resets_a_second_factor_with_a_reason_audited(admin_user, officer, client):
     enrol(password_only(officer), officer)
     client.force_login(admin_user)
-    assert client.get(reverse("mfa-people")).status_code == 200
+    people = client.get(reverse("mfa-people"))
+    assert people.status_code == 200
+    assert f'href="{reverse("mfa-people")}"' in people.content.decode()  # the admins' nav links to it
     refused = client.post(reverse("mfa-reset", args=[officer.pk]), {"reason": ""})
     assert refused.status_code == 400
     done = client.post(reverse("mfa-reset", args=[officer.pk]), {"reason": "lost phone, ticket 123"})
