@@ -1,4 +1,7 @@
-"""Reads of the catalog app: kinds, catalog search, span suggestions, mining, export.
+"""Reads of the catalog app: kinds, catalog search, span suggestions, mining, spans as JSON.
+
+The entity export (one document per exportable clip) lives in annotate/leads/entity_exports.py,
+since which clips may be exported is the leads app's rule.
 
 Nothing here returns audio or any identifier of a recorded person: transcripts
 are text only, addressed by the annotation's or machine transcript's row id.
@@ -6,12 +9,11 @@ are text only, addressed by the annotation's or machine transcript's row id.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from typing import Any
 
 from django.conf import settings
 from django.db import connection
-from django.db.models import BooleanField, F, Func, Prefetch, QuerySet
+from django.db.models import BooleanField, F, Func, QuerySet
 from django.db.models.expressions import RawSQL
 from django.db.models.functions import Lower
 
@@ -334,31 +336,3 @@ def recent_batches(*, limit: int = 20) -> list[dict[str, Any]]:
         }
         for b in batches
     ]
-
-
-# --- export ------------------------------------------------------------------------------
-
-
-def reviewed_documents(*, only_tagged: bool = False) -> Iterator[dict[str, Any]]:
-    """Reviewed transcripts with their spans, for training sets: no audio, no identity.
-
-    Accidental recordings and empty transcripts are left out; so is anything not
-    reviewed (machine transcripts are not ground truth).
-    """
-    spans = Prefetch("spans", queryset=EntitySpan.objects.select_related("kind", "entity").order_by("start"))
-    qs = (
-        Annotation.objects.filter(accidental=False)
-        .exclude(corrected_text="")
-        .select_related("clip")
-        .prefetch_related(spans)
-        .order_by("pk")
-    )
-    if only_tagged:
-        qs = qs.filter(spans__isnull=False).distinct()
-    for annotation in qs.iterator(chunk_size=500):
-        yield {
-            "id": f"annotation-{annotation.pk}",
-            "text": annotation.corrected_text,
-            "locale": annotation.clip.locale,
-            "spans": [span_json(s) for s in annotation.spans.all()],
-        }
