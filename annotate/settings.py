@@ -242,6 +242,9 @@ STORAGES = {
         else "django.contrib.staticfiles.storage.StaticFilesStorage"
     },
 }
+# Stored files (encrypted audio, exports, evidence) are readable by the app's user alone.
+FILE_UPLOAD_PERMISSIONS = 0o600
+FILE_UPLOAD_DIRECTORY_PERMISSIONS = 0o700
 # Key rings: "kid:base64key,kid2:base64key" (32-byte AES keys). The first key
 # encrypts; every key listed can decrypt, so keys rotate by prepending a new one.
 # Unset, each ring is derived from SECRET_KEY (fine for the demo; `check --deploy`
@@ -366,6 +369,8 @@ ANNOTATE_AGREEMENT_MAX_WER = env_float("ANNOTATE_AGREEMENT_MAX_WER", 0.0, minimu
 ANNOTATE_DASHBOARD_THROTTLE_SECONDS = env_float("ANNOTATE_DASHBOARD_THROTTLE_SECONDS", 1.0, minimum=0)
 ANNOTATE_EXPORT_TIMEOUT = env_int("ANNOTATE_EXPORT_TIMEOUT", 3600, minimum=60)
 ANNOTATE_EXPORT_RETRIES = env_int("ANNOTATE_EXPORT_RETRIES", 1, minimum=0)
+# An export's (encrypted) file is deleted this many days after it was built; the page says "expired".
+ANNOTATE_EXPORT_TTL_DAYS = env_int("ANNOTATE_EXPORT_TTL_DAYS", 7, minimum=1)
 
 # --- Background work (annotate/jobs) -----------------------------------------------
 # Every worker (`manage.py worker QUEUE...`) runs a sweeper this often: retries that
@@ -376,7 +381,12 @@ ANNOTATE_JOB_HISTORY_DAYS = env_int("ANNOTATE_JOB_HISTORY_DAYS", 14, minimum=1)
 # Seconds a worker's registration in Redis lives without a heartbeat (RQ's worker_ttl).
 ANNOTATE_WORKER_TTL = env_int("ANNOTATE_WORKER_TTL", 60, minimum=20)
 # Called by each sweeper pass: find work recorded in app state that has no job row yet.
-ANNOTATE_SWEEP_HOOKS = ["annotate.clips.asr.schedule_missing_transcriptions"]
+ANNOTATE_SWEEP_HOOKS = [
+    "annotate.clips.asr.schedule_missing_transcriptions",
+    # exports past ANNOTATE_EXPORT_TTL_DAYS: their files deleted; rebuilds whose job was lost
+    "annotate.leads.exports.delete_expired_exports",
+    "annotate.leads.exports.schedule_lost_exports",
+]
 # Called once when a worker on that queue starts, so the first job does not pay for it.
 ANNOTATE_WORKER_STARTUP = {"asr": ["annotate.clips.asr.get_model"]}
 

@@ -1,10 +1,12 @@
-"""Encryption at rest: AES-GCM with key rings, bound to the clip; the keyed look-up hash."""
+"""Encryption at rest: AES-GCM with key rings, bound to the clip; the stream format; the keyed look-up hash."""
 
 from __future__ import annotations
 
 import base64
 import hashlib
+import io
 import os
+import stat
 
 import pytest
 from django.core.exceptions import ImproperlyConfigured
@@ -67,6 +69,181 @@ def test_data_and_identity_rings_are_different_keys():
         crypto.decrypt(blob, ring=crypto.identity_ring(), context="c")
 
 
+# --- the stream format (exports) ----------------------------------------------------------------
+
+
+def seal_stream(plain: bytes, *, context: str = "export:1", chunk_size: int = 1000, pieces: int = 7) -> bytes:
+    """The stream of `plain`, written in uneven pieces."""
+    out = io.BytesIO()
+    with crypto.encrypt_stream(out, ring=crypto.data_ring(), context=context, chunk_size=chunk_size) as sealed:
+        step = max(1, len(plain) // pieces)
+        for start in range(0, len(plain), step):
+            sealed.write(plain[start : start + step])
+        assert sealed.tell() == len(plain)
+    return out.getvalue()
+
+
+def open_stream(blob: bytes, *, context: str = "export:1") -> list[bytes]:
+    return list(crypto.decrypt_stream(io.BytesIO(blob), ring=crypto.data_ring(), context=context))
+
+
+def stream_header_size() -> int:
+    return len(crypto.STREAM_MAGIC) + 1 + len(crypto.data_ring().current_id.encode()) + 4 + crypto.STREAM_PREFIX_BYTES
+
+
+def chunk_at(blob: bytes, index: int, chunk_size: int = 1000) -> slice:
+    start = stream_header_size() + index * (chunk_size + crypto.TAG_BYTES)
+    return slice(start, start + chunk_size + crypto.TAG_BYTES)
+
+
+@pytest.mark.parametrize("size", [3500, 3000, 999, 1, 0], ids=["3.5-chunks", "3-chunks-exactly", "short", "1", "0"])
+def test_stream_round_trip_chunk_by_chunk(size):
+    plain = os.urandom(size)
+
+    blob = seal_stream(plain)
+    chunks = open_stream(blob)
+
+    assert b"".join(chunks) == plain
+    assert [len(chunk) for chunk in chunks[:-1]] == [1000] * (len(chunks) - 1)
+    assert len(chunks) == max(1, -(-size // 1000))  # an empty stream is one empty (last) chunk
+    assert len(blob) == stream_header_size() + size + len(chunks) * crypto.TAG_BYTES
+    if size >= 64:
+        assert plain[:64] not in blob
+
+
+def test_stream_chunks_are_at_most_64_kib_by_default():
+    plain = os.urandom(200_000)
+    out = io.BytesIO()
+    with crypto.encrypt_stream(out, ring=crypto.data_ring(), context="export:1") as sealed:
+        sealed.write(plain)  # one big write
+
+    chunks = list(crypto.decrypt_stream(io.BytesIO(out.getvalue()), ring=crypto.data_ring(), context="export:1"))
+
+    assert [len(chunk) for chunk in chunks] == [65536, 65536, 65536, 200_000 - 3 * 65536]
+    assert b"".join(chunks) == plain
+
+
+def test_the_same_plaintext_streams_differently_each_time():
+    plain = b"x" * 2500
+
+    assert seal_stream(plain) != seal_stream(plain)
+
+
+@pytest.mark.parametrize("where", ["magic", "key-id", "chunk-size", "prefix", "first-chunk", "last-tag"])
+def test_a_changed_byte_in_a_stream_fails(where):
+    blob = seal_stream(os.urandom(2500))
+    kid_len = len(crypto.data_ring().current_id)
+    index = {
+        "magic": 0,
+        "key-id": len(crypto.STREAM_MAGIC) + 1,
+        "chunk-size": len(crypto.STREAM_MAGIC) + 1 + kid_len + 3,
+        "prefix": len(crypto.STREAM_MAGIC) + 1 + kid_len + 4,
+        "first-chunk": stream_header_size() + 10,
+        "last-tag": len(blob) - 1,
+    }[where]
+
+    with pytest.raises(crypto.DecryptionError):
+        open_stream(flip(blob, index))
+
+
+@pytest.mark.parametrize(
+    "cut",
+    ["last-chunk", "mid-chunk", "all-chunks", "mid-header", "everything"],
+)
+def test_a_truncated_stream_fails(cut):
+    blob = seal_stream(os.urandom(2500))  # chunks of 1000, 1000, 500
+    end = {
+        "last-chunk": chunk_at(blob, 2).start,  # cut at a chunk boundary: the second chunk is not marked last
+        "mid-chunk": chunk_at(blob, 1).start + 500,
+        "all-chunks": stream_header_size(),
+        "mid-header": 5,
+        "everything": 0,
+    }[cut]
+
+    with pytest.raises(crypto.DecryptionError):
+        open_stream(blob[:end])
+
+
+def test_a_stream_with_bytes_added_fails():
+    blob = seal_stream(os.urandom(2000))
+
+    with pytest.raises(crypto.DecryptionError):
+        open_stream(blob + os.urandom(crypto.TAG_BYTES + 10))
+
+
+def test_swapped_chunks_fail():
+    blob = seal_stream(os.urandom(3500))
+    first, second = blob[chunk_at(blob, 0)], blob[chunk_at(blob, 1)]
+    swapped = blob[: chunk_at(blob, 0).start] + second + first + blob[chunk_at(blob, 2).start :]
+
+    assert len(swapped) == len(blob)
+    with pytest.raises(crypto.DecryptionError, match="chunk 0"):
+        open_stream(swapped)
+
+
+def test_a_chunk_from_another_stream_fails():
+    blob, other = seal_stream(os.urandom(2500)), seal_stream(os.urandom(2500))
+    spliced = blob[: chunk_at(blob, 1).start] + other[chunk_at(other, 1)] + blob[chunk_at(blob, 2).start :]
+
+    with pytest.raises(crypto.DecryptionError, match="chunk 1"):
+        open_stream(spliced)
+
+
+def test_a_stream_moved_to_another_context_fails():
+    blob = seal_stream(os.urandom(2500), context="export:1")
+
+    with pytest.raises(crypto.DecryptionError):
+        open_stream(blob, context="export:2")
+
+
+def test_stream_key_rotation(settings):
+    settings.ANNOTATE_DATA_KEY = f"old:{OLD_KEY}"
+    plain = os.urandom(2500)
+    old_blob = seal_stream(plain)
+
+    settings.ANNOTATE_DATA_KEY = f"new:{NEW_KEY},old:{OLD_KEY}"
+    new_blob = seal_stream(plain)
+
+    assert old_blob.startswith(crypto.STREAM_MAGIC + bytes([3]) + b"old")
+    assert new_blob.startswith(crypto.STREAM_MAGIC + bytes([3]) + b"new")
+    assert b"".join(open_stream(old_blob)) == b"".join(open_stream(new_blob)) == plain
+
+    settings.ANNOTATE_DATA_KEY = f"new:{NEW_KEY}"  # the old key retired too early
+    with pytest.raises(crypto.DecryptionError, match="unknown key id 'old'"):
+        open_stream(old_blob)
+    assert b"".join(open_stream(new_blob)) == plain
+
+
+def test_a_stream_left_on_an_exception_never_decrypts():
+    out = io.BytesIO()
+    with pytest.raises(RuntimeError), crypto.encrypt_stream(out, ring=crypto.data_ring(), context="c") as sealed:
+        sealed.write(os.urandom(2500))
+        raise RuntimeError("the build failed")
+
+    with pytest.raises(crypto.DecryptionError):
+        list(crypto.decrypt_stream(io.BytesIO(out.getvalue()), ring=crypto.data_ring(), context="c"))
+    with pytest.raises(ValueError, match="closed"):
+        sealed.write(b"more")
+
+
+def test_the_stream_writer_cannot_seek_and_refuses_odd_chunk_sizes():
+    sealed = crypto.encrypt_stream(io.BytesIO(), ring=crypto.data_ring(), context="c")
+
+    assert not sealed.seekable() and sealed.writable() and not hasattr(sealed, "seek")
+    for size in (0, crypto.STREAM_CHUNK + 1):
+        with pytest.raises(ValueError, match="chunk_size"):
+            crypto.encrypt_stream(io.BytesIO(), ring=crypto.data_ring(), context="c", chunk_size=size)
+
+
+def test_a_stream_header_with_a_huge_chunk_size_is_refused():
+    blob = bytearray(seal_stream(b"hello"))
+    at = len(crypto.STREAM_MAGIC) + 1 + len(crypto.data_ring().current_id)
+    blob[at : at + 4] = (crypto.STREAM_CHUNK + 1).to_bytes(4, "big")
+
+    with pytest.raises(crypto.DecryptionError, match="chunk size"):
+        open_stream(bytes(blob))
+
+
 # --- stored audio ----------------------------------------------------------------------------
 
 
@@ -82,6 +259,16 @@ def test_stored_audio_is_ciphertext_and_round_trips(private_storage):
     assert plain[:44] not in blob  # the whole WAV header
     assert plain[44:1044] not in blob
     assert clip.audio_key_id == crypto.data_ring().current_id
+
+
+@pytest.mark.django_db
+def test_stored_audio_is_readable_by_the_app_alone(private_storage):
+    clip = import_clip("timer.wav")
+    path = private_storage / clip.audio_name
+
+    assert stat.S_IMODE(path.stat().st_mode) == 0o600
+    assert stat.S_IMODE(path.parent.stat().st_mode) == 0o700
+    assert stat.S_IMODE((private_storage / "audio").stat().st_mode) == 0o700
 
 
 @pytest.mark.django_db

@@ -34,6 +34,15 @@ class SecondOpinionAdmin(admin.ModelAdmin):
 
 @admin.register(Export)
 class ExportAdmin(admin.ModelAdmin):
-    list_display = ("pk", "format", "queue", "state", "clip_count", "requested_by", "created_at")
+    list_display = ("pk", "format", "queue", "state", "clip_count", "requested_by", "created_at", "expires_at")
     list_filter = ("state", "format")
-    readonly_fields = ("file_name", "size_bytes", "error", "started_at", "finished_at")
+    readonly_fields = (
+        "file_name",
+        "size_bytes",
+        "error",
+        "started_at",
+        "finished_at",
+        "expires_at",
+        "rebuilt_at",
+        "withdrawn_count",
+    )

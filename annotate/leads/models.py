@@ -2,8 +2,13 @@
 
 from __future__ import annotations
 
+from datetime import datetime
+
 from django.conf import settings
 from django.db import models
+from django.template.defaultfilters import pluralize
+from django.utils import timezone
+from django.utils.formats import date_format
 
 
 class SecondOpinion(models.Model):
@@ -33,7 +38,13 @@ class SecondOpinion(models.Model):
 
 
 class Export(models.Model):
-    """A training-data export, built by an RQ job into a zip in private storage."""
+    """A training-data export, built by an RQ job into an encrypted zip in private storage.
+
+    It expires ANNOTATE_EXPORT_TTL_DAYS after its first build (its file deleted by
+    exports.delete_expired_exports). ExportItem rows say which clips the archive holds;
+    when some are withdrawn (erased or purged), exports.withdraw_clips deletes the
+    file and builds it again from the clips left, or marks it withdrawn if none is.
+    """
 
     class Format(models.TextChoices):
         JSONL = "jsonl", "JSON lines"
@@ -46,20 +57,27 @@ class Export(models.Model):
         RUNNING = "running", "running"
         DONE = "done", "done"
         FAILED = "failed", "failed"
+        EXPIRED = "expired", "expired"
+        WITHDRAWN = "withdrawn", "withdrawn"
 
     requested_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="exports")
     format = models.CharField(max_length=8, choices=Format.choices)
     queue = models.ForeignKey("queues.Queue", null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
-    state = models.CharField(max_length=8, choices=State.choices, default=State.QUEUED)
+    state = models.CharField(max_length=10, choices=State.choices, default=State.QUEUED)
     total = models.PositiveIntegerField(default=0)
     done = models.PositiveIntegerField(default=0)
     clip_count = models.PositiveIntegerField(default=0, help_text="clips in the finished archive")
-    file_name = models.CharField(max_length=200, blank=True, help_text="storage name of the zip")
-    size_bytes = models.PositiveBigIntegerField(default=0)
+    file_name = models.CharField(max_length=200, blank=True, help_text="storage name of the encrypted zip")
+    size_bytes = models.PositiveBigIntegerField(default=0, help_text="of the zip (decrypted), as downloaded")
     error = models.TextField(blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
     started_at = models.DateTimeField(null=True, blank=True)
     finished_at = models.DateTimeField(null=True, blank=True)
+    expires_at = models.DateTimeField(null=True, blank=True, help_text="set by the first build; the file goes then")
+    rebuilt_at = models.DateTimeField(
+        null=True, blank=True, help_text="when clips were last withdrawn from it (it is then built from its items)"
+    )
+    withdrawn_count = models.PositiveIntegerField(default=0, help_text="clips withdrawn from it since the first build")
 
     class Meta:
         ordering = ["-created_at"]
@@ -72,3 +90,45 @@ class Export(models.Model):
         if self.state == self.State.DONE:
             return 1.0
         return self.done / self.total if self.total else 0.0
+
+    def is_expired(self, now: datetime | None = None) -> bool:
+        """Past its expiry, whether or not the sweeper has deleted the file yet."""
+        if self.state == self.State.EXPIRED:
+            return True
+        return self.expires_at is not None and self.expires_at <= (now or timezone.now())
+
+    def is_downloadable(self, now: datetime | None = None) -> bool:
+        return self.state == self.State.DONE and bool(self.file_name) and not self.is_expired(now)
+
+    @property
+    def current_state(self) -> str:
+        """The state, or "expired" once past its expiry (before the sweeper has marked it so)."""
+        if self.state != self.State.WITHDRAWN and self.is_expired():
+            return self.State.EXPIRED
+        return self.state
+
+    @property
+    def note(self) -> str:
+        """Clips withdrawn since the first build, in the page's words."""
+        if not self.withdrawn_count or self.rebuilt_at is None:
+            return ""
+        day = date_format(timezone.localtime(self.rebuilt_at), "DATE_FORMAT")
+        clips = f"{self.withdrawn_count} clip{pluralize(self.withdrawn_count)}"
+        if self.state == self.State.WITHDRAWN:
+            return f"withdrawn on {day}: every clip in it ({clips}) was erased or purged"
+        if self.state in (self.State.QUEUED, self.State.RUNNING):
+            return f"being rebuilt without {clips} (withdrawn on {day})"
+        return f"rebuilt without {clips} on {day}"
+
+
+class ExportItem(models.Model):
+    """A clip in an export's archive (written by the build), so the export can be rebuilt without it."""
+
+    export = models.ForeignKey(Export, on_delete=models.CASCADE, related_name="items")
+    clip = models.ForeignKey("clips.Clip", on_delete=models.CASCADE, related_name="export_items")
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["export", "clip"], name="export_item_once")]
+
+    def __str__(self) -> str:
+        return f"clip {self.clip_id} in export {self.export_id}"

@@ -16,6 +16,7 @@ from django.contrib.auth import get_user_model
 from django.db.models import Avg, Count, Exists, OuterRef, Q, QuerySet, Subquery, Sum
 from django.db.models.functions import Coalesce, TruncHour
 from django.utils import timezone
+from django.utils.formats import date_format
 
 from annotate.accounts import roles
 from annotate.clips.models import Clip
@@ -350,9 +351,11 @@ def recent_exports(limit: int = 50) -> QuerySet[Export]:
 
 
 def export_json(export: Export) -> dict[str, Any]:
+    now = timezone.now()
+    expires = timezone.localtime(export.expires_at) if export.expires_at else None
     return {
         "id": export.pk,
-        "state": export.state,
+        "state": export.current_state,
         "format": export.format,
         "progress": round(export.progress, 4),
         "done": export.done,
@@ -360,5 +363,8 @@ def export_json(export: Export) -> dict[str, Any]:
         "clip_count": export.clip_count,
         "size_bytes": export.size_bytes,
         "error": export.error,
-        "download_url": f"/lead/exports/{export.pk}/download" if export.state == Export.State.DONE else None,
+        "expires_at": expires.isoformat() if expires else None,
+        "expires": date_format(expires, "DATETIME_FORMAT") if expires else "",
+        "note": export.note,
+        "download_url": f"/lead/exports/{export.pk}/download" if export.is_downloadable(now) else None,
     }

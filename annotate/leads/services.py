@@ -7,20 +7,17 @@ export in exports.py.
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from functools import partial
 from typing import Any
 
-from django.conf import settings
-from django.core.files import File
-from django.core.files.storage import default_storage
 from django.db import transaction
 from django.utils import timezone
 
 from annotate.accounts import roles
 from annotate.audit import services as audit
 from annotate.clips.models import Clip
-from annotate.jobs import services as jobs
-from annotate.leads import live
+from annotate.leads import exports, live
 from annotate.leads.models import Export, SecondOpinion
 from annotate.quality import services as quality
 from annotate.quality.models import FinalTranscript
@@ -272,20 +269,16 @@ def request_export(*, lead, fmt: str, queue: Queue | None = None, ip: str | None
         ip=ip,
         details={"format": fmt, "queue": queue.pk if queue else None},
     )
-    jobs.schedule(
-        "default",
-        "annotate.leads.jobs.build_export_job",
-        export.pk,
-        key=f"export:{export.pk}",
-        retries=settings.ANNOTATE_EXPORT_RETRIES,
-        retry_intervals=[30],
-        timeout=settings.ANNOTATE_EXPORT_TIMEOUT,
-    )
+    exports.schedule_build(export)
     return export
 
 
-def open_export(*, export: Export, lead, ip: str | None = None) -> File:
-    """The finished export's zip, for download by a lead; every download is audited."""
+def open_export(*, export: Export, lead, ip: str | None = None) -> Iterator[bytes]:
+    """The finished export's zip, decrypted chunk by chunk, for download by a lead; every download is audited.
+
+    Raises crypto.DecryptionError before anything is audited or sent if the file cannot be read.
+    """
+    chunks = exports.read_archive(export)
     audit.record(
         action="export.download",
         actor=lead,
@@ -293,4 +286,4 @@ def open_export(*, export: Export, lead, ip: str | None = None) -> File:
         ip=ip,
         details={"format": export.format, "clips": export.clip_count},
     )
-    return default_storage.open(export.file_name, "rb")
+    return chunks

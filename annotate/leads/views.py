@@ -18,10 +18,12 @@ from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth import get_user_model
 from django.core.files.storage import default_storage
-from django.db.models import Q
-from django.http import FileResponse, Http404, HttpRequest, HttpResponse, JsonResponse
+from django.http import Http404, HttpRequest, HttpResponse, JsonResponse, StreamingHttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
+from django.utils import timezone
+from django.utils.formats import date_format
+from django.utils.http import content_disposition_header
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
@@ -441,6 +443,7 @@ def exports(request: HttpRequest) -> HttpResponse:
             "exports": selectors.recent_exports(),
             "eligible": selectors.exportable_finals().count(),
             "retention_days": settings.ANNOTATE_RETENTION_DAYS,
+            "ttl_days": settings.ANNOTATE_EXPORT_TTL_DAYS,
             "section": "exports",
         },
         status=400 if form.is_bound else 200,
@@ -454,17 +457,35 @@ def export_status(request: HttpRequest, export_id: int) -> JsonResponse:
     return JsonResponse(selectors.export_json(get_object_or_404(Export, pk=export_id)))
 
 
+def _export_gone(request: HttpRequest, export: Export) -> HttpResponse:
+    """410, saying why: the export expired, or every clip in it was withdrawn."""
+    if export.state == Export.State.WITHDRAWN:
+        message = f"Export {export.pk} was withdrawn: every clip in it was erased or purged, and its file deleted."
+    else:
+        when = date_format(timezone.localtime(export.expires_at or timezone.now()), "DATETIME_FORMAT")
+        message = (
+            f"Export {export.pk} expired on {when} and its file was deleted (exports are kept "
+            f"{settings.ANNOTATE_EXPORT_TTL_DAYS} days). Start a new export for a fresh copy."
+        )
+    return render(request, "leads/export_gone.html", {"message": message, "section": "exports"}, status=410)
+
+
 @lead_required
 @require_GET
 def export_download(request: HttpRequest, export_id: int) -> HttpResponse:
-    export = get_object_or_404(Export, ~Q(file_name=""), pk=export_id, state=Export.State.DONE)
-    if not default_storage.exists(export.file_name):
-        raise Http404
-    response = FileResponse(
+    """The zip, decrypted as it is streamed; its length is known, so the browser shows progress."""
+    export = get_object_or_404(Export, pk=export_id)
+    if export.is_expired() or export.state == Export.State.WITHDRAWN:
+        return _export_gone(request, export)  # 410
+    if not export.is_downloadable() or not default_storage.exists(export.file_name):
+        raise Http404  # not finished
+    response = StreamingHttpResponse(
         services.open_export(export=export, lead=request.user, ip=client_ip(request)),
-        as_attachment=True,
-        filename=f"annotate-export-{export.pk}-{export.format}.zip",
         content_type="application/zip",
+    )
+    response["Content-Length"] = str(export.size_bytes)
+    response["Content-Disposition"] = content_disposition_header(
+        as_attachment=True, filename=f"annotate-export-{export.pk}-{export.format}.zip"
     )
     response["Cache-Control"] = "no-store, private"
     return response
