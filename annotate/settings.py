@@ -97,6 +97,7 @@ INSTALLED_APPS = [
     "annotate.catalog",
     "annotate.escalation",
     "annotate.leads",
+    "annotate.privacy",
 ]
 
 MIDDLEWARE = [
@@ -386,6 +387,8 @@ ANNOTATE_SWEEP_HOOKS = [
     # exports past ANNOTATE_EXPORT_TTL_DAYS: their files deleted; rebuilds whose job was lost
     "annotate.leads.exports.delete_expired_exports",
     "annotate.leads.exports.schedule_lost_exports",
+    # erasures deferred by an escalation hold that has ended (annotate.privacy)
+    "annotate.privacy.services.complete_deferred",
 ]
 # Called once when a worker on that queue starts, so the first job does not pay for it.
 ANNOTATE_WORKER_STARTUP = {"asr": ["annotate.clips.asr.get_model"]}
@@ -411,6 +414,10 @@ ANNOTATE_WIRING = {
     "entity_span_sets": "annotate.leads.guards.entity_span_sets",
     # quality: scores changed (after commit): the live dashboard recomputes
     "quality_changed": "annotate.leads.live.notify_dashboard",
+    # clips: a clip is purged (retention, accidental): what other apps derived from it goes too
+    "clip_purged": "annotate.privacy.services.purge_derived",
+    # clips: an upload marked opted out is the subject's opt-out: earlier clips are erased
+    "subject_opted_out": "annotate.privacy.services.opt_out_from_ingest",
 }
 
 # --- Roles (issue 11, item 3): officer and admin are granted by two admins --------------

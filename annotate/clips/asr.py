@@ -95,9 +95,12 @@ def transcribe_clip(*, clip_id: int) -> MachineTranscript | None:
     """Transcribe one clip and store the result. Raises on failure (the job records it and retries).
 
     A clip already transcribed by this model is not transcribed again, and a purged
-    clip is left alone, so a job that runs twice costs nothing the second time.
+    or erased clip is left alone, so a job that runs twice costs nothing the second time.
     """
-    clip = Clip.objects.get(pk=clip_id)
+    clip = Clip.objects.filter(pk=clip_id).first()
+    if clip is None:  # erased at the recorded person's request (annotate.privacy)
+        log.info("clip %s was erased before Whisper ran; nothing to do", clip_id)
+        return None
     if clip.state == Clip.State.PURGED:
         log.info("clip %s was purged before Whisper ran; nothing to do", clip.public_id)
         return None

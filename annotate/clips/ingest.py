@@ -26,6 +26,7 @@ from annotate import wiring
 from annotate.audit import services as audit
 from annotate.clips import asr, audio, crypto, vault
 from annotate.clips.models import Clip, IngestCount, OptOut
+from annotate.clips.services import lock_account
 
 log = logging.getLogger(__name__)
 
@@ -130,6 +131,20 @@ def _count(outcome: str) -> None:
     IngestCount.objects.filter(pk=counter.pk).update(count=F("count") + 1)
 
 
+class _OptedOutMeanwhile(Exception):
+    """The account opted out (or was erased) while its clip was being decoded: roll back."""
+
+
+def _drop_opted_out(meta: ClipMeta, account_hash: str) -> Outcome:
+    """Count the clip and store nothing. An upload marked opted out is the subject's opt-out:
+    recorded like one sent to the opt-out API, so their earlier clips are erased too."""
+    if meta.opted_out and account_hash:
+        wiring.call("subject_opted_out", account_hash=account_hash)
+    with transaction.atomic():
+        _count(OPTED_OUT)
+    return Outcome(OPTED_OUT, "the subject opted out: not stored (counted only)")
+
+
 def ingest_clip(*, data: bytes, meta: ClipMeta) -> Outcome:
     """Ingest one clip's bytes with its metadata. Never raises for bad input."""
     limit = settings.ANNOTATE_MAX_UPLOAD_BYTES
@@ -140,11 +155,7 @@ def ingest_clip(*, data: bytes, meta: ClipMeta) -> Outcome:
 
     account_hash = crypto.lookup_hash(meta.account_id) if meta.account_id else ""
     if meta.opted_out or (account_hash and OptOut.objects.filter(account_hash=account_hash).exists()):
-        with transaction.atomic():
-            if meta.opted_out and account_hash:
-                OptOut.objects.get_or_create(account_hash=account_hash)
-            _count(OPTED_OUT)
-        return Outcome(OPTED_OUT, "the subject opted out: not stored (counted only)")
+        return _drop_opted_out(meta, account_hash)
 
     digest = hashlib.sha256(data).hexdigest()
     existing = Clip.objects.filter(content_sha256=digest).values_list("public_id", flat=True).first()
@@ -189,6 +200,9 @@ def ingest_clip(*, data: bytes, meta: ClipMeta) -> Outcome:
     try:
         with transaction.atomic():
             transaction.on_commit(lambda: committed.append(True))
+            lock_account(account_hash)  # an erasure of the account in flight commits first, or waits for us
+            if OptOut.objects.filter(account_hash=account_hash).exists():
+                raise _OptedOutMeanwhile
             clip.audio_name, clip.audio_key_id = name, key_id
             clip.save()
             vault.seal_identity(
@@ -198,6 +212,9 @@ def ingest_clip(*, data: bytes, meta: ClipMeta) -> Outcome:
             )
             wiring.call("sample_new_clip", clip=clip)
             asr.enqueue_transcription(clip)
+    except _OptedOutMeanwhile:
+        vault.delete_audio(name)
+        return _drop_opted_out(meta, account_hash)
     except IntegrityError:
         vault.delete_audio(name)
         existing = Clip.objects.filter(content_sha256=digest).values_list("public_id", flat=True).first()

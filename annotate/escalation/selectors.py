@@ -93,6 +93,22 @@ def held_clip_ids(*, now: datetime | None = None) -> QuerySet:
     return Case.objects.filter(hold_filter(now)).values("clip_id")
 
 
+OPEN_HOLD = "open"  # hold_ends: held until an open case is closed (no date yet)
+
+
+def hold_ends(clip_id: int, *, now: datetime | None = None) -> datetime | str | None:
+    """When the clip's hold ends: None if not held, OPEN_HOLD while a case is open,
+    else the end of the preservation period of its last referral."""
+    now = now or timezone.now()
+    holding = list(Case.objects.filter(hold_filter(now), clip_id=clip_id).values_list("state", "referred_at"))
+    if not holding:
+        return None
+    if any(state != Case.State.CLOSED for state, _ in holding):
+        return OPEN_HOLD
+    last = max(referred for _, referred in holding if referred is not None)
+    return last + timedelta(days=settings.ANNOTATE_PRESERVATION_DAYS)
+
+
 # --- officers ---------------------------------------------------------------------------------
 
 

@@ -32,6 +32,7 @@ from annotate.escalation.models import (
     Case,
     CaseEvent,
     Category,
+    EvidenceExport,
     Flag,
     Severity,
     UnsealRequest,
@@ -510,3 +511,35 @@ def case_transcript(*, case: Case, officer, ip: str | None = None) -> dict[str, 
     )
     drafts = [f.draft.get("corrected_text", "") for f in case.flags.order_by("created_at", "pk")]
     return {**selectors.transcript_of(case.clip), "reviewer_drafts": drafts}
+
+
+# --- erasure ---------------------------------------------------------------------------------
+
+
+def delete_released_cases(*, clip_ids: list[int], now=None) -> int:
+    """Delete the cases of these clips, none of which may still hold its clip (annotate.privacy
+    checks the hold first, with the clip's row locked): flags, timeline, unsealing requests and
+    evidence packages (their files once the transaction commits). The audit log keeps that they
+    were. Returns how many cases went."""
+    cases = Case.objects.filter(clip_id__in=clip_ids)
+    if cases.filter(selectors.hold_filter(now)).exists():
+        raise ValueError("a case still holds one of these clips: it cannot be erased")
+    case_ids = list(cases.values_list("pk", flat=True))
+    if not case_ids:
+        return 0
+    evidence = EvidenceExport.objects.filter(case_id__in=case_ids)
+    names = list(evidence.values_list("storage_name", flat=True))
+    evidence.delete()
+    UnsealRequest.objects.filter(case_id__in=case_ids).delete()
+    CaseEvent.objects.filter(case_id__in=case_ids).delete()
+    Flag.objects.filter(case_id__in=case_ids).delete()
+    Case.objects.filter(pk__in=case_ids).delete()
+    for case_id in case_ids:
+        audit.record(action="case.erased", target=f"case:{case_id}")
+    transaction.on_commit(lambda: _delete_files(names))
+    return len(case_ids)
+
+
+def _delete_files(names: list[str]) -> None:
+    for name in names:
+        vault.delete_audio(name)

@@ -216,6 +216,12 @@ def get_held_task(*, user, task_id: int, for_update: bool = False) -> Task:
 def not_held(*, user, task_id: int) -> ClaimError:
     """Why the reviewer no longer holds the task, in words for them."""
     task = Task.objects.select_related("clip").filter(pk=task_id, claimed_by=user).first()
+    if task is None and not Task.objects.filter(pk=task_id).exists():  # deleted with its clip (annotate.privacy)
+        return ClaimError(
+            "this clip was withdrawn and deleted: the recorded person asked for it to be erased. "
+            "Nothing more is needed from you on it",
+            reason=ClaimError.WITHDRAWN,
+        )
     if task is not None and task.state == Task.State.DONE:
         return ClaimError("you already submitted this clip", reason=ClaimError.SUBMITTED)
     if task is not None and task.state == Task.State.WITHDRAWN:

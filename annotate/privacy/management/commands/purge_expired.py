@@ -1,7 +1,12 @@
-"""Retention: purge the audio and transcripts of clips older than ANNOTATE_RETENTION_DAYS.
+"""Retention, run daily (cron, or docs/deploy/annotate-retention.timer).
 
-Clips held by an escalation case (open, or referred within the preservation
-period) are kept, whatever their age. Run it daily (cron or a scheduler).
+- Clips older than ANNOTATE_RETENTION_DAYS are purged: their audio, Whisper's and
+  the reviewers' transcripts, spans, final texts, gold uses, second opinions and
+  export rows (annotate.privacy.services.purge_derived). Clips held by an
+  escalation case (open, or referred within the preservation period) are kept.
+- Exports past ANNOTATE_EXPORT_TTL_DAYS are deleted.
+- Erasures deferred by a hold that has ended are completed (the workers' sweeper
+  does this too, within seconds).
 """
 
 from datetime import timedelta
@@ -14,10 +19,12 @@ from django.utils import timezone
 from annotate import wiring
 from annotate.clips.models import Clip
 from annotate.clips.services import ClipOnHold, purge_clip
+from annotate.leads.exports import delete_expired_exports
+from annotate.privacy.services import complete_deferred
 
 
 class Command(BaseCommand):
-    help = "Purge audio and transcripts of clips past the retention period (held clips are kept)."
+    help = "Purge clips past retention and all derived from them (held clips are kept); expire exports."
 
     def add_arguments(self, parser):
         parser.add_argument("--dry-run", action="store_true", help="count only")
@@ -41,3 +48,7 @@ class Command(BaseCommand):
                 kept += 1
         verb = "would purge" if dry_run else "purged"
         self.stdout.write(f"{verb} {purged} clip(s) older than {settings.ANNOTATE_RETENTION_DAYS} days; {kept} on hold")
+        if dry_run:
+            return
+        self.stdout.write(f"deleted {delete_expired_exports()} expired export(s)")
+        self.stdout.write(f"completed {complete_deferred()} deferred erasure(s) whose hold ended")

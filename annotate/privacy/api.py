@@ -1,0 +1,89 @@
+"""Privacy requests from the upstream pipeline, over the token API (the ingest door's tokens).
+
+POST /api/v1/opt-outs        {"account_id": "..."}   the account opts out: later clips are dropped
+                                                      at ingest, earlier ones erased
+POST /api/v1/erasures        {"account_id": "..."}   erasure (GDPR Art. 17): every clip and all that
+                                                      was derived from it; later clips dropped too
+GET  /api/v1/privacy-requests/<id>                   the receipt, again
+
+201 with the receipt for a new request; 200 with the first receipt when the same
+kind was already asked for that account (idempotent). Errors: 400, 401, 403, 404, 405.
+"""
+
+from __future__ import annotations
+
+import json
+
+from django.http import HttpRequest, JsonResponse
+from django.views.decorators.csrf import csrf_exempt
+from django.views.decorators.http import require_GET, require_POST
+
+from annotate.accounts import roles
+from annotate.accounts.tokens import user_for_bearer
+from annotate.privacy import selectors, services
+from annotate.privacy.models import PrivacyRequest
+from annotate.web import client_ip
+
+MAX_BODY = 4096
+
+
+def _error(status: int, message: str) -> JsonResponse:
+    return JsonResponse({"error": message}, status=status)
+
+
+def _pipeline(request: HttpRequest):
+    """(user, None) for a pipeline token, else (None, the error response)."""
+    user = user_for_bearer(request)
+    if user is None:
+        return None, _error(401, "missing or invalid API token (Authorization: Bearer <token>)")
+    if not roles.has_role(user, roles.INGEST):
+        return None, _error(403, "this account may not send privacy requests (only the ingest pipeline may)")
+    return user, None
+
+
+def _submit(request: HttpRequest, kind: str) -> JsonResponse:
+    user, refused = _pipeline(request)
+    if refused is not None:
+        return refused
+    if len(request.body) > MAX_BODY:
+        return _error(413, f"the body is over {MAX_BODY} bytes")
+    try:
+        body = json.loads(request.body or b"")
+    except (json.JSONDecodeError, UnicodeDecodeError):
+        return _error(400, 'the body must be JSON: {"account_id": "..."}')
+    if not isinstance(body, dict) or set(body) - {"account_id"}:
+        return _error(400, 'the body must be a JSON object with one field: {"account_id": "..."}')
+    try:
+        made, created = services.submit(
+            kind=kind,
+            account_id=body.get("account_id"),
+            source=PrivacyRequest.Source.API,
+            actor=user,
+            ip=client_ip(request),
+        )
+    except services.PrivacyError as exc:
+        return _error(400, str(exc))
+    return JsonResponse(selectors.receipt(made), status=201 if created else 200)
+
+
+@csrf_exempt
+@require_POST
+def opt_out(request: HttpRequest) -> JsonResponse:
+    return _submit(request, PrivacyRequest.Kind.OPT_OUT)
+
+
+@csrf_exempt
+@require_POST
+def erasure(request: HttpRequest) -> JsonResponse:
+    return _submit(request, PrivacyRequest.Kind.ERASURE)
+
+
+@require_GET
+def request_receipt(request: HttpRequest, public_id: str) -> JsonResponse:
+    _, refused = _pipeline(request)
+    if refused is not None:
+        return refused
+    found = selectors.find(public_id)
+    if found is None:
+        return _error(404, f"no privacy request {public_id}")
+    return JsonResponse(selectors.receipt(found))
