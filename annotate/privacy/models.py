@@ -13,6 +13,25 @@ import secrets
 from django.conf import settings
 from django.db import models
 
+# What a receipt counts, in the order it lists them.
+ERASED_KEYS = (
+    "clips",
+    "audio_files",
+    "waveform_peaks",
+    "machine_transcripts",
+    "reviewer_transcripts",
+    "grades",
+    "entity_spans",
+    "final_transcripts",
+    "gold_uses",
+    "second_opinions",
+    "sealed_identities",
+    "tasks",
+    "export_rows",
+    "exports_changed",
+    "closed_cases",
+)
+
 
 def new_request_id() -> str:
     return "pr_" + secrets.token_hex(8)

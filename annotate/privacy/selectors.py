@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from annotate.privacy.models import DeferredClip, PrivacyRequest
+from annotate.privacy.models import ERASED_KEYS, DeferredClip, PrivacyRequest
 
 HOLD_REASON = "held for an escalation case (a legal hold): kept until the hold ends, then erased"
 
@@ -22,7 +22,7 @@ def receipt(request: PrivacyRequest) -> dict[str, Any]:
         "state": request.state,
         "received_at": request.received_at.isoformat(),
         "completed_at": request.completed_at.isoformat() if request.completed_at else None,
-        "erased": dict(request.erased or {}),
+        "erased": {key: (request.erased or {}).get(key, 0) for key in ERASED_KEYS},  # in this order
         "deferred": [_deferral(d) for d in deferred if d.erased_at is None],
         "deferred_then_erased": [
             {"clip": d.clip_public_id, "erased_at": d.erased_at.isoformat()} for d in deferred if d.erased_at

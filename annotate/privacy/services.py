@@ -35,7 +35,7 @@ from annotate.escalation import selectors as escalation
 from annotate.escalation.services import delete_released_cases
 from annotate.leads import exports
 from annotate.leads.models import SecondOpinion
-from annotate.privacy.models import DeferredClip, PrivacyRequest
+from annotate.privacy.models import ERASED_KEYS, DeferredClip, PrivacyRequest
 from annotate.quality.models import FinalTranscript
 from annotate.queues.models import GoldClip, Task
 from annotate.review.models import Annotation
@@ -43,24 +43,6 @@ from annotate.review.models import Annotation
 log = logging.getLogger(__name__)
 
 MAX_ACCOUNT_ID = 200
-# What a receipt counts, in the order it lists them.
-ERASED_KEYS = (
-    "clips",
-    "audio_files",
-    "waveform_peaks",
-    "machine_transcripts",
-    "reviewer_transcripts",
-    "grades",
-    "entity_spans",
-    "final_transcripts",
-    "gold_uses",
-    "second_opinions",
-    "sealed_identities",
-    "tasks",
-    "export_rows",
-    "exports_changed",
-    "closed_cases",
-)
 
 
 class PrivacyError(ValueError):

@@ -100,7 +100,8 @@ def test_an_erased_account_leaves_no_trace_but_its_held_clip_until_the_hold_ends
         "public.clips_machinetranscript: zqsinglewhisperzq",
         "public.review_annotation: zqoverlapreviewerzq",
         "public.catalog_entityspan: zqsinglespanzq",
-        "public.leads_finaltranscript: zqoverlapreviewerzq",
+        "public.leads_finaltranscript: zqoverlapgoldzq",  # a gold reference is final
+        "public.leads_finaltranscript: zqsinglereviewerzq",
         "public.queues_goldclip: zqoverlapgoldzq",
         "public.leads_secondopinion: zqoverlapquestionzq",
         "public.escalation_flag: zqheldflagnotezq",
