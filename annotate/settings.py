@@ -414,6 +414,8 @@ ANNOTATE_WIRING = {
     "entity_span_sets": "annotate.leads.guards.entity_span_sets",
     # quality: scores changed (after commit): the live dashboard recomputes
     "quality_changed": "annotate.leads.live.notify_dashboard",
+    # escalation: a clip was flagged (in the flag's transaction): it leaves every stored export
+    "clip_flagged": "annotate.leads.exports.withdraw_flagged_clip",
     # clips: a clip is purged (retention, accidental): what other apps derived from it goes too
     "clip_purged": "annotate.privacy.services.purge_derived",
     # clips: an upload marked opted out is the subject's opt-out: earlier clips are erased

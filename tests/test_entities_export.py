@@ -3,6 +3,7 @@ training exports take; JSONL with offsets and catalog ids, spaCy's offsets JSON.
 
 from __future__ import annotations
 
+import io
 import json
 import uuid
 from datetime import timedelta
@@ -254,3 +255,14 @@ def test_spacy_export_is_the_offsets_training_format(tmp_path, catalog, reviewer
 def test_export_to_a_missing_folder_fails_clearly(tmp_path):
     with pytest.raises(CommandError, match="its folder does not exist"):
         call_command("export_entities", str(tmp_path / "nope" / "out.jsonl"))
+
+
+def test_the_written_file_is_for_its_owner_only_and_the_run_is_audited(tmp_path):
+    from annotate.audit.models import AuditEvent
+
+    out = tmp_path / "entities.jsonl"
+    out.write_text("old")
+    out.chmod(0o644)
+    call_command("export_entities", str(out), stderr=io.StringIO())
+    assert out.stat().st_mode & 0o777 == 0o600 and "old" not in out.read_text()
+    assert AuditEvent.objects.filter(action="export.entities").count() == 1

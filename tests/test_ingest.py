@@ -19,7 +19,7 @@ from django.core.files.storage import default_storage
 from django.core.management import CommandError, call_command
 from django.db import connection
 
-from annotate.clips import asr, audio, ingest, vault
+from annotate.clips import asr, audio, crypto, ingest, vault
 from annotate.clips.models import Clip, IngestCount, OptOut, SealedIdentity
 from annotate.queues.models import Queue, Task
 from tests.support import AUDIO, clip_meta, stored_files, write_manifest
@@ -463,13 +463,16 @@ def test_opted_out_subject_is_counted_never_stored_and_stays_out(import_dir, pri
     assert len(stored_files(private_storage)) == 1
 
 
-def test_opt_out_does_not_delete_earlier_clips_but_blocks_new_ones(import_dir):
+def test_an_opt_out_erases_earlier_clips_and_blocks_new_ones(import_dir):
     run_import(write_manifest(import_dir / "a.jsonl", [line("timer.ogg", account_id="ACCT-X")]))
+    run_import(write_manifest(import_dir / "o.jsonl", [line("timer.m4a", account_id="ACCT-Y")]))
+    assert Clip.objects.count() == 2
     run_import(write_manifest(import_dir / "b.jsonl", [line("timer.mp3", account_id="ACCT-X", opted_out=True)]))
     output, _ = run_import(write_manifest(import_dir / "c.jsonl", [line("timer.flac", account_id="ACCT-X")]))
 
     assert "opted out" in output_lines(output)[0]
-    assert Clip.objects.count() == 1  # deletion of earlier clips is the retention job's business
+    assert Clip.objects.count() == 1  # ACCT-X's earlier clip went with its opt-out (annotate.privacy)
+    assert SealedIdentity.objects.get().account_hash == crypto.lookup_hash("ACCT-Y")
 
 
 # --- sampling into queues ----------------------------------------------------------------------

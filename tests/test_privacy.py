@@ -107,7 +107,9 @@ def test_a_bad_request_is_refused_with_a_message_and_records_nothing(client, ing
 
 def test_wrong_methods_and_unknown_receipts(client, ingest_client):
     _, token = ingest_client
-    assert api(client, "/api/v1/erasures", token, method="get").status_code == 405
+    wrong = api(client, "/api/v1/erasures", token, method="get")
+    assert wrong.status_code == 405 and wrong["Allow"] == "POST" and "use POST" in wrong.json()["error"]
+    assert client.post("/api/v1/privacy-requests/pr_x", HTTP_AUTHORIZATION=f"Bearer {token}").status_code == 405
     response = api(client, "/api/v1/privacy-requests/pr_0000000000000000", token, method="get")
     assert response.status_code == 404 and "no privacy request" in response.json()["error"]
 
@@ -141,6 +143,9 @@ def test_an_opt_out_by_account_id_erases_earlier_clips_and_drops_later_ones(
     assert again.status_code == 200 and again.json()["id"] == receipt["id"]
     shown = api(client, f"/api/v1/privacy-requests/{receipt['id']}", token, method="get")
     assert shown.status_code == 200 and shown.json() == again.json()
+    erasure = api(client, "/api/v1/erasures", token, {"account_id": ACCOUNT})  # after the opt-out: nothing left
+    assert erasure.status_code == 201 and erasure.json()["erased"]["clips"] == 0
+    assert erasure.json()["other_requests"] == [{"id": receipt["id"], "kind": "opt_out", "state": "done"}]
     events = AuditEvent.objects.filter(target=f"privacy:{receipt['id']}").order_by("pk")
     actions = list(events.values_list("action", flat=True))
     assert actions == ["privacy.opt_out", "privacy.opt_out.repeated"]
@@ -331,6 +336,29 @@ def test_retention_purges_texts_spans_finals_gold_and_questions_but_keeps_the_nu
     assert set(Annotation.objects.values_list("seconds_spent", "answer_grade")) == {(3.0, "right")}
     old.refresh_from_db()
     assert old.state == Clip.State.PURGED and old.heard == "" and old.peaks == []
+
+
+def test_retention_deletes_released_cases_and_keeps_only_the_identitys_keyed_hash(
+    settings, reviewer, officer, private_storage, django_capture_on_commit_callbacks
+):
+    settings.ANNOTATE_RETENTION_DAYS = 30
+    queue = make_queue(reviewer)
+    old = of_account(make_clip("help me", captured_at=timezone.now() - timedelta(days=40)))
+    task = claims.claim_next(user=reviewer, queue=queue)
+    case = flag_task(reviewer, task, note="I heard a scream", draft={"corrected_text": "help me"}).case
+    for step in CASE_PATH["closed"]:  # closed without a referral: it no longer holds the clip
+        move(case, step, officer)
+
+    with django_capture_on_commit_callbacks(execute=True):
+        call_command("purge_expired", stdout=io.StringIO())
+    from annotate.escalation.models import Case, CaseEvent, Flag
+
+    assert not Case.objects.exists() and not Flag.objects.exists() and not CaseEvent.objects.exists()
+    sealed = SealedIdentity.objects.get(clip=old)
+    assert bytes(sealed.ciphertext) == b"" and sealed.key_id == ""
+    assert sealed.account_hash == crypto.lookup_hash(ACCOUNT)
+    request, _ = services.submit(kind="erasure", account_id=ACCOUNT, source="command")  # still found
+    assert request.erased["clips"] == 1 and not Clip.objects.exists()
 
 
 def test_an_accidental_recording_takes_the_other_reviewers_text_with_it(reviewer, other_reviewer, private_storage):

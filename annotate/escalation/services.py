@@ -19,6 +19,7 @@ from django.conf import settings
 from django.db import connection, transaction
 from django.utils import timezone
 
+from annotate import wiring
 from annotate.accounts import roles
 from annotate.accounts import selectors as accounts
 from annotate.audit import services as audit
@@ -215,6 +216,7 @@ def flag_clip(*, user, flag: FlagInput, ip: str | None = None) -> Flag:
     Task.objects.filter(clip=clip).exclude(state__in=[Task.State.DONE, Task.State.WITHDRAWN]).update(
         state=Task.State.WITHDRAWN, lease_expires_at=None
     )
+    wiring.call("clip_flagged", clip=clip)  # out of every stored export (annotate.leads), at once
 
     case = Case.objects.filter(clip=clip).exclude(state=Case.State.CLOSED).order_by("pk").first()
     created = case is None

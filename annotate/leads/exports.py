@@ -437,3 +437,9 @@ def schedule_lost_exports(*, limit: int = 100) -> int:
             schedule_build(export)
             scheduled += 1
     return scheduled
+
+
+def withdraw_flagged_clip(*, clip) -> None:
+    """Wired to escalation.services.flag_clip (its transaction, the clip locked): a flagged clip
+    leaves every stored export at once, not only the ones built later."""
+    withdraw_clips([clip.pk], reason="flagged")

@@ -7,7 +7,9 @@ POST /api/v1/erasures        {"account_id": "..."}   erasure (GDPR Art. 17): eve
 GET  /api/v1/privacy-requests/<id>                   the receipt, again
 
 201 with the receipt for a new request; 200 with the first receipt when the same
-kind was already asked for that account (idempotent). Errors: 400, 401, 403, 404, 405.
+kind was already asked for that account (idempotent). Errors, each a JSON object with
+an "error" message: 400 (bad body), 401 (no or bad token), 403 (not the pipeline),
+404 (unknown request), 405 (wrong method), 413 (body over 4 kB).
 """
 
 from __future__ import annotations
@@ -16,7 +18,6 @@ import json
 
 from django.http import HttpRequest, JsonResponse
 from django.views.decorators.csrf import csrf_exempt
-from django.views.decorators.http import require_GET, require_POST
 
 from annotate.accounts import roles
 from annotate.accounts.tokens import user_for_bearer
@@ -31,6 +32,14 @@ def _error(status: int, message: str) -> JsonResponse:
     return JsonResponse({"error": message}, status=status)
 
 
+def _wrong_method(request: HttpRequest, allowed: str) -> JsonResponse | None:
+    if request.method == allowed:
+        return None
+    response = _error(405, f"use {allowed} here")
+    response["Allow"] = allowed
+    return response
+
+
 def _pipeline(request: HttpRequest):
     """(user, None) for a pipeline token, else (None, the error response)."""
     user = user_for_bearer(request)
@@ -42,6 +51,9 @@ def _pipeline(request: HttpRequest):
 
 
 def _submit(request: HttpRequest, kind: str) -> JsonResponse:
+    wrong = _wrong_method(request, "POST")
+    if wrong is not None:
+        return wrong
     user, refused = _pipeline(request)
     if refused is not None:
         return refused
@@ -67,19 +79,19 @@ def _submit(request: HttpRequest, kind: str) -> JsonResponse:
 
 
 @csrf_exempt
-@require_POST
 def opt_out(request: HttpRequest) -> JsonResponse:
     return _submit(request, PrivacyRequest.Kind.OPT_OUT)
 
 
 @csrf_exempt
-@require_POST
 def erasure(request: HttpRequest) -> JsonResponse:
     return _submit(request, PrivacyRequest.Kind.ERASURE)
 
 
-@require_GET
 def request_receipt(request: HttpRequest, public_id: str) -> JsonResponse:
+    wrong = _wrong_method(request, "GET")
+    if wrong is not None:
+        return wrong
     _, refused = _pipeline(request)
     if refused is not None:
         return refused

@@ -28,6 +28,13 @@ def receipt(request: PrivacyRequest) -> dict[str, Any]:
             {"clip": d.clip_public_id, "erased_at": d.erased_at.isoformat()} for d in deferred if d.erased_at
         ],
         "future_clips": "dropped at ingest (counted, never stored)",
+        # The account's other request (an erasure after an opt-out finds nothing left: the opt-out took it).
+        "other_requests": [
+            {"id": other.public_id, "kind": other.kind, "state": other.state}
+            for other in PrivacyRequest.objects.filter(account_hash=request.account_hash)
+            .exclude(pk=request.pk)
+            .order_by("received_at")
+        ],
     }
 
 

@@ -30,7 +30,7 @@ from annotate.audit import services as audit
 from annotate.catalog.models import EntitySpan
 from annotate.clips import crypto, vault
 from annotate.clips.models import Clip, MachineTranscript, OptOut, SealedIdentity
-from annotate.clips.services import lock_account, lock_clip
+from annotate.clips.services import lock_account
 from annotate.escalation import selectors as escalation
 from annotate.escalation.services import delete_released_cases
 from annotate.leads import exports
@@ -75,9 +75,11 @@ def submit(
 def submit_for_hash(
     *, kind: str, account_hash: str, source: str, actor=None, ip: str | None = None
 ) -> tuple[PrivacyRequest, bool]:
-    lock_account(account_hash)  # an ingest of this account in flight commits first, or sees the opt-out
+    # Lock order: the account (ingest, the sweeper and a repeated request take it too), its clips,
+    # then request rows. An ingest of this account in flight commits first, or sees the opt-out.
+    lock_account(account_hash)
     OptOut.objects.get_or_create(account_hash=account_hash)
-    request, created = PrivacyRequest.objects.select_for_update().get_or_create(
+    request, created = PrivacyRequest.objects.get_or_create(
         kind=kind,
         account_hash=account_hash,
         defaults={"source": source, "requested_by": actor if getattr(actor, "is_authenticated", False) else None},
@@ -125,8 +127,7 @@ def _erase_or_defer(request: PrivacyRequest, clip_ids: Collection[int]) -> Count
     """Erase the clips no case holds; record the held ones as deferred. In the caller's transaction."""
     now = timezone.now()
     erasable: list[int] = []
-    for clip_id, public_id in Clip.objects.filter(pk__in=list(clip_ids)).order_by("pk").values_list("pk", "public_id"):
-        lock_clip(clip_id)  # lock order step 1: a flag in flight commits its case first, or waits
+    for clip_id, public_id in _lock_for_erasure(clip_ids):
         ends = escalation.hold_ends(clip_id, now=now)
         if ends is None:
             erasable.append(clip_id)
@@ -139,8 +140,20 @@ def _erase_or_defer(request: PrivacyRequest, clip_ids: Collection[int]) -> Count
     return erase_clips(erasable, now=now)
 
 
+def _lock_for_erasure(clip_ids: Collection[int]) -> list[tuple[int, str]]:
+    """Lock order step 1, for clips about to be deleted: their rows FOR UPDATE, in pk order, before
+    anything else is written. Stronger than lock_clip: it also stops rows that point at a clip (a
+    second opinion, a flag) from being inserted until this transaction ends, so none can slip in
+    between listing what hangs off the clips and deleting them. A flag in flight commits its case
+    first (and the clip is then held), or waits. Returns (pk, public id) of the clips that exist."""
+    return list(
+        Clip.objects.select_for_update().filter(pk__in=list(clip_ids)).order_by("pk").values_list("pk", "public_id")
+    )
+
+
 def erase_clips(clip_ids: Collection[int], *, now=None) -> Counter:
-    """Delete these clips and everything derived from them. The caller has checked no case holds them.
+    """Delete these clips and everything derived from them. The caller has locked them
+    (_lock_for_erasure) and checked that no case holds them.
 
     In the caller's transaction; stored files (audio, rebuilt exports, evidence of
     closed cases) are deleted once it commits. Returns counts by ERASED_KEYS.
@@ -191,26 +204,28 @@ def complete_deferred(*, now=None) -> int:
     now = now or timezone.now()
     done = 0
     waiting = DeferredClip.objects.filter(erased_at__isnull=True).order_by("pk")
-    for deferral in list(waiting.values("pk", "clip_id", "request_id")[:500]):
+    for deferral in list(waiting.values("pk", "clip_id", "request_id", "request__account_hash")[:500]):
         with transaction.atomic():
-            request = PrivacyRequest.objects.select_for_update().get(pk=deferral["request_id"])
+            lock_account(deferral["request__account_hash"])  # the lock order of submit_for_hash
+            locked = _lock_for_erasure([deferral["clip_id"]] if deferral["clip_id"] else [])
             row = DeferredClip.objects.select_for_update().get(pk=deferral["pk"])
+            request = PrivacyRequest.objects.select_for_update().get(pk=deferral["request_id"])
             if row.erased_at is not None:
                 continue
-            if row.clip_id is None:  # erased meanwhile (retention cannot: a held clip is never purged)
+            if not locked:  # erased meanwhile (retention can not: a held clip is never purged)
                 row.erased_at = now
                 row.save(update_fields=["erased_at"])
                 _settle(request, Counter())
                 continue
-            lock_clip(row.clip_id)
-            ends = escalation.hold_ends(row.clip_id, now=now)
+            clip_id = locked[0][0]
+            ends = escalation.hold_ends(clip_id, now=now)
             if ends is not None:
                 held_until = None if ends == escalation.OPEN_HOLD else ends
-                if row.held_until != held_until:  # a referral moved the end
+                if row.held_until != held_until:  # a new referral moved the end
                     row.held_until = held_until
                     row.save(update_fields=["held_until"])
                 continue
-            counts = erase_clips([row.clip_id], now=now)
+            counts = erase_clips([clip_id], now=now)
             _settle(request, counts)
             audit.record(
                 action="privacy.deferred_erased",
@@ -226,8 +241,9 @@ def complete_deferred(*, now=None) -> int:
 
 
 def purge_derived(*, clip: Clip, reason: str) -> Counter:
-    """Wired to clips.services.purge_clip (in its transaction, the clip's row locked): everything
-    other apps derived from the clip goes; the annotations keep only numbers (time spent, WER, grade)."""
+    """Wired to clips.services.purge_clip (in its transaction, the clip's row locked, no case holding
+    it): everything other apps derived from the clip goes; the annotations keep only numbers (time
+    spent, WER, grade), the sealed identity only the account's keyed hash."""
     counts: Counter = Counter()
     annotations = Annotation.objects.filter(clip=clip)
     counts["entity_spans"] = EntitySpan.objects.filter(annotation__clip=clip).delete()[0]
@@ -244,6 +260,14 @@ def purge_derived(*, clip: Clip, reason: str) -> Counter:
     )
     withdrawn = exports.withdraw_clips([clip.pk], reason=reason)
     counts["export_rows"] = withdrawn.get("export_rows", 0)
+    # Cases that no longer hold it (purge_clip refused a held clip): flags with the reviewer's draft,
+    # the timeline's notes, evidence packages.
+    counts["closed_cases"] = delete_released_cases(clip_ids=[clip.pk])
+    # The sealed identity keeps only its keyed hash, so that an erasure of the account still finds
+    # (and deletes) the bare row.
+    counts["sealed_identities"] = (
+        SealedIdentity.objects.filter(clip=clip).exclude(key_id="").update(ciphertext=b"", key_id="")
+    )
     return counts
 
 

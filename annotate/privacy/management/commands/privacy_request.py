@@ -57,7 +57,12 @@ class Command(BaseCommand):
             raise CommandError(str(exc)) from None
         if not created:
             self.stderr.write(f"this account already had a {KINDS[action].label} request: its receipt")
-        self._print(selectors.receipt(request))
+        receipt = selectors.receipt(request)
+        self._print(receipt)
+        if receipt["deferred"]:  # exit 0 all the same: the request is taken, and completes by itself
+            self.stderr.write(
+                f"{len(receipt['deferred'])} clip(s) deferred: held by an escalation case; erased when the hold ends"
+            )
 
     def _print(self, receipt: dict) -> None:
         self.stdout.write(json.dumps(receipt, indent=2))
