@@ -279,6 +279,8 @@ ANNOTATE_ASR_TIMEOUT = env_int("ANNOTATE_ASR_TIMEOUT", 300, minimum=1)
 ANNOTATE_LEASE_SECONDS = env_int("ANNOTATE_LEASE_SECONDS", 600, minimum=10)
 ANNOTATE_AUDIO_URL_SECONDS = env_int("ANNOTATE_AUDIO_URL_SECONDS", 300, minimum=5)
 ANNOTATE_PREFETCH = env_int("ANNOTATE_PREFETCH", 1, minimum=0)
+# Seconds after a submit during which the reviewer may undo it and send a new version.
+ANNOTATE_AMEND_SECONDS = env_int("ANNOTATE_AMEND_SECONDS", 300, minimum=0)
 
 # --- Security --------------------------------------------------------------------
 SESSION_COOKIE_HTTPONLY = True
@@ -412,8 +414,13 @@ ANNOTATE_WIRING = {
     "after_annotation": "annotate.quality.services.after_annotation",
     # quality: the entity spans of annotations, as comparable sets (entity agreement)
     "entity_span_sets": "annotate.leads.guards.entity_span_sets",
+    # review: a reviewer's annotation is about to be replaced by their new version (undo of a
+    # submit): what quality derived from it goes, to be derived again from the new one
+    "annotation_replaced": "annotate.quality.services.forget_annotation",
     # quality: scores changed (after commit): the live dashboard recomputes
     "quality_changed": "annotate.leads.live.notify_dashboard",
+    # escalation: a flag was raised (after commit): the leads' live dashboard recomputes its numbers
+    "flags_changed": "annotate.leads.live.notify_dashboard",
     # escalation: a clip was flagged (in the flag's transaction): it leaves every stored export
     "clip_flagged": "annotate.leads.exports.withdraw_flagged_clip",
     # clips: a clip is purged (retention, accidental): what other apps derived from it goes too

@@ -101,6 +101,10 @@ ENDPOINTS: dict[str, tuple] = {
         lambda s: ("post", f"/cases/{s.case().pk}/transition", {"to": "acknowledged", "note": "on it"}, True),
         {**OFFICERS_OK, **NOT_OFFICERS, "anonymous": 401},
     ),
+    "open and acknowledge": (
+        lambda s: ("post", f"/cases/{s.case().pk}/acknowledge", None, False),
+        {"officer": 302, "second_officer": 302, **NOT_OFFICERS, "anonymous": 302},
+    ),
     "audio": (
         lambda s: ("get", f"/cases/{s.case().pk}/audio", None, False),
         {**OFFICERS_OK, **NOT_OFFICERS, "anonymous": 302},
@@ -278,7 +282,7 @@ class TestRoleEndpointMatrix:
             response = client.post(url, body or {})
         assert response.status_code == expected[who], (name, who, response.content[:300])
         if response.status_code == 302:
-            assert response["Location"].startswith("/login/")
+            assert response["Location"].startswith("/cases/" if who in OFFICERS_OK else "/login/")
         if who not in ("officer", "second_officer"):
             assert not CANARY.found_in(response.content)
 

@@ -27,7 +27,8 @@ pytestmark = pytest.mark.django_db
 
 
 def review(user, queue, text: str, **fields):
-    """The reviewer claims the next clip of the queue and submits `text` for it."""
+    """The reviewer claims the next clip of the queue and submits `text` for it, having heard it all."""
+    fields.setdefault("listened_fraction", 1.0)
     task = claims.claim_next(user=user, queue=queue)
     assert task is not None, f"{user} got no clip"
     annotation, _ = submit(

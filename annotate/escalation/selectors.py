@@ -143,6 +143,7 @@ def case_summary(case: Case, *, now: datetime | None = None) -> dict[str, Any]:
     return {
         "id": case.pk,
         "url": reverse("case", args=[case.pk]),
+        "acknowledge_url": reverse("case-acknowledge", args=[case.pk]),
         "category": case.category,
         "category_label": Category(case.category).label,
         "severity": case.severity,

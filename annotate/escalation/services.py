@@ -267,6 +267,8 @@ def flag_clip(*, user, flag: FlagInput, ip: str | None = None) -> Flag:
         details={"flag": record.pk, "category": category, "severity": severity, "new_case": created},
     )
     _after_commit(case.pk, notify.NEW if created else notify.UPDATED, mail=created)
+    # The leads' live dashboard counts flags (numbers only).
+    transaction.on_commit(lambda: wiring.call("flags_changed", reason="flag"), robust=True)
     return record
 
 

@@ -8,6 +8,7 @@ urlpatterns = [
     path("api/open", views.api_open_cases, name="cases-api-open"),
     path("<int:case_id>/", views.case_page, name="case"),
     path("<int:case_id>/transition", views.case_transition, name="case-transition"),
+    path("<int:case_id>/acknowledge", views.case_acknowledge, name="case-acknowledge"),
     path("<int:case_id>/audio", views.case_audio, name="case-audio"),
     path("<int:case_id>/audio/muffled", views.case_audio_muffled, name="case-audio-muffled"),
     path("<int:case_id>/transcript", views.case_transcript, name="case-transcript"),

@@ -339,6 +339,31 @@ def case_transition(request: HttpRequest, case_id: int) -> HttpResponse:
     )
 
 
+@officer_required
+@require_POST
+def case_acknowledge(request: HttpRequest, case_id: int) -> HttpResponse:
+    """The console's "Open and acknowledge": a new case is acknowledged (the transition, audited),
+    then the case opens. Already taken on by someone else: it just opens, saying so."""
+    case = _get_case_for_officer(request, case_id)
+    if case.state != Case.State.NEW:
+        who = case.owner.get_username() if case.owner else "another officer"
+        messages.info(request, f"Case {case.pk} was already taken on ({case.get_state_display()}, {who}).")
+        return redirect("case", case.pk)
+    try:
+        case = services.transition(
+            case_id=case.pk,
+            actor=request.user,
+            to_state=Case.State.ACKNOWLEDGED,
+            note="Acknowledged on opening it from the console.",
+            ip=client_ip(request),
+        )
+    except (services.CaseError, services.CaseForbidden) as exc:
+        return _refused(request, case, exc)
+    return _done(
+        request, case.pk, f"Case {case.pk} acknowledged: its clock moves on.", {"case": selectors.case_summary(case)}
+    )
+
+
 def _case_audio(request: HttpRequest, case_id: int, *, muffled: bool) -> HttpResponse:
     case = _get_case_for_officer(request, case_id)
     if not case.clip.audio_name:

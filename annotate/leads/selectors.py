@@ -24,7 +24,7 @@ from annotate.leads import guards
 from annotate.leads.models import Export, SecondOpinion
 from annotate.quality.models import AgreementScore, ClipAgreement, FinalTranscript, GoldScore, WhisperScore
 from annotate.queues.models import GoldClip, Queue, Task
-from annotate.review.models import Annotation
+from annotate.review.models import HEARD_IN_FULL, Annotation
 
 QUALITY_WINDOW = timedelta(days=30)
 MEDIAN_SAMPLE = 5_000
@@ -103,6 +103,57 @@ def _median(values: list[float] | None) -> float | None:
     return round(statistics.median(values), 1) if values else None
 
 
+# Rubber-stamping: the listening figures of a reviewer's last 24 hours, and when they alert a lead.
+NO_LISTENING: dict[str, Any] = {"submits": 0, "unchanged_share": None, "median_listened": None, "pace": None}
+ALERT_MIN_SUBMITS = 10  # fewer submits say too little
+ALERT_UNCHANGED_SHARE = 0.8  # at least this share of Whisper's texts submitted unchanged...
+ALERT_PACE = 1.0  # ...or a median under one second of work per second of audio
+
+
+def _listening(*, since: datetime) -> dict[int, dict[str, Any]]:
+    """Per reviewer: submits, the share of Whisper's texts submitted unchanged, the median share of
+    each clip played (as the page reported it), and the median pace: seconds spent per second of audio."""
+    rows: dict[int, list[tuple[bool, float | None, float]]] = defaultdict(list)
+    for reviewer_id, unchanged, listened, seconds, duration_ms in (
+        Annotation.objects.filter(created_at__gte=since, accidental=False)
+        .order_by("-created_at")
+        .values_list("reviewer_id", "unchanged", "listened_fraction", "seconds_spent", "clip__duration_ms")[
+            :MEDIAN_SAMPLE
+        ]
+    ):
+        rows[reviewer_id].append((unchanged, listened, seconds / (duration_ms / 1000) if duration_ms else 0.0))
+    figures = {}
+    for reviewer_id, items in rows.items():
+        heard = [listened for _, listened, _ in items if listened is not None]
+        figures[reviewer_id] = {
+            "submits": len(items),
+            "unchanged_share": round(sum(unchanged for unchanged, _, _ in items) / len(items), 3),
+            "median_listened": round(statistics.median(heard), 3) if heard else None,
+            "pace": round(statistics.median(pace for _, _, pace in items), 2),
+        }
+    return figures
+
+
+def listening_alerts(reviewers: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Reviewers whose last 24 hours look like rubber-stamping, with why, in words for the lead."""
+    alerts = []
+    for r in reviewers:
+        if r["submits"] < ALERT_MIN_SUBMITS:
+            continue
+        why = []
+        unheard = r["median_listened"] is None or r["median_listened"] < HEARD_IN_FULL
+        if r["unchanged_share"] >= ALERT_UNCHANGED_SHARE and unheard:
+            heard = "not reported" if r["median_listened"] is None else f"{round(r['median_listened'] * 100)}%"
+            why.append(
+                f"{round(r['unchanged_share'] * 100)}% of Whisper's texts submitted unchanged, median heard {heard}"
+            )
+        if r["pace"] < ALERT_PACE:
+            why.append(f"{r['pace']} s of work per second of audio: faster than the clips play")
+        if why:
+            alerts.append({"reviewer": r["reviewer"], "submits": r["submits"], "why": "; ".join(why)})
+    return alerts
+
+
 def dashboard() -> dict[str, Any]:
     """Everything the live dashboard shows, JSON-safe: numbers and names, never identities."""
     now = timezone.now()
@@ -162,7 +213,8 @@ def dashboard() -> dict[str, Any]:
         .values("reviewer_id")
         .annotate(agreement=Avg("agreement"), n=Count("pk"))
     }
-    reviewer_ids = set(per_reviewer) | set(gold) | set(agreement)
+    listening = _listening(since=day_ago)
+    reviewer_ids = set(per_reviewer) | set(gold) | set(agreement) | set(listening)
     names = dict(get_user_model().objects.filter(pk__in=reviewer_ids).values_list("pk", "username"))
 
     def _round(value, digits=3):
@@ -179,6 +231,7 @@ def dashboard() -> dict[str, Any]:
                 "gold_n": gold[rid]["n"] if rid in gold else 0,
                 "agreement": _round(agreement[rid]["agreement"]) if rid in agreement else None,
                 "agreement_n": agreement[rid]["n"] if rid in agreement else 0,
+                **listening.get(rid, NO_LISTENING),
             }
             for rid in reviewer_ids
         ),
@@ -197,6 +250,7 @@ def dashboard() -> dict[str, Any]:
     ]
     return {
         "generated_at": now.isoformat(),
+        "alerts": listening_alerts(reviewers),
         "queues": [
             {
                 "id": q.pk,

@@ -102,7 +102,7 @@ def record_single(*, annotation: Annotation) -> None:
         ],
         ignore_conflicts=True,
     )
-    if annotation.whisper_model:
+    if annotation.whisper_model and annotation.heard_in_full:  # Whisper is scored against human hearing only
         errors, words = word_errors(reference=text, hypothesis=annotation.whisper_text)
         WhisperScore.objects.bulk_create(
             [
@@ -183,13 +183,15 @@ def measure_agreement(*, queue: Queue, clip: Clip, annotations: Sequence[Annotat
 
 
 def consensus(annotations: Sequence[Annotation]) -> Annotation | None:
-    """The earliest annotation with the most common (normalised) usable text."""
+    """The earliest annotation with the most common (normalised) usable text (preferring one heard in full)."""
     usable = [a for a in annotations if usable_text(a)]
     if not usable:
         return None
     counts = Counter(normalise(usable_text(a)) for a in usable)
     best = max(counts.values())
-    return next(a for a in usable if counts[normalise(usable_text(a))] == best)
+    agreeing = [a for a in usable if counts[normalise(usable_text(a))] == best]
+    # Of equal texts, one a reviewer heard in full, so that Whisper may be scored against it.
+    return next((a for a in agreeing if a.heard_in_full), agreeing[0])
 
 
 def entity_agreement(annotations: Sequence[Annotation]) -> float | None:
@@ -223,8 +225,33 @@ def set_final(
         clip=clip,
         defaults={"text": text.strip(), "source": source, "annotation": annotation, "decided_by": decided_by},
     )
-    rescore_whisper(clip=clip, text=final.text)
+    if heard_by_a_human(final):
+        rescore_whisper(clip=clip, text=final.text)
+    else:
+        WhisperScore.objects.filter(clip=clip).delete()
     return final
+
+
+def heard_by_a_human(final: FinalTranscript) -> bool:
+    """Whether Whisper may be scored against this final text: a lead decided it (adjudicated, gold),
+    or the reviewer whose text it is played the whole clip. A text submitted unheard would make
+    Whisper look perfect (rubber-stamping), so it scores nothing."""
+    if final.source in (FinalTranscript.Source.ADJUDICATED, FinalTranscript.Source.GOLD):
+        return True
+    return final.annotation is not None and final.annotation.heard_in_full
+
+
+def forget_annotation(*, annotation: Annotation) -> None:
+    """Wired to the review's undo (before the annotation is replaced by its reviewer's new version, the
+    clip locked): what was derived from the old version goes, so after_annotation derives it again
+    from the new one. A lead's decision (adjudicated, gold) stays."""
+    ClipAgreement.objects.filter(clip_id=annotation.clip_id, queue_id=annotation.task.queue_id).delete()
+    reviewers_final = FinalTranscript.objects.filter(
+        clip_id=annotation.clip_id, source__in=[FinalTranscript.Source.SINGLE, FinalTranscript.Source.CONSENSUS]
+    )
+    if reviewers_final.exists():
+        reviewers_final.delete()
+        WhisperScore.objects.filter(clip_id=annotation.clip_id).delete()
 
 
 def rescore_whisper(*, clip: Clip, text: str, transcripts: Iterable[MachineTranscript] | None = None) -> None:

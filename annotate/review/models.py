@@ -5,6 +5,9 @@ from __future__ import annotations
 from django.conf import settings
 from django.db import models
 
+# A clip counts as heard in full from this share played (the last words' tail may go unplayed).
+HEARD_IN_FULL = 0.95
+
 
 class Annotation(models.Model):
     class Grade(models.TextChoices):
@@ -27,6 +30,14 @@ class Annotation(models.Model):
     other_language = models.BooleanField(default=False)
     accidental = models.BooleanField(default=False, help_text="no wake word, no request: audio purged, no transcript")
     seconds_spent = models.FloatField(default=0)
+    # What the page reported of the listening (null: not reported, e.g. an API client).
+    listened_fraction = models.FloatField(null=True, blank=True, help_text="share of the clip played, 0..1")
+    playback_rate = models.FloatField(null=True, blank=True, help_text="mean playback speed while playing")
+    unchanged = models.BooleanField(default=False, help_text="Whisper's text submitted unchanged")
+    confirmed_unheard = models.BooleanField(
+        default=False, help_text="the reviewer confirmed submitting Whisper's text without hearing the whole clip"
+    )
+    amended_at = models.DateTimeField(null=True, blank=True, help_text="replaced the reviewer's earlier version")
     wer = models.FloatField(null=True, blank=True, help_text="Whisper's word error rate against the corrected text")
     cer = models.FloatField(null=True, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
@@ -36,3 +47,8 @@ class Annotation(models.Model):
 
     def __str__(self) -> str:
         return f"annotation of {self.clip} by {self.reviewer}"
+
+    @property
+    def heard_in_full(self) -> bool:
+        """The reviewer played (nearly) all of the clip: their text is a human's hearing of it."""
+        return self.listened_fraction is not None and self.listened_fraction >= HEARD_IN_FULL

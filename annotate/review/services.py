@@ -3,19 +3,23 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import timedelta
 from typing import Any
 
+from django.conf import settings
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
 from annotate import wiring
+from annotate.clips.models import Clip
 from annotate.clips.services import purge_clip
-from annotate.queues.claims import ClaimError, get_held_task
+from annotate.queues.claims import ClaimError, get_held_task, lock_task
 from annotate.queues.models import Task
-from annotate.review.metrics import error_rates
+from annotate.review.metrics import error_rates, normalise
 from annotate.review.models import Annotation
 
 MAX_TEXT = 5000
+MIN_RATE, MAX_RATE = 0.5, 2.0  # the page's playback speeds
 
 
 class SubmitError(ValueError):
@@ -34,6 +38,10 @@ class Submission:
     accidental: bool = False
     seconds_spent: float = 0.0
     spans: tuple[Any, ...] = ()  # entity spans on the corrected text, as wiring "parse_submitted_spans" gives them
+    listened_fraction: float | None = None  # share of the clip the page played, 0..1 (None: not reported)
+    playback_rate: float | None = None  # mean speed while playing
+    confirmed_unheard: bool = False  # Whisper's text unchanged, the clip not heard in full, and the reviewer said so
+    amends: int | None = None  # the id of this reviewer's annotation of the task that this version replaces
 
     def check(self) -> None:
         if not self.idempotency_key or len(self.idempotency_key) > 64:
@@ -44,6 +52,10 @@ class Submission:
             raise SubmitError(f"the transcript is longer than {MAX_TEXT} characters")
         if not self.accidental and not (self.no_speech or self.unintelligible) and not self.corrected_text.strip():
             raise SubmitError("the transcript is empty: type what you hear, or mark no speech / unintelligible")
+        if self.listened_fraction is not None and not 0 <= self.listened_fraction <= 1:
+            raise SubmitError("listened_fraction must be between 0 and 1")
+        if self.playback_rate is not None and not MIN_RATE <= self.playback_rate <= MAX_RATE:
+            raise SubmitError(f"playback_rate must be between {MIN_RATE:g} and {MAX_RATE:g}")
         if self.spans and not self.accidental:
             try:
                 wiring.call("check_submitted_spans", spans=self.spans, text=self.corrected_text)
@@ -65,6 +77,8 @@ def submit(*, user, task_id: int, submission: Submission) -> tuple[Annotation, b
         if existing.reviewer_id != user.pk:
             raise SubmitError("idempotency_key already used")
         return existing, False
+    if submission.amends is not None:
+        return _amend(user=user, task_id=task_id, submission=submission), True
     try:
         return _submit(user=user, task_id=task_id, submission=submission), True
     except ClaimError:
@@ -82,6 +96,46 @@ def submit(*, user, task_id: int, submission: Submission) -> tuple[Annotation, b
 @transaction.atomic
 def _submit(*, user, task_id: int, submission: Submission) -> Annotation:
     task = get_held_task(user=user, task_id=task_id, for_update=True)  # the clip's lock, then the task's
+    return _store(user=user, task=task, submission=submission)
+
+
+@transaction.atomic
+def _amend(*, user, task_id: int, submission: Submission) -> Annotation:
+    """Undo of the last submit: the reviewer's new version replaces their annotation of the task,
+    while the clip is still theirs to change (ANNOTATE_AMEND_SECONDS after the submit).
+
+    The old annotation goes with what was derived from it (its spans, gold and agreement
+    scores; a reviewers' final text and agreement are derived again), so the quality
+    figures count the new version only.
+    """
+    task = lock_task(task_id=task_id, claimed_by=user, state=Task.State.DONE)  # the clip's lock, then the task's
+    old = Annotation.objects.filter(task_id=task_id, reviewer=user).first() if task is not None else None
+    if task is None or old is None or old.pk != submission.amends:
+        raise ClaimError("there is no earlier version of yours to replace on this clip", reason=ClaimError.SUBMITTED)
+    window = timedelta(seconds=settings.ANNOTATE_AMEND_SECONDS)
+    if task.done_at is None or timezone.now() - task.done_at > window:
+        raise ClaimError(
+            f"this clip can no longer be changed: the {settings.ANNOTATE_AMEND_SECONDS // 60} minutes to undo "
+            "a submit have passed",
+            reason=ClaimError.SUBMITTED,
+        )
+    if old.accidental or task.clip.state == Clip.State.PURGED:
+        raise ClaimError(
+            "this clip was marked an accidental recording and its audio deleted", reason=ClaimError.WITHDRAWN
+        )
+    if task.clip.cases.exists():  # flagged since (annotate.escalation): an officer has it now
+        raise ClaimError(
+            "this clip was flagged and went to escalation: it can no longer be changed", reason=ClaimError.ESCALATED
+        )
+    wiring.call("annotation_replaced", annotation=old)
+    old.delete()
+    annotation = _store(user=user, task=task, submission=submission)
+    annotation.amended_at = timezone.now()
+    annotation.save(update_fields=["amended_at"])
+    return annotation
+
+
+def _store(*, user, task: Task, submission: Submission) -> Annotation:
     clip = task.clip
     transcript = clip.machine_transcripts.order_by("-created_at").first()
     whisper_text = transcript.text if transcript else ""
@@ -105,6 +159,10 @@ def _submit(*, user, task_id: int, submission: Submission) -> Annotation:
         seconds_spent=max(0.0, min(float(submission.seconds_spent), 24 * 3600.0)),
         wer=wer,
         cer=cer,
+        listened_fraction=submission.listened_fraction,
+        playback_rate=submission.playback_rate,
+        unchanged=bool(not accidental and whisper_text and normalise(corrected) == normalise(whisper_text)),
+        confirmed_unheard=submission.confirmed_unheard,
     )
     if submission.spans and not accidental:
         try:

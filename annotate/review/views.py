@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from django.conf import settings
 from django.contrib.auth.decorators import login_required
 from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import get_object_or_404, render
@@ -58,6 +59,8 @@ def review_page(
             "renew": _task_url("review-api-renew"),
             "home": reverse("home"),
         },
+        # Undo of the last submit: the page may send a new version (amends) this long after it.
+        "amend_seconds": settings.ANNOTATE_AMEND_SECONDS,
     }
     return render(
         request,
@@ -102,6 +105,11 @@ def _submission(body: dict) -> Submission:
     for name in ("idempotency_key", "corrected_text", "answer_grade"):
         if not isinstance(body.get(name, ""), str):
             raise SubmitError(f"{name} must be a string")
+    listened = _number(body, "listened_fraction")
+    rate = _number(body, "playback_rate")
+    amends = body.get("amends")
+    if amends is not None and (not isinstance(amends, int) or isinstance(amends, bool)):
+        raise SubmitError("amends must be the id of your earlier annotation of this clip, or null")
     try:
         spans = wiring.call("parse_submitted_spans", raw=body.get("spans"))
     except ValueError as exc:  # a wired step refuses with ValueError and a message
@@ -117,7 +125,20 @@ def _submission(body: dict) -> Submission:
         accidental=flag("accidental"),
         seconds_spent=float(seconds),
         spans=spans,
+        listened_fraction=listened,
+        playback_rate=rate,
+        confirmed_unheard=flag("confirmed_unheard"),
+        amends=amends,
     )
+
+
+def _number(body: dict, name: str) -> float | None:
+    value = body.get(name)
+    if value is None:
+        return None
+    if not isinstance(value, int | float) or isinstance(value, bool) or value != value:
+        raise SubmitError(f"{name} must be a number or null")
+    return float(value)
 
 
 def _not_held(exc: claims.ClaimError) -> JsonResponse:

@@ -99,11 +99,22 @@ function row(c) {
   deadline.dataset.due = c.due_at || "";
   deadline.dataset.stage = c.stage || "";
   const open = document.createElement("td");
-  const button = document.createElement("a");
-  button.className = "button";
-  button.href = c.url;
-  button.textContent = c.state === "new" ? "Open and acknowledge" : "Open";
-  open.append(button);
+  if (c.state === "new") {
+    // Acknowledges (a POST: the transition, audited), then opens the case.
+    const button = document.createElement("button");
+    button.type = "submit";
+    button.className = "button";
+    button.setAttribute("form", "acknowledge-form");
+    button.formAction = c.acknowledge_url;
+    button.textContent = "Open and acknowledge";
+    open.append(button);
+  } else {
+    const link = document.createElement("a");
+    link.className = "button";
+    link.href = c.url;
+    link.textContent = "Open";
+    open.append(link);
+  }
   tr.append(sev, idCell, cell(c.category_label), stateCell, deadline, cell(c.owner || "—"), cell(String(c.flags), "num"), open);
   return tr;
 }

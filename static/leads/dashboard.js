@@ -63,7 +63,21 @@ export function render(data) {
     [fmt.sec(r.median_seconds), true],
     [r.gold_n ? `${fmt.pct(r.gold_accuracy)} (${r.gold_n})` : "–", true],
     [r.agreement_n ? `${fmt.pct(r.agreement)} (${r.agreement_n})` : "–", true],
+    [fmt.pct(r.unchanged_share), true],
+    [fmt.pct(r.median_listened), true],
+    [r.pace == null ? "–" : `${r.pace}×`, true],
   ]);
+  const alerts = data.alerts || [];
+  $("alerts-card").hidden = !alerts.length;
+  $("alerts").replaceChildren(
+    ...alerts.map((a) => {
+      const li = document.createElement("li");
+      const who = document.createElement("strong");
+      who.textContent = a.reviewer;
+      li.append(who, ` (${a.submits} clips): ${a.why}`);
+      return li;
+    }),
+  );
   fill("whisper-table", data.whisper, (w) => [
     [w.model, false],
     [fmt.pct(w.wer), true],
