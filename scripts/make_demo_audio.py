@@ -1,4 +1,4 @@
-"""Generate the demo clips (demo/clips/*.ogg) and demo/manifest.jsonl.
+"""Generate the demo clips (demo/clips/*.ogg), demo/manifest.jsonl and demo/gold.jsonl.
 
 Speech comes from espeak-ng, effects and noise from sox, the Opus-in-Ogg encoding
 from PyAV. Voices, speeds, noise and metadata are all fixed or seeded, so a
@@ -49,11 +49,20 @@ class Clip(NamedTuple):
 
 # fmt: off
 SPEC = [
-    # Music requests.
-    Clip("shake-it-off", "Alexa, play Shake It Off by Taylor Swift", "en-us+f3", 150, 55, "",
+    # The first clips a reviewer meets, in this order; the README's "What to try" names two of them.
+    # Whisper tiny.en must hear "Taylor Swift" in the first (it hears "Alexa, please shake it off my
+    # Taylor Swift, please."; without ", please" it heard "my tailor's with"), and "help me, somebody
+    # help" in the fourth, the one to flag.
+    Clip("shake-it-off", "Alexa, play Shake It Off by Taylor Swift, please.", "en-us+f3", 145, 55, "",
          "speaker", "play shake it off my taylor swift", "Playing Shake It Off by Taylor Swift", "PlayMusic"),
+    Clip("weather-today", "Alexa, what's the weather like today?", "en-us", 160, 50, "",
+         "speaker", "what's the weather like today", "Today in Boston, expect clouds and a high of 48 degrees",
+         "GetWeather"),
     Clip("halo-beyonce", "Alexa, play Halo by Beyoncé", "en-us+m3", 165, 45, "pink:14",
          "speaker", "play hello by beyonce", "Playing Hello by Adele", "PlayMusic"),
+    Clip("help-me", "Help me, somebody help! He is hurting me. Call the police!", "en-us+f2", 155, 70,
+         "pink:18", "speaker", "help me somebody help", "Sorry, I'm not sure about that", "Unknown"),
+    # Music requests.
     Clip("shape-of-you", "Computer, play Shape of You by Ed Sheeran", "en-gb", 160, 50, "",
          "phone", "play shape of you by ed sheeran", "Playing Shape of You by Ed Sheeran", "PlayMusic"),
     Clip("bad-guy", "Alexa, play Bad Guy by Billie Eilish", "en-us+f2", 175, 60, "white:18",
@@ -80,9 +89,6 @@ SPEC = [
     Clip("as-it-was", "Alexa, play As It Was by Harry Styles", "en-gb-scotland", 170, 52, "",
          "tv", "play as it was by harry styles", "Playing As It Was by Harry Styles", "PlayMusic"),
     # Weather.
-    Clip("weather-today", "Alexa, what's the weather like today?", "en-us", 160, 50, "",
-         "speaker", "what's the weather like today", "Today in Boston, expect clouds and a high of 48 degrees",
-         "GetWeather"),
     Clip("rain-london", "Alexa, will it rain in London tomorrow?", "en-gb+f3", 165, 56, "pink:15",
          "speaker", "will it rain in london tomorrow", "Tomorrow in London there's a 70 percent chance of rain",
          "GetWeather"),
@@ -101,9 +107,6 @@ SPEC = [
          "speaker", "set a timer for ten minutes", "Ten minutes, starting now", "SetTimer"),
     Clip("timer-fifteen-minutes", "Alexa, set a timer for fifteen minutes.", "en-us+f3", 180, 60, "pink:10",
          "speaker", "set a timer for fifty minutes", "Fifty minutes, starting now", "SetTimer"),
-    Clip("pasta-timer", "Computer, set a pasta timer for eight minutes.", "en-gb+f2", 160, 55, "",
-         "speaker", "set a pasta timer for eight minutes", "Pasta timer, eight minutes, starting now",
-         "SetTimer"),
     Clip("cancel-timer", "Alexa, cancel the timer.", "en-us+m3", 160, 45, "",
          "speaker", "cancel the timer", "Timer cancelled", "CancelTimer"),
     Clip("time-left", "Alexa, how much time is left on my timer?", "en-029+f4", 170, 55, "white:14",
@@ -116,9 +119,6 @@ SPEC = [
     Clip("eggs-and-bread", "Alexa, add eggs and bread to the shopping list.", "en-us+m2", 165, 46, "pink:16",
          "speaker", "add eggs and bread to the shopping list", "I've added eggs and bread to your shopping list",
          "AddToShoppingList"),
-    Clip("oat-milk", "Computer, put oat milk on my shopping list.", "en-us+f5", 170, 64, "brown:11",
-         "phone", "put oatmeal on my shopping list", "I've added oatmeal to your shopping list",
-         "AddToShoppingList"),
     Clip("washing-up-liquid", "Alexa, add washing up liquid to my shopping list.", "en-gb-scotland+f3", 165,
          55, "", "speaker", "add washing up liquid to my shopping list",
          "I've added washing up liquid to your shopping list", "AddToShoppingList"),
@@ -126,8 +126,6 @@ SPEC = [
          "speaker", "what's on my shopping list", "You have three items on your shopping list: milk, eggs and bread",
          "GetShoppingList"),
     # General questions.
-    Clip("eiffel-tower", "Alexa, how tall is the Eiffel Tower?", "en-gb+m1", 160, 48, "",
-         "speaker", "how tall is the eiffel tower", "The Eiffel Tower is 330 metres tall", "GeneralQuestion"),
     Clip("tokyo-time", "Computer, what time is it in Tokyo?", "en-us+f1", 165, 56, "white:15",
          "phone", "what time is it in tokyo", "It's 4:12 AM in Tokyo", "GeneralQuestion"),
     Clip("teaspoons", "Alexa, how many teaspoons are in a tablespoon?", "en-us-nyc", 170, 50, "pink:13",
@@ -144,13 +142,28 @@ SPEC = [
     # Noise only, no speech.
     Clip("noise-pink", "", "", 0, 0, "pink:0", "speaker", "uh", "", "Unknown"),
     Clip("noise-brown", "", "", 0, 0, "brown:0", "car", "", "", "Unknown"),
-    # Distress.
-    Clip("help-me", "Help me, please! Somebody help! He is hurting me. Call the police!", "en-us+f2", 190, 75,
-         "pink:11", "speaker", "help me please somebody help", "Sorry, I'm not sure about that", "Unknown"),
+]
+
+# Gold clips of the demo queue (load_demo): their reference is the scripted text. Whisper gets
+# words of each wrong, so submitting its text unchanged shows on the lead's gold page.
+GOLD = [
+    Clip("eiffel-tower", "Alexa, how tall is the Eiffel Tower?", "en-gb+m1", 160, 48, "",
+         "speaker", "how tall is the eiffel tower", "The Eiffel Tower is 330 metres tall", "GeneralQuestion"),
+    Clip("pasta-timer", "Computer, set a pasta timer for eight minutes.", "en-gb+f2", 160, 55, "",
+         "speaker", "set a pasta timer for eight minutes", "Pasta timer, eight minutes, starting now",
+         "SetTimer"),
+    Clip("oat-milk", "Computer, put oat milk on my shopping list.", "en-us+f5", 170, 64, "brown:11",
+         "phone", "put oatmeal on my shopping list", "I've added oatmeal to your shopping list",
+         "AddToShoppingList"),
 ]
 # fmt: on
 
-OPTED_OUT = {"cancel-timer", "add-milk"}
+# Clips whose subjects opt out, each from an account of its own: an opt-out erases the account's
+# earlier clips (README, opt-out and erasure), which must not take clips the README names.
+OPTED_OUT = {
+    "cancel-timer": ("ACCT-6120-7745", "Nadia", "en-US", -5),
+    "add-milk": ("ACCT-6120-9031", "Luis", "en-US", -6),
+}
 
 # account_id, first_name, locale, UTC offset in hours
 ACCOUNTS = [
@@ -250,6 +263,8 @@ def serial(account_id: str, device: str) -> str:
 def manifest_row(clip: Clip, audio_path: str, rng: random.Random) -> dict:
     locale = "en-GB" if clip.voice.startswith("en-gb") else "en-US"
     account_id, first_name, _, offset = rng.choice([a for a in ACCOUNTS if a[2] == locale])
+    if clip.slug in OPTED_OUT:
+        account_id, first_name, _, offset = OPTED_OUT[clip.slug]
     has_wake_word = clip.text.startswith(WAKE_WORDS)
     score = rng.uniform(0.72, 0.99) if has_wake_word else rng.uniform(0.1, 0.3)
     local_tz = timezone(timedelta(hours=offset))
@@ -272,27 +287,39 @@ def manifest_row(clip: Clip, audio_path: str, rng: random.Random) -> dict:
     }
 
 
+def clip_rng(clip: Clip) -> np.random.Generator:
+    """The clip's own noise and level, seeded by its name: reordering the clips changes no audio."""
+    return np.random.default_rng([SEED, int(hashlib.sha256(clip.slug.encode()).hexdigest()[:8], 16)])
+
+
 def main() -> None:
-    assert len(OPTED_OUT & {c.slug for c in SPEC}) == len(OPTED_OUT)
+    assert len(OPTED_OUT.keys() & {c.slug for c in SPEC}) == len(OPTED_OUT)
+    assert not {c.slug for c in GOLD} & {c.slug for c in SPEC}
     CLIPS.mkdir(parents=True, exist_ok=True)
-    for old in CLIPS.glob("clip-*.ogg"):
+    for old in [*CLIPS.glob("clip-*.ogg"), *CLIPS.glob("gold-*.ogg")]:
         old.unlink()
     meta_rng = random.Random(SEED)
-    rows = []
+    rows, gold_rows = [], []
+    # The gold clips lead the manifest: load_demo imports them before it makes the queue, so
+    # that they are only ever served as gold (docs/leads.md), then the others in reviewer order.
+    named = [(f"gold-{n:02d}-{c.slug}.ogg", c) for n, c in enumerate(GOLD, start=1)]
+    named += [(f"clip-{n:03d}-{c.slug}.ogg", c) for n, c in enumerate(SPEC, start=1)]
     with tempfile.TemporaryDirectory() as tmp:
-        for number, clip in enumerate(SPEC, start=1):
-            audio = render(clip, np.random.default_rng([SEED, number]), Path(tmp))
+        for name, clip in named:
+            audio = render(clip, clip_rng(clip), Path(tmp))
             seconds = len(audio) / RATE
             assert 1.5 <= seconds <= 6.0, f"{clip.slug}: {seconds:.2f} s"
-            name = f"clip-{number:03d}-{clip.slug}.ogg"
             encode_opus(audio, CLIPS / name)
             rows.append(manifest_row(clip, f"clips/{name}", meta_rng))
+            if clip in GOLD:
+                gold_rows.append({"audio": f"clips/{name}", "reference_text": clip.text})
             print(f"{name:40} {seconds:4.1f} s {(CLIPS / name).stat().st_size / 1024:5.1f} KB")
-    with (DEMO / "manifest.jsonl").open("w") as f:
-        for row in rows:
-            f.write(json.dumps(row, ensure_ascii=False) + "\n")
+    for path, lines in ((DEMO / "manifest.jsonl", rows), (DEMO / "gold.jsonl", gold_rows)):
+        with path.open("w") as f:
+            for row in lines:
+                f.write(json.dumps(row, ensure_ascii=False) + "\n")
     total = sum(p.stat().st_size for p in CLIPS.glob("*.ogg"))
-    print(f"{len(rows)} clips, {total / 1024:.0f} KB, manifest at {DEMO / 'manifest.jsonl'}")
+    print(f"{len(rows)} clips ({len(gold_rows)} gold), {total / 1024:.0f} KB, manifest at {DEMO / 'manifest.jsonl'}")
 
 
 if __name__ == "__main__":
