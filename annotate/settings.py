@@ -133,6 +133,8 @@ TEMPLATES = [
                 "django.contrib.messages.context_processors.messages",
                 "annotate.accounts.context_processors.roles_context",
             ],
+            # {% load importmap %}: the pages' ES module import map (annotate/importmap.py)
+            "libraries": {"importmap": "annotate.importmap"},
         },
     },
 ]

@@ -218,3 +218,110 @@ def write_manifest(path: Path, lines: list[dict | str]) -> Path:
     """A JSONL manifest; a str line is written as is (for bad JSON)."""
     path.write_text("".join((line if isinstance(line, str) else json.dumps(line)) + "\n" for line in lines))
     return path
+
+
+# --- the browser: what a page costs on the wire, and what axe-core finds -----------------
+
+AXE_JS = Path(settings.BASE_DIR) / "node_modules" / "axe-core" / "axe.min.js"  # npm devDependency, pinned
+AXE_RULES = ["wcag2a", "wcag2aa", "wcag21a", "wcag21aa", "best-practice"]
+AXE_BLOCKING = ("serious", "critical")
+
+
+@dataclass(frozen=True)
+class Transfer:
+    url: str
+    kind: str  # Chromium's resource type: Document, Script, Stylesheet, Fetch, Media, …
+    mime: str
+    encoding: str  # the response's Content-Encoding ("" when sent as is)
+    body: int  # bytes of the decoded body
+    wire: int  # bytes received, headers included (DevTools' "transferred")
+
+    @property
+    def is_audio(self) -> bool:
+        return self.mime.startswith("audio/") or "/audio/" in self.url
+
+
+class Transfers:
+    """Every response a page receives, counted by Chromium itself (the DevTools protocol).
+
+    Make it before the navigation to measure (`Transfers(page)`), then read `.done`. A
+    new browser context has an empty cache: every byte the page needs is counted.
+    """
+
+    def __init__(self, page) -> None:
+        self._responses: dict[str, dict] = {}
+        self._bodies: dict[str, int] = {}
+        self._wire: dict[str, int] = {}
+        session = page.context.new_cdp_session(page)
+        session.on("Network.responseReceived", self._response)
+        session.on("Network.dataReceived", self._data)
+        session.on("Network.loadingFinished", self._finished)
+        session.send("Network.enable")
+
+    def _response(self, event: dict) -> None:
+        response = event["response"]
+        headers = {name.lower(): value for name, value in response.get("headers", {}).items()}
+        self._responses[event["requestId"]] = {
+            "url": response["url"],
+            "kind": event.get("type", ""),
+            "mime": response.get("mimeType", ""),
+            "encoding": headers.get("content-encoding", ""),
+        }
+
+    def _data(self, event: dict) -> None:
+        self._bodies[event["requestId"]] = self._bodies.get(event["requestId"], 0) + event["dataLength"]
+
+    def _finished(self, event: dict) -> None:
+        self._wire[event["requestId"]] = int(event["encodedDataLength"])
+
+    @property
+    def done(self) -> list[Transfer]:
+        return [
+            Transfer(**self._responses[rid], body=self._bodies.get(rid, 0), wire=wire)
+            for rid, wire in self._wire.items()
+            if rid in self._responses
+        ]
+
+    def besides_audio(self) -> int:
+        return sum(t.wire for t in self.done if not t.is_audio)
+
+    def table(self) -> str:
+        """One line per response (transferred, decoded body), largest first, then the total besides audio."""
+        done = sorted(self.done, key=lambda t: -t.wire)
+        lines = [
+            f"{t.wire / 1024:8.1f} KB {t.body / 1024:8.1f} KB  {t.encoding or '-':5} {t.kind:10} {t.url}" for t in done
+        ]
+        audio = sum(t.wire for t in done if t.is_audio)
+        lines.append(f"{self.besides_audio() / 1024:8.1f} KB transferred besides audio ({len(done)} responses)")
+        lines.append(f"{audio / 1024:8.1f} KB of audio (not counted)")
+        return "\n".join(lines)
+
+
+AXE_RUN = """async ([context, tags]) => {
+  const result = await window.axe.run(context || document, {runOnly: {type: "tag", values: tags}});
+  return result.violations.map((v) => ({
+    id: v.id, impact: v.impact, help: v.help,
+    nodes: v.nodes.map((n) => ({target: n.target.join(" "), html: n.html.slice(0, 160), why: n.failureSummary})),
+  }));
+}"""
+
+
+def axe_violations(page, context: str | None = None) -> tuple[list[dict], list[dict]]:
+    """axe-core's findings on the page as it is now (WCAG 2.1 A and AA, best practices): (serious or critical, others).
+
+    Playwright adds node_modules/axe-core/axe.min.js to the page. The page's
+    Content-Security-Policy admits only scripts with its nonce: make the browser
+    context with bypass_csp=True.
+    """
+    if not page.evaluate("() => typeof window.axe !== 'undefined'"):
+        page.add_script_tag(path=str(AXE_JS))
+    found = page.evaluate(AXE_RUN, [context, AXE_RULES])
+    blocking = [v for v in found if v["impact"] in AXE_BLOCKING]
+    return blocking, [v for v in found if v["impact"] not in AXE_BLOCKING]
+
+
+def describe_violations(violations: list[dict]) -> str:
+    return "\n".join(
+        f"[{v['impact']}] {v['id']}: {v['help']}\n" + "\n".join(f"    {n['target']}: {n['html']}" for n in v["nodes"])
+        for v in violations
+    )
