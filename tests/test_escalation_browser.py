@@ -250,8 +250,10 @@ def test_a_flag_reaches_the_officer_live_and_the_reviewer_sees_it_handled(
         assert int(console.get_attribute("#console", "data-beeps")) >= 1
         assert console.title().startswith("(1)")
 
-        # The officer opens it and acknowledges with a note.
-        console.click(f"{row} a.button")
+        # The officer opens it with "Open and acknowledge": it is acknowledged on the way (audited).
+        assert console.inner_text(f"{row} .button") == "Open and acknowledge"
+        console.click(f"{row} .button")
+        console.wait_for_selector("#case-state:text('acknowledged')")
         console.wait_for_selector("#transition-form")
         console.wait_for_load_state()
         assert console.evaluate("document.getElementById('case-audio').volume") == pytest.approx(0.2)
@@ -260,13 +262,13 @@ def test_a_flag_reaches_the_officer_live_and_the_reviewer_sees_it_handled(
         console.wait_for_selector("#transcript:not([hidden])")
         assert "help me please" in console.inner_text("#transcript")
         console.fill("#note", "listened muffled; calling the duty manager")
-        console.click("button[data-to=acknowledged]")
-        console.wait_for_selector("#case-state:text('acknowledged')")
+        console.click("button[data-to=investigating]")
+        console.wait_for_selector("#case-state:text('investigating')")
 
         # The reviewer's receipt follows, without a reload.
         receipt = f"#receipts tr[data-flag-id='{case.flags.get().pk}']"
-        care.wait_for_selector(f"{receipt}[data-state=acknowledged]", timeout=15_000)
-        assert care.inner_text(f"{receipt} .receipt-state") == "An officer has taken it on"
+        care.wait_for_selector(f"{receipt}[data-state=investigating]", timeout=15_000)
+        assert care.inner_text(f"{receipt} .receipt-state") == "Being looked into"
         text = care.content()
         assert "duty manager" not in text and not CANARY.found_in(text)
         assert errors == []

@@ -246,7 +246,9 @@ def test_query_counts_of_claim_submit_and_page(client, queue, reviewer, django_a
     task_id = page.context["state"]["tasks"][0]["task_id"]
     with django_assert_num_queries(13):  # the clip's lock, then the task's (claims' lock order)
         response = post_json(
-            client, f"/review/api/tasks/{task_id}/submit", {"idempotency_key": "k", "corrected_text": "clip 0"}
+            client,
+            f"/review/api/tasks/{task_id}/submit",
+            {"idempotency_key": "k", "corrected_text": "clip 0", "listened_fraction": 1.0},  # heard: Whisper scored
         )
     assert response.status_code == 201
     with django_assert_num_queries(14):
