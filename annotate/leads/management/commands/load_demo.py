@@ -60,6 +60,9 @@ class Command(BaseCommand):
         )
 
     def handle(self, *args, manifest: str, gold: str | None, clips: int | None, **options):
+        manifest_path = Path(manifest)
+        gold_path = Path(gold) if gold else manifest_path.parent / "gold.jsonl"
+        references = read_gold(gold_path, manifest_path) if gold_path.exists() else []
         User = get_user_model()
         users = {}
         for username, role, _ in DEMO_USERS:
@@ -73,10 +76,6 @@ class Command(BaseCommand):
             users[username] = user
 
         call_command("import_catalog", str(settings.BASE_DIR / "demo" / "catalog.jsonl"), stdout=self.stdout)
-        manifest_path = Path(manifest)
-        gold_path = Path(gold) if gold else manifest_path.parent / "gold.jsonl"
-        references = read_gold(gold_path, manifest_path) if gold_path.exists() else []
-
         lines = batch.iter_manifest(manifest_path)
         done: list[batch.Line] = []
         new_queue = not Queue.objects.filter(name=QUEUE_NAME).exists()
