@@ -124,14 +124,14 @@ def test_reviewer_reviews_three_clips_with_keys_only(live_server, reviewer, queu
         page.wait_for_function("() => window.__review.held.length === 2 && window.__review.held[1].audioReady")
         page.keyboard.press("Control+Enter")
         page.wait_for_function(f"() => document.querySelector('#review').dataset.taskId !== '{task_id}'")
-        # …so it is playable within one animation frame of being shown.
+        # …so it is on screen at once (the submit waits in the outbox) and playable within one frame.
         ready = page.evaluate(
             "() => new Promise(resolve => requestAnimationFrame(() => resolve({"
             "ready: window.__review.ready, duration: window.__review.duration})))"
         )
         switches.append(ready)
         seen.append(page.content())
-        assert page.inner_text("#save-status").startswith("Saved")
+        page.wait_for_function("() => document.getElementById('save-status').textContent.startsWith('Saved')")
         expected.append((int(task_id), (whisper_text + typed).strip(), grade, intent))
 
     # The fourth clip: skip it by keys (Alt+S, then 3: "not sure") at once, before the
@@ -150,7 +150,7 @@ def test_reviewer_reviews_three_clips_with_keys_only(live_server, reviewer, queu
     assert not errors, errors
 
     assert all(s["ready"] and s["duration"] > 0 for s in switches), switches
-    assert len(timings) == 3 and all(t["playable_ms"] >= t["post_ms"] for t in timings)
+    assert len(timings) == 3 and all(t["playable_ms"] >= t["shown_ms"] for t in timings)
 
     annotations = {a.task_id: a for a in Annotation.objects.filter(reviewer=reviewer)}
     assert sorted(annotations) == sorted(task_id for task_id, *_ in expected)
@@ -162,6 +162,10 @@ def test_reviewer_reviews_three_clips_with_keys_only(live_server, reviewer, queu
         assert annotation.seconds_spent > 0
         assert annotation.wer is not None and annotation.wer > 0
         assert not (annotation.no_speech or annotation.unintelligible or annotation.accidental)
+        # What was played is sent with it (the reviewer played from the start and replayed).
+        assert annotation.listened_fraction is not None and 0 <= annotation.listened_fraction <= 1
+        assert annotation.playback_rate == 1
+        assert not annotation.unchanged and not annotation.confirmed_unheard
     assert list(Skip.objects.filter(reviewer=reviewer).values_list("task_id", "reason")) == [(int(skipped), "unsure")]
 
     # Trust rule: nothing the reviewer's browser saw or sent names the recorded people.

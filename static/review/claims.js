@@ -6,6 +6,7 @@
 import { backoffMs } from "./api.js";
 import { byId as $ } from "./dom.js";
 import { clock } from "./format.js";
+import { Listening } from "./listening.js";
 import { ClipAudio } from "./player.js";
 
 export const RENEW_EVERY_MS = 60_000;
@@ -20,7 +21,12 @@ export class Item {
     this.lost = false;
     this.key = null;
     this.shownAt = 0;
+    this.spentMs = 0; // time on the clip before it was last shown (a reopened or parked clip)
     this.refreshed = false;
+    this.listening = new Listening(); // what of it was played (listening.js)
+    this.amendOf = null; // reopened after its submit: the outbox key of the version it replaces
+    this.undoUntil = null; // … until then (the undo window)
+    this.parked = null; // put aside by a reopened clip: what the reviewer had done on it
     this.setLease(payload.lease_expires_at);
     this.fetchAudio();
   }
@@ -88,6 +94,7 @@ export const Claims = {
     const next = current ? [current] : [];
     for (const payload of payloads) {
       if (this.finished.has(payload.task_id)) continue; // answered before this skip or submit landed
+      if (this.outbox.waitingTasks.has(payload.task_id)) continue; // its submit is in the outbox
       if (current && payload.task_id === current.id) {
         current.update(payload);
         continue;
@@ -122,13 +129,14 @@ export const Claims = {
   async renewAll() {
     if (Date.now() - this.lastActivity > IDLE_AFTER_MS) return;
     for (const item of [...this.items]) {
-      if (item.lost) continue;
+      if (item.lost || item.amendOf) continue; // a reopened clip was submitted: no lease to renew
       const { status, data } = await this.api.renew(item.id);
       if (status === 200) {
         item.setLease(data.lease_expires_at);
       } else if (status === 409) {
+        if (item.amendOf) continue; // reopened meanwhile
         if (item === this.items[0]) {
-          if (!this.saving) this.clipGone(item, data);
+          this.clipGone(item, data);
         } else {
           this.items = this.items.filter((other) => other !== item);
           item.release();
@@ -142,8 +150,17 @@ export const Claims = {
   tickLease() {
     const item = this.items[0];
     const lease = $("lease");
-    if (!item || this.view !== "clip" || !item.leaseDeadline) {
+    if (!item || this.view !== "clip" || (!item.leaseDeadline && !item.undoUntil)) {
       lease.hidden = true;
+      return;
+    }
+    if (item.amendOf && item.undoUntil) {
+      const left = Math.max(0, Math.round((item.undoUntil - Date.now()) / 1000));
+      lease.hidden = false;
+      lease.classList.toggle("warn", left <= LEASE_WARNING_SECONDS);
+      lease.classList.toggle("over", left <= 0);
+      lease.textContent = left > 0 ? `Undo ${clock(left, false)}` : "Undo time over";
+      lease.title = "A new version of a submitted clip is accepted until the undo window ends.";
       return;
     }
     const left = Math.round((item.leaseDeadline - Date.now()) / 1000);

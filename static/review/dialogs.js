@@ -31,6 +31,9 @@ export const Dialogs = {
     } else if (open.id === "accidental-dialog" && event.key === "Enter" && !event.repeat) {
       event.preventDefault();
       this.confirmAccidental();
+    } else if (open.id === "unheard-dialog" && event.key === "Enter" && !event.repeat) {
+      event.preventDefault();
+      this.confirmUnheard();
     }
     return true;
   },
@@ -86,7 +89,6 @@ export const Dialogs = {
   },
 
   openSkip() {
-    if (this.saving) return this.announce("Wait: the last submit is still being saved.");
     $("skip-note-row").hidden = true;
     $("skip-note").value = "";
     $("skip-dialog").showModal();
@@ -121,7 +123,6 @@ export const Dialogs = {
   },
 
   openAccidental() {
-    if (this.saving) return this.announce("Wait: the last submit is still being saved.");
     $("accidental-dialog").showModal();
     $("accidental-confirm").focus();
   },
@@ -129,6 +130,21 @@ export const Dialogs = {
   confirmAccidental() {
     $("accidental-dialog").close();
     this.submit({ accidental: true });
+  },
+
+  /** Whisper's text unchanged, the clip not heard in full: one confirmation (Enter), or back (Esc). */
+  openUnheard(fraction) {
+    $("unheard-share").textContent = `${Math.floor(fraction * 100)}%`;
+    $("unheard-dialog").showModal();
+    $("unheard-confirm").focus();
+  },
+
+  confirmUnheard() {
+    $("unheard-dialog").close();
+    const item = this.items[0];
+    if (!item) return;
+    item.confirmedUnheard = true;
+    this.submit();
   },
 
   toggleHelp() {

@@ -19,15 +19,17 @@ export const KEYMAP = [
   // Playback
   { action: "playPause", keys: ["Ctrl+Space", "Alt+K"], label: "Play / pause", group: "Playback" },
   { action: "replay", keys: ["Alt+J"], label: "Replay the last 2 seconds", group: "Playback" },
-  { action: "prevWord", keys: ["Alt+["], label: "Jump to the previous word", group: "Playback", repeat: true },
-  { action: "nextWord", keys: ["Alt+]"], label: "Jump to the next word", group: "Playback", repeat: true },
-  { action: "slower", keys: ["Alt+,"], label: "Slower (down to 0.75×)", group: "Playback" },
-  { action: "faster", keys: ["Alt+."], label: "Faster (up to 1.5×)", group: "Playback" },
+  { action: "prevWord", keys: ["Alt+["], label: "Previous word: playhead and caret", group: "Playback", repeat: true },
+  { action: "nextWord", keys: ["Alt+]"], label: "Next word: playhead and caret", group: "Playback", repeat: true },
+  { action: "loop", keys: ["Alt+G"], label: "Loop 2 s either side of the playhead (again: stop)", group: "Playback" },
+  { action: "slower", keys: ["Alt+,"], label: "Slower (down to 0.5×)", group: "Playback" },
+  { action: "faster", keys: ["Alt+."], label: "Faster (up to 2×)", group: "Playback" },
   { action: "volumeUp", keys: ["Alt+ArrowUp"], label: "Volume up", group: "Playback", repeat: true },
   { action: "volumeDown", keys: ["Alt+ArrowDown"], label: "Volume down", group: "Playback", repeat: true },
 
   // Transcript
   { action: "focusTranscript", keys: ["Alt+T"], label: "Go to the transcript", group: "Transcript" },
+  { action: "selectWord", keys: ["Alt+H"], label: "Select the word under the playhead (type to replace it)", group: "Transcript" },
   { action: "noSpeech", keys: ["Alt+M"], label: "Marker: no speech (mute)", group: "Transcript" },
   { action: "unintelligible", keys: ["Alt+U"], label: "Marker: unintelligible", group: "Transcript" },
   { action: "otherLanguage", keys: ["Alt+O"], label: "Marker: other language", group: "Transcript" },
@@ -41,6 +43,7 @@ export const KEYMAP = [
 
   // The clip
   { action: "submit", keys: ["Ctrl+Enter"], label: "Submit and show the next clip", group: "Clip" },
+  { action: "undo", keys: ["Alt+B"], label: "Undo the last submit: bring that clip back", group: "Clip" },
   { action: "skip", keys: ["Alt+S"], label: "Skip… (then the reason's number)", group: "Clip" },
   { action: "accidental", keys: ["Alt+A"], label: "Accidental recording… (then Enter)", group: "Clip" },
   { action: "help", keys: ["?", "Alt+/"], label: "Show / hide these keys", group: "Clip" },
@@ -67,6 +70,7 @@ export function register({ combo, label, group = "Clip", run }) {
 export const DIALOG_KEYS = [
   { keys: ["1…4"], label: "Skip dialog: pick the reason" },
   { keys: ["Enter"], label: "Accidental dialog: confirm (purges the audio)" },
+  { keys: ["Enter"], label: "Not heard in full: submit Whisper's text as it is" },
   { keys: ["Escape"], label: "Close a dialog, cancel" },
 ];
 

@@ -2,9 +2,13 @@
 // next one, wires the player, the transcripts and the keys, and shows clips.
 // Its other concerns are in their own modules, mixed into ReviewPage below:
 //
-//   claims.js   held clips, claiming, leases        submit.js   submit and retry
-//   dialogs.js  skip, accidental, key help          grades.js   grade, intent, markers
+//   claims.js   held clips, claiming, leases        submit.js   submit, the outbox's lines, undo
+//   dialogs.js  skip, accidental, unheard, key help grades.js   grade, intent, markers
 //   plugins.js  the plugin host (docs/review-plugins.md)
+//
+// Pure parts in their own modules, unit-tested with Node: outbox.js (submits kept and
+// sent until the server answers), listening.js (what was heard), wordmap.js (Whisper's
+// timings on the reviewer's text), diff.js, keys.js.
 //
 // review.js boots it with the state from the template (json_script).
 
@@ -16,9 +20,11 @@ import { clock } from "./format.js";
 import { Grades, MARKERS } from "./grades.js";
 import { bindKeys } from "./keys.js";
 import { Player } from "./player.js";
+import { Outbox } from "./outbox.js";
 import { PluginHost } from "./plugins.js";
 import { Submitting } from "./submit.js";
 import { TranscriptEditor, WhisperWords } from "./transcript.js";
+import { stepWord, timeWords, wordAtTime } from "./wordmap.js";
 
 export class ReviewPage {
   constructor(state) {
@@ -31,17 +37,20 @@ export class ReviewPage {
     this.grade = "";
     this.intent = null;
     this.markers = { no_speech: false, unintelligible: false, other_language: false };
-    this.saving = false;
-    this.retryNow = null;
     this.claiming = null;
     this.pendingTiming = null;
     this.timings = [];
+    this.undoable = null; // the clip submitted last, kept (audio too) for undo: {item, key, snapshot, at}
+    this.kept = new Map(); // entry key → the submitted clip, while its entry may still be reopened
+    this.wordStep = null; // {index, time, caret}: where the word keys last put the playhead and caret
+    this.amendMs = Math.max(0, Number(state.amend_seconds ?? 300)) * 1000;
     this.showToken = 0;
     this.lastActivity = Date.now();
     this.leaseWarned = false;
     this.done = Number(sessionStorage.getItem("annotate.review.done")) || 0;
     this.clipListeners = [];
     this.submitHooks = [];
+    this.undoKeepers = []; // plugins' {save, restore} for a clip brought back by undo
     this.panels = new Map();
     this.notified = undefined; // the payload last passed to onClipChange listeners
 
@@ -49,6 +58,14 @@ export class ReviewPage {
       onTime: (t) => this.onTime(t),
       onPlayState: (playing) => this.onPlayState(playing),
       onSettings: (settings) => this.renderSettings(settings),
+      onSample: (sample) => this.onSample(sample),
+      onLoop: (loop) => this.renderLoop(loop),
+    });
+    this.outbox = new Outbox({
+      storage: localStorage,
+      name: `annotate.review.outbox.${this.root.dataset.reviewer || "anonymous"}`,
+      send: (taskId, body) => this.api.submit(taskId, body),
+      onChange: () => this.renderOutbox(),
     });
     this.whisper = new WhisperWords($("whisper-words"), {
       onSeek: (t) => {
@@ -68,11 +85,17 @@ export class ReviewPage {
   }
 
   start() {
-    this.items = this.state.tasks.map((payload) => new Item(payload));
+    // Submits this reviewer left unsent (a reload, a closed tab) go out now; their clips are not shown again.
+    for (const taskId of this.outbox.waitingTasks) this.finished.add(taskId);
+    this.items = this.state.tasks.filter((payload) => !this.finished.has(payload.task_id)).map((payload) => new Item(payload));
+    this.started = true;
+    this.renderOutbox();
+    this.outbox.pump();
     if (this.items.length) this.showCurrent();
     else this.setView("empty");
     setInterval(() => this.renewAll(), RENEW_EVERY_MS);
     setInterval(() => this.tickLease(), 1000);
+    setInterval(() => this.renderOutbox(), 1000); // retry countdowns, the undo window
     this.loadPlugins();
   }
 
@@ -88,6 +111,13 @@ export class ReviewPage {
     });
     $("play").addEventListener("click", () => this.player.playPause());
     $("replay").addEventListener("click", () => this.player.replay());
+    $("loop").addEventListener("click", () => this.player.toggleLoop());
+    $("undo").addEventListener("click", () => this.undo());
+    $("unheard-confirm").addEventListener("click", () => this.confirmUnheard());
+    $("outbox").addEventListener("click", (event) => {
+      const button = event.target.closest("[data-reopen]");
+      if (button) this.reopen(button.dataset.reopen);
+    });
     for (const button of document.querySelectorAll(".speed-option")) {
       button.addEventListener("click", () => this.player.setSpeed(Number(button.dataset.speed)));
     }
@@ -119,8 +149,9 @@ export class ReviewPage {
         if (this.view === "clip" && !document.querySelector("dialog[open]")) this.editor.focus();
       });
     }
-    window.addEventListener("beforeunload", (event) => {
-      if (this.saving) event.preventDefault(); // a submit is still being saved
+    // Another tab of this reviewer wrote the outbox: take in its answers.
+    window.addEventListener("storage", (event) => {
+      if (event.key === this.outbox.name) this.outbox.merge();
     });
   }
 
@@ -128,16 +159,14 @@ export class ReviewPage {
     const onClip = (fn) => () => {
       if (this.view === "clip") fn();
     };
-    const seekWord = (direction) =>
-      onClip(() => {
-        const start = this.whisper.neighbourStart(this.player.currentTime, direction);
-        if (start !== null) this.player.seek(start);
-      });
     return {
       playPause: onClip(() => this.player.playPause()),
       replay: onClip(() => this.player.replay()),
-      prevWord: seekWord(-1),
-      nextWord: seekWord(1),
+      prevWord: onClip(() => this.stepWord(-1)),
+      nextWord: onClip(() => this.stepWord(1)),
+      selectWord: onClip(() => this.selectWordAtPlayhead()),
+      loop: onClip(() => this.player.toggleLoop()),
+      undo: () => this.undo(),
       slower: () => this.player.stepSpeed(-1),
       faster: () => this.player.stepSpeed(1),
       volumeUp: () => this.player.stepVolume(1),
@@ -151,7 +180,7 @@ export class ReviewPage {
       gradeWrong: onClip(() => this.setGrade("wrong")),
       gradeCantTell: onClip(() => this.setGrade("cant_tell")),
       intent: onClip(() => this.cycleIntent()),
-      submit: onClip(() => this.submit()),
+      submit: (event) => (this.view === "clip" ? this.submit({ event }) : this.outbox.retryNow()),
       skip: onClip(() => this.openSkip()),
       accidental: onClip(() => this.openAccidental()),
       help: () => this.toggleHelp(),
@@ -177,8 +206,72 @@ export class ReviewPage {
       get held() {
         return page.items.map((item) => ({ taskId: item.id, audioReady: Boolean(item.audio && item.audio.ready) }));
       },
+      get outbox() {
+        return page.outbox.entries.map(({ key, taskId, state, attempts, error, reason, annotationId }) => ({
+          key,
+          taskId,
+          state,
+          attempts,
+          error,
+          reason,
+          annotationId,
+        }));
+      },
+      get listening() {
+        const item = page.items[0];
+        return item ? page.listeningOf(item) : null;
+      },
+      get playing() {
+        return page.player.playing;
+      },
+      get currentTime() {
+        return page.player.currentTime;
+      },
+      get loop() {
+        return page.player.loopState;
+      },
+      get speed() {
+        return page.player.speed;
+      },
       timings: this.timings,
     };
+  }
+
+  // --- words: the playhead and the caret together (wordmap.js) ---------------------------
+
+  timedWords() {
+    const item = this.items[0];
+    if (!item) return [];
+    return timeWords(this.editor.value, item.payload.whisper.words, this.player.duration || item.payload.clip.duration);
+  }
+
+  /** Alt+[ / Alt+]: the playhead to the previous / next word's start, the caret to that word in the text. */
+  stepWord(direction) {
+    const timed = this.timedWords();
+    const time = this.player.currentTime;
+    const t = this.editor.textarea;
+    const last = this.wordStep;
+    const inStep =
+      last && Math.abs(last.time - time) < 0.02 && t.selectionStart === last.caret && t.selectionEnd === last.caret;
+    const index = stepWord(timed, { time, direction, from: inStep ? last.index : null });
+    if (index < 0) return;
+    const word = timed[index];
+    this.player.seek(word.start);
+    t.focus();
+    t.setSelectionRange(word.from, word.from);
+    this.wordStep = { index, time: this.player.currentTime, caret: word.from };
+  }
+
+  /** Alt+H: select the word under the playhead in the text; typing replaces it. */
+  selectWordAtPlayhead() {
+    const timed = this.timedWords();
+    const index = Math.max(0, wordAtTime(timed, this.player.currentTime));
+    const word = timed[index];
+    if (!word) return;
+    const t = this.editor.textarea;
+    t.focus();
+    t.setSelectionRange(word.from, word.to);
+    this.wordStep = null;
   }
 
   // --- showing clips ------------------------------------------------------------
@@ -205,7 +298,7 @@ export class ReviewPage {
     $("audio-state").hidden = ready;
   }
 
-  showCurrent() {
+  showCurrent({ restore = null } = {}) {
     const item = this.items[0];
     if (!item) {
       this.setView(this.claiming ? "loading" : "empty");
@@ -213,9 +306,12 @@ export class ReviewPage {
     }
     const token = ++this.showToken;
     const { clip, whisper } = item.payload;
+    restore = restore || item.parked || this.refusedText(item);
+    item.parked = null;
     item.key = item.key || newKey();
     item.shownAt = performance.now();
     this.leaseWarned = false;
+    this.wordStep = null;
 
     this.setView("clip");
     this.setReady(false);
@@ -231,11 +327,18 @@ export class ReviewPage {
     this.grade = "";
     this.intent = null;
     for (const name of Object.keys(this.markers)) this.markers[name] = false;
+    if (restore) this.restoreSnapshot(restore);
     this.renderChoices();
     this.setLostMode(false);
     this.tickLease();
+    this.renderHeard();
     this.editor.focus();
     this.notifyClip();
+    if (restore) this.restorePlugins(restore);
+    if (this.pendingTiming && this.pendingTiming.shownMs === undefined) {
+      this.pendingTiming.shownMs = performance.now() - this.pendingTiming.started;
+      this.pendingTiming.nextTaskId = item.id;
+    }
 
     if (item.audio) this.attachAudio(item, token);
     else {
@@ -255,17 +358,30 @@ export class ReviewPage {
     }
     if (token !== this.showToken) return;
     this.setReady(true);
-    if (this.pendingTiming) {
-      const { taskId, started, postMs } = this.pendingTiming;
+    const timing = this.pendingTiming;
+    this.pendingTiming = null;
+    const ms = (value) => Math.round(value * 10) / 10;
+    const record = (playing) => {
+      if (!timing) return;
       this.timings.push({
-        task_id: taskId,
+        task_id: timing.taskId,
         next_task_id: item.id,
-        post_ms: Math.round(postMs * 10) / 10,
-        playable_ms: Math.round((performance.now() - started) * 10) / 10,
+        shown_ms: ms(timing.shownMs ?? performance.now() - timing.started), // on screen, editable
+        playable_ms: ms(performance.now() - timing.started), // its audio attached, ready to play
+        playing_ms: playing === null ? null : ms(playing - timing.started), // autoplay: playing
       });
-      this.pendingTiming = null;
+    };
+    if (this.autoplay) {
+      const media = item.audio.media;
+      const playingAt = new Promise((resolve) => {
+        media.addEventListener("playing", () => resolve(performance.now()), { once: true });
+        setTimeout(() => resolve(null), 2000);
+      });
+      this.player.play();
+      if (timing) playingAt.then((at) => record(at));
+    } else {
+      record(null);
     }
-    if (this.autoplay) this.player.play();
   }
 
   async audioFailed(item, error) {
@@ -286,6 +402,20 @@ export class ReviewPage {
     }
     $("audio-state").textContent = "The audio did not load. Skip the clip (Alt+S, then 1: audio problem).";
     this.pendingTiming = null;
+  }
+
+  /** A submit of this clip the server refused (400), from the outbox (a reload): its text, to fix. */
+  refusedText(item) {
+    const refused = this.outbox.forTask(item.id).find((e) => e.state === "failed" && e.body);
+    if (!refused) return null;
+    const b = refused.body;
+    return {
+      text: b.corrected_text,
+      grade: b.answer_grade || "",
+      intent: b.intent_correct ?? null,
+      markers: { no_speech: Boolean(b.no_speech), unintelligible: Boolean(b.unintelligible), other_language: Boolean(b.other_language) },
+      plugins: [],
+    };
   }
 
   renderMeta(payload) {
@@ -317,8 +447,38 @@ export class ReviewPage {
   onPlayState(playing) {
     const button = $("play");
     button.classList.toggle("playing", playing);
-    button.setAttribute("aria-label", playing ? "Pause" : "Play");
     button.querySelector(".play-label").textContent = playing ? "Pause" : "Play";
+  }
+
+  /** A step of the playhead of the clip under review, for its listening record. */
+  onSample({ time, playing, rate, ended, jump, duration }) {
+    const item = this.items[0];
+    if (!item || this.view !== "clip" || !item.audio || this.player.audio !== item.audio) return;
+    item.listening.sample(time, { playing, rate, wallMs: performance.now(), ended, jump, duration });
+    this.renderHeard();
+  }
+
+  /** {listened_fraction, playback_rate} of an item so far. */
+  listeningOf(item) {
+    const duration = (item.audio && item.audio.media.duration) || item.payload.clip.duration || 0;
+    return { listened_fraction: item.listening.fraction(duration), playback_rate: item.listening.meanRate(this.player.speed) };
+  }
+
+  renderHeard() {
+    const item = this.items[0];
+    const chip = $("heard-share");
+    if (!item) return;
+    const share = Math.floor(this.listeningOf(item).listened_fraction * 100);
+    if (chip.dataset.share === String(share)) return;
+    chip.dataset.share = String(share);
+    chip.textContent = `heard ${share}%`;
+    chip.classList.toggle("full", share >= 95);
+  }
+
+  renderLoop(loop) {
+    const button = $("loop");
+    button.setAttribute("aria-pressed", String(Boolean(loop)));
+    if (loop) this.announce(`Looping ${clock(loop.start)} to ${clock(loop.end)}`);
   }
 
   // --- status ---------------------------------------------------------------------

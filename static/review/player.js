@@ -6,11 +6,17 @@
 // the prefetched next one), into an object URL and an <audio> element that has
 // buffered it by the time the clip is shown. Showing a clip swaps that element
 // into the one waveform: no network, no decoding.
+//
+// The loop (Alt+G) is a region of wavesurfer's Regions plugin around the playhead
+// (LOOP_SECONDS either side): shown on the waveform, draggable and resizable, and
+// played round and round until it is turned off or another clip is shown.
 
 import WaveSurfer from "wavesurfer";
+import RegionsPlugin from "wavesurfer/plugins/regions";
 
-export const SPEEDS = [0.75, 1, 1.25, 1.5];
+export const SPEEDS = [0.5, 0.75, 1, 1.25, 1.5, 1.75, 2];
 export const REPLAY_SECONDS = 2;
+export const LOOP_SECONDS = 2;
 const VOLUME_STEP = 0.1;
 
 export class AudioLoadError extends Error {
@@ -116,17 +122,33 @@ export function resample(peaks, count) {
   return out;
 }
 
+/** The stretch LOOP_SECONDS either side of `time`, within [0, duration]. */
+export function loopAround(time, duration, seconds = LOOP_SECONDS) {
+  const end = Math.min(duration, Math.max(0, time) + seconds);
+  const start = Math.max(0, Math.min(time, duration) - seconds);
+  return { start, end: Math.max(end, Math.min(duration, start + 0.2)) };
+}
+
 /**
  * The waveform and transport. Emits through callbacks:
- * onTime(seconds), onPlayState(playing), onSettings({speed, volume}).
+ * onTime(seconds), onPlayState(playing), onSettings({speed, volume}),
+ * onSample({time, playing, rate, ended, jump}) for the listening record (listening.js),
+ * onLoop(loop | null) when the loop is turned on or off.
  */
 export class Player {
-  constructor(container, { onTime = () => {}, onPlayState = () => {}, onSettings = () => {} } = {}) {
+  constructor(
+    container,
+    { onTime = () => {}, onPlayState = () => {}, onSettings = () => {}, onSample = () => {}, onLoop = () => {} } = {},
+  ) {
     this.container = container;
     this.onTime = onTime;
     this.onPlayState = onPlayState;
     this.onSettings = onSettings;
+    this.onSample = onSample;
+    this.onLoop = onLoop;
     this.wavesurfer = null;
+    this.regions = null;
+    this.loop = null; // {start, end, region}
     this.audio = null;
     this.speed = clampSpeed(Number(localStorage.getItem("annotate.review.speed")) || 1);
     const volume = Number(localStorage.getItem("annotate.review.volume"));
@@ -136,8 +158,10 @@ export class Player {
   /** Show a clip with its buffered audio; resolves once it is playable. */
   async show(clip, audio) {
     this.stop();
+    this.clearLoop();
     this.audio = audio;
     const media = audio.media;
+    this.watch(media);
     media.currentTime = 0;
     media.preservesPitch = true;
     media.playbackRate = this.speed;
@@ -150,7 +174,19 @@ export class Player {
       // page's nonce, read from the import map (the one element the server gave it to).
       const cspNonce = document.querySelector("script[nonce]")?.nonce || undefined;
       this.wavesurfer = WaveSurfer.create({ ...WAVEFORM, container: this.container, media, peaks, duration, cspNonce });
-      this.wavesurfer.on("timeupdate", (t) => this.onTime(t));
+      this.regions = this.wavesurfer.registerPlugin(RegionsPlugin.create());
+      this.regions.on("region-updated", (region) => {
+        if (this.loop && this.loop.region === region) {
+          this.loop.start = region.start;
+          this.loop.end = region.end;
+          this.onLoop(this.loopState);
+        }
+      });
+      this.wavesurfer.on("timeupdate", (t) => {
+        this.onTime(t);
+        this.keepInLoop(t);
+        this.sample();
+      });
       this.wavesurfer.on("play", () => this.onPlayState(true));
       this.wavesurfer.on("pause", () => this.onPlayState(false));
       this.wavesurfer.on("finish", () => this.onPlayState(false));
@@ -164,6 +200,78 @@ export class Player {
     }
     this.onTime(0);
     this.onPlayState(false);
+  }
+
+  /** Listen to a clip's media element once: every step of the playhead is a listening sample. */
+  watch(media) {
+    if (media.dataset && media.dataset.watched) return;
+    if (media.dataset) media.dataset.watched = "1";
+    const sample = (extra) => () => {
+      if (this.audio && this.audio.media === media) this.sample(extra);
+    };
+    media.addEventListener("timeupdate", sample());
+    media.addEventListener("playing", sample());
+    media.addEventListener("pause", sample());
+    media.addEventListener("ratechange", sample());
+    media.addEventListener("ended", sample({ ended: true }));
+    media.addEventListener("ended", () => {
+      if (this.loop && this.audio && this.audio.media === media) {
+        this.seek(this.loop.start);
+        this.play();
+      }
+    });
+  }
+
+  sample({ ended = false, jump = false } = {}) {
+    if (!this.audio) return;
+    const media = this.audio.media;
+    this.onSample({
+      time: media.currentTime,
+      playing: !media.paused && !ended,
+      rate: media.playbackRate,
+      ended,
+      jump,
+      duration: media.duration,
+    });
+  }
+
+  /** While looping, the playhead goes back to the loop's start at its end. */
+  keepInLoop(t) {
+    if (!this.loop || !this.playing) return;
+    if (t >= this.loop.end - 0.005 || t < this.loop.start - 0.25) this.seek(this.loop.start);
+  }
+
+  get loopState() {
+    return this.loop ? { start: this.loop.start, end: this.loop.end } : null;
+  }
+
+  /** Loop the stretch around the playhead (on), or stop looping (off). Returns the loop or null. */
+  toggleLoop() {
+    if (!this.audio || !this.wavesurfer) return null;
+    if (this.loop) {
+      this.clearLoop();
+      return null;
+    }
+    const duration = this.duration || this.wavesurfer.getDuration();
+    const { start, end } = loopAround(this.currentTime, duration);
+    const region = this.regions.addRegion({ start, end, color: "rgba(36, 88, 198, 0.16)", drag: true, resize: true });
+    this.loop = { start, end, region };
+    this.seek(start);
+    this.play();
+    this.onLoop(this.loopState);
+    return this.loopState;
+  }
+
+  clearLoop() {
+    if (!this.loop) return;
+    const { region } = this.loop;
+    this.loop = null;
+    try {
+      region.remove();
+    } catch {
+      // the region went with the clip
+    }
+    this.onLoop(null);
   }
 
   /** How many bars fit across the waveform (one value per bar). */
@@ -207,7 +315,9 @@ export class Player {
   seek(seconds) {
     if (!this.audio) return;
     const media = this.audio.media;
+    this.sample(); // what played up to here was heard
     media.currentTime = Math.max(0, Math.min(seconds, media.duration || seconds));
+    this.sample({ jump: true }); // the jump was not
     this.onTime(media.currentTime);
   }
 

@@ -50,6 +50,7 @@ export const PluginHost = {
         if (page.notified !== undefined) safely(callback, page.notified);
       },
       onBeforeSubmit: (callback) => page.submitHooks.push(callback),
+      keepForUndo: ({ save, restore }) => page.undoKeepers.push({ save, restore }),
       keys: { register: (binding) => register(binding) },
       api: {
         async post(url, body) {
@@ -75,6 +76,10 @@ export const PluginHost = {
       advance() {
         page.advance();
         page.topUp();
+      },
+      reveal(id) {
+        const section = page.panels.get(id);
+        if (section) section.parentElement.scrollIntoView({ block: "nearest" });
       },
     };
   },

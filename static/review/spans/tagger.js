@@ -110,6 +110,16 @@ export class SpanTagger {
       this.sync();
       if (!body.accidental) body.spans = this.payload();
     });
+    // Undo of a submit brings the clip back with its spans (docs/review-plugins.md).
+    review.keepForUndo({
+      save: () => ({ spans: this.spans.map((span) => ({ ...span })), nextId: this.nextId }),
+      restore: (saved) => {
+        this.spans = saved.spans.map((span) => ({ ...span }));
+        this.nextId = Math.max(this.nextId, saved.nextId);
+        this.last = this.textarea.value;
+        this.render();
+      },
+    });
     const handlers = {
       extendRight: () => this.extend(1),
       extendLeft: () => this.extend(-1),
