@@ -8,6 +8,7 @@ most of this test's time.
 
 from __future__ import annotations
 
+import json
 import re
 from pathlib import Path
 
@@ -100,7 +101,13 @@ def test_make_demo_serves_a_reviewer_a_clip_with_its_css_and_js(processes, tmp_p
         assert requests.get(url, timeout=10).status_code == 200, url
     # What the template names ({% static %}) is served as production serves it: hashed names,
     # cached for good, compressed.
+    # The import map (annotate/importmap.py) maps plain names, which modules import, to hashed ones.
+    maps = re.findall(r'<script type="importmap"[^>]*>(.*?)</script>', html, flags=re.S)
+    mapped = {plain: hashed for found in maps for plain, hashed in json.loads(found)["imports"].items()}
+    assert all(HASHED.search(Path(mapped[plain]).name) for plain in mapped if plain.startswith("/static/")), mapped
+    html = re.sub(r'<script type="importmap"[^>]*>.*?</script>', "", html, flags=re.S)
     rendered = set(re.findall(r'(?:href|src)="(/static/[^"]+)"', html)) | set(re.findall(r'"(/static/[^"]+)"', html))
+    rendered |= set(mapped.values())
     assert len(rendered) >= 5, rendered
     for path in sorted(rendered):
         answer = requests.get(base + path, timeout=10, headers={"Accept-Encoding": "gzip"})
