@@ -154,7 +154,10 @@ export class AskPlugin {
       combo: "Alt+Q",
       label: "Ask a lead for a second opinion",
       group: "Clip",
-      run: () => this.question.focus(),
+      run: () => {
+        this.review.reveal("second-opinion"); // into view in the side column, then the question
+        this.question.focus();
+      },
     });
     review.onClipChange((payload) => {
       this.current = payload; // questions about the clip we left move to "earlier clips" once answered

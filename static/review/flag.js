@@ -268,7 +268,10 @@ export class FlagPlugin {
       combo: FLAG_COMBO,
       label: "Flag… (someone may be at risk, or it is distressing)",
       group: "Clip",
-      run: () => this.open(),
+      run: () => {
+        this.review.reveal("flags"); // the panel (receipts, break) into view in the side column
+        this.open();
+      },
     });
     review.onClipChange((payload) => {
       this.flagButton.disabled = !payload;

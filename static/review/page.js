@@ -26,6 +26,15 @@ import { Submitting } from "./submit.js";
 import { TranscriptEditor, WhisperWords } from "./transcript.js";
 import { stepWord, timeWords, wordAtTime } from "./wordmap.js";
 
+/** When the media element next starts playing (performance.now()), or null after 2 s. */
+function whenPlaying(media) {
+  if (!media.paused && media.readyState >= HTMLMediaElement.HAVE_FUTURE_DATA) return Promise.resolve(performance.now());
+  return new Promise((resolve) => {
+    media.addEventListener("playing", () => resolve(performance.now()), { once: true });
+    setTimeout(() => resolve(null), 2000);
+  });
+}
+
 export class ReviewPage {
   constructor(state) {
     this.state = state;
@@ -312,11 +321,18 @@ export class ReviewPage {
     item.shownAt = performance.now();
     this.leaseWarned = false;
     this.wordStep = null;
+    // Heard at once: the buffered audio starts before anything is drawn; the waveform is bound
+    // to it once it plays (drawing it first holds up the main thread the start is reported on).
+    const primed = Boolean(item.audio && this.autoplay && item.audio.ready);
+    if (primed) {
+      item.playingAt = whenPlaying(item.audio.media);
+      this.player.prime(item.audio);
+    }
 
     this.setView("clip");
-    this.setReady(false);
+    this.setReady(primed); // primed: playable (and playing) already; the waveform follows
     this.root.dataset.taskId = String(item.id);
-    $("audio-state").textContent = "Loading audio…";
+    if (!primed) $("audio-state").textContent = "Loading audio…";
     this.renderMeta(item.payload);
     $("heard").textContent = clip.heard || "—";
     $("response").textContent = clip.response || "(no answer)";
@@ -333,14 +349,21 @@ export class ReviewPage {
     this.tickLease();
     this.renderHeard();
     this.editor.focus();
-    this.notifyClip();
-    if (restore) this.restorePlugins(restore);
     if (this.pendingTiming && this.pendingTiming.shownMs === undefined) {
       this.pendingTiming.shownMs = performance.now() - this.pendingTiming.started;
       this.pendingTiming.nextTaskId = item.id;
     }
+    // The plugins hear of the clip after this frame is drawn (their panels are not what the reviewer looks at first).
+    const notify = () => {
+      if (token !== this.showToken) return;
+      this.notifyClip();
+      if (restore) this.restorePlugins(restore);
+    };
+    if (primed) requestAnimationFrame(() => setTimeout(notify, 0));
+    else notify();
 
-    if (item.audio) this.attachAudio(item, token);
+    if (primed) item.playingAt.then(() => token === this.showToken && this.attachAudio(item, token));
+    else if (item.audio) this.attachAudio(item, token);
     else {
       item.audioPromise.then(
         () => token === this.showToken && this.attachAudio(item, token),
@@ -372,11 +395,8 @@ export class ReviewPage {
       });
     };
     if (this.autoplay) {
-      const media = item.audio.media;
-      const playingAt = new Promise((resolve) => {
-        media.addEventListener("playing", () => resolve(performance.now()), { once: true });
-        setTimeout(() => resolve(null), 2000);
-      });
+      const playingAt = item.playingAt || whenPlaying(item.audio.media);
+      item.playingAt = null;
       this.player.play();
       if (timing) playingAt.then((at) => record(at));
     } else {

@@ -155,17 +155,39 @@ export class Player {
     this.volume = Number.isFinite(volume) && localStorage.getItem("annotate.review.volume") !== null ? volume : 1;
   }
 
-  /** Show a clip with its buffered audio; resolves once it is playable. */
-  async show(clip, audio) {
+  /** Make `audio` the clip's audio: the previous one stopped, the loop off, from the start. */
+  take(audio) {
+    if (this.audio === audio) return;
     this.stop();
     this.clearLoop();
     this.audio = audio;
+    this.watch(audio.media);
+    if (audio.media.currentTime !== 0) audio.media.currentTime = 0; // a seek holds up the start: only if needed
+  }
+
+  /** The speed, volume and pitch setting on a media element, each only if it differs (each may reset its pipeline). */
+  tune(media) {
+    if (media.preservesPitch !== true) media.preservesPitch = true;
+    if (media.playbackRate !== this.speed) media.playbackRate = this.speed;
+    if (media.volume !== this.volume) media.volume = this.volume;
+  }
+
+  /**
+   * Start a buffered clip playing at once, before the waveform is drawn (show() then binds
+   * the waveform to it): the next clip is heard in the frame it is shown.
+   */
+  prime(audio) {
+    this.take(audio);
     const media = audio.media;
-    this.watch(media);
-    media.currentTime = 0;
-    media.preservesPitch = true;
-    media.playbackRate = this.speed;
-    media.volume = this.volume;
+    this.tune(media);
+    return media.play().catch(() => {});
+  }
+
+  /** Show a clip with its buffered audio; resolves once it is playable. */
+  async show(clip, audio) {
+    this.take(audio);
+    const media = audio.media;
+    this.tune(media);
     const duration = clip.duration || media.duration;
     const peaks = clip.peaks && clip.peaks.length ? [resample(clip.peaks, this.barSlots())] : undefined;
     if (!this.wavesurfer) {
@@ -198,8 +220,10 @@ export class Player {
       this.wavesurfer.setMediaElement(media);
       await this.wavesurfer.load(audio.url, peaks, duration);
     }
-    this.onTime(0);
-    this.onPlayState(false);
+    this.onTime(media.currentTime);
+    this.onPlayState(!media.paused);
+    // Primed: it started before the waveform was bound to it, which then missed its "play".
+    if (!media.paused) media.dispatchEvent(new Event("play"));
   }
 
   /** Listen to a clip's media element once: every step of the playhead is a listening sample. */
