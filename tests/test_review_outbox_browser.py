@@ -311,3 +311,30 @@ def test_speed_runs_from_half_to_double_and_the_loop_plays_round(live_server, re
         assert page.evaluate("() => window.__review.loop") is None
         assert page.get_attribute("#loop", "aria-pressed") == "false"
         assert errors == []
+
+
+def test_after_a_reload_a_refused_submit_comes_back_with_its_text(live_server, reviewer, queue, browser):
+    refuse = {"on": True}
+
+    def refuse_while_on(route):
+        if refuse["on"]:
+            route.fulfill(status=400, content_type="application/json", body='{"error": "the spans do not fit"}')
+        else:
+            route.continue_()
+
+    with review_page(browser, live_server, reviewer, queue.pk, routes={"**/submit": refuse_while_on}) as (page, errors):
+        first = task_id(page)
+        page.keyboard.press("End")
+        page.keyboard.type(" loud")
+        page.keyboard.press("Control+Enter")
+        page.wait_for_selector(f"#outbox li[data-task-id='{first}'][data-state=failed]")
+        refuse["on"] = False
+        page.reload()
+        # Still held, so served again, with the text that was refused, to fix and send.
+        page.wait_for_selector("#review[data-ready=true]")
+        assert task_id(page) == first
+        assert page.input_value("#transcript") == "play shake it off now loud"
+        page.keyboard.press("Control+Enter")
+        page.wait_for_selector(f"#outbox li[data-task-id='{first}'][data-state=saved]")
+        assert errors == []
+    assert Annotation.objects.get(task_id=first).corrected_text == "play shake it off now loud"

@@ -264,6 +264,12 @@ export const Submitting = {
       if (was !== undefined || entry.state !== "saving") this.tell(entry, entry === newest);
       else if (entry === newest) this.setSave("saving", "Saving…");
       if (was !== undefined && (entry.state === "saved" || entry.state === "gone")) settled = true;
+      if (entry.state === "failed" && !this.kept.has(entry.key)) {
+        // Refused, and not in this page's memory (sent after a reload): the clip is still held;
+        // the next claim brings it back with this text to fix (refusedText).
+        this.finished.delete(entry.taskId);
+        settled = true;
+      }
     }
     // A claim sent with the submit still counted the submitted clip as held: now there is room for one more.
     if (settled && this.started) this.topUp();
