@@ -10,7 +10,8 @@ from __future__ import annotations
 
 import pytest
 
-from tests.factories import make_clip, make_queue
+from annotate.catalog import index as catalog_index
+from tests.factories import import_entities, make_clip, make_queue
 from tests.support import PASSWORD
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
@@ -55,6 +56,12 @@ def test_the_submit_bar_covers_nothing_and_the_side_panels_come_into_view_on_the
     live_server, reviewer, fresh_catalog, browser, tmp_path, width, height
 ):
     queue = make_queue(reviewer, guidelines="Tag **artists** and **songs**; link them to the catalog.")
+    import_entities(
+        {"kind": "artist", "name": "Taylor Swift", "popularity": 95},
+        {"kind": "artist", "name": "Taylor Dayne", "popularity": 40},
+        {"kind": "song", "name": "Shake It Off", "popularity": 90},
+    )
+    catalog_index.forget()
     for text in ["play shake it off by taylor swift", "turn the music up"]:
         make_clip(text)
     context = browser.new_context(viewport={"width": width, "height": height})
@@ -98,6 +105,19 @@ def test_the_submit_bar_covers_nothing_and_the_side_panels_come_into_view_on_the
         flags = in_view(page, "#flag-open")
         assert flags["y"] >= side["y"] - 1 and flags["bottom"] <= bar["y"], (flags, bar)
         page.screenshot(path=str(tmp_path / f"review-{width}x{height}-flags.png"))
+
+        # The catalog's results for a span, in the side column, readable above the bar.
+        page.keyboard.press("Alt+t")
+        page.keyboard.press("Alt+Shift+ArrowLeft")
+        page.keyboard.press("Alt+Shift+ArrowLeft")
+        page.keyboard.press("Alt+n")
+        page.keyboard.press("1")  # artist
+        page.wait_for_selector(".spans-result")
+        result = in_view(page, ".spans-result")
+        assert "Taylor Swift" in page.inner_text(".spans-result")
+        assert result["y"] >= side["y"] - 1 and result["bottom"] <= bar["y"], (result, bar)
+        page.screenshot(path=str(tmp_path / f"review-{width}x{height}-catalog.png"))
+        page.keyboard.press("Escape")
 
         # Play and Replay: the accessible name is the visible text (axe-core label-content-name-mismatch).
         names = page.evaluate(

@@ -161,6 +161,8 @@ export class LinkBox {
       items.push(el("li", { className: "muted small", text: "Type a name; Shift+Enter: not in catalog." }));
     }
     this.list.replaceChildren(...items);
+    // The side column scrolls on its own: the results (and the chosen one) in view, above the submit bar.
+    if (this.results.length) this.list.children[this.highlight]?.scrollIntoView({ block: "nearest" });
     if (this.results.length) this.input.setAttribute("aria-activedescendant", `spans-result-${this.highlight}`);
     else this.input.removeAttribute("aria-activedescendant");
   }
