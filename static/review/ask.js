@@ -155,7 +155,7 @@ export class AskPlugin {
       label: "Ask a lead for a second opinion",
       group: "Clip",
       run: () => {
-        this.review.reveal("second-opinion"); // into view in the side column, then the question
+        this.review.reveal?.("second-opinion"); // into view in the side column, then the question
         this.question.focus();
       },
     });

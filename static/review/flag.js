@@ -269,7 +269,7 @@ export class FlagPlugin {
       label: "Flag… (someone may be at risk, or it is distressing)",
       group: "Clip",
       run: () => {
-        this.review.reveal("flags"); // the panel (receipts, break) into view in the side column
+        this.review.reveal?.("flags"); // the panel (receipts, break) into view in the side column
         this.open();
       },
     });
