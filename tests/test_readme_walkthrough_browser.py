@@ -90,6 +90,9 @@ def _free_port() -> int:
         return s.getsockname()[1]
 
 
+SERVER_APP_NAME = "annotate-walkthrough-server"
+
+
 @contextmanager
 def daphne(private_root: Path):
     """Channels' runserver (Daphne) in a process on the test database and this test's audio folder.
@@ -103,6 +106,7 @@ def daphne(private_root: Path):
         "DJANGO_SETTINGS_MODULE": "annotate.settings",
         "ANNOTATE_STATIC_MANIFEST": "0",  # static files from the source folders (--insecure), no collectstatic
         "ANNOTATE_PRIVATE_ROOT": str(private_root),
+        "PGAPPNAME": SERVER_APP_NAME,  # libpq names its sessions: ended below, and only those
     }
     if db.get("PASSWORD"):
         env["PGPASSWORD"] = db["PASSWORD"]
@@ -130,10 +134,13 @@ def daphne(private_root: Path):
     finally:
         proc.terminate()
         proc.wait(timeout=10)
-        with connections["default"].cursor() as cursor:  # its sessions may outlive it a moment; the flush is next
+        # Its sessions may outlive it a moment, and the flush is next: end them, and only them (this
+        # process's own pooled sessions and the live server's must live on for the tests after this one).
+        with connections["default"].cursor() as cursor:
             cursor.execute(
                 "SELECT pg_terminate_backend(pid) FROM pg_stat_activity"
-                " WHERE datname = current_database() AND pid <> pg_backend_pid()"
+                " WHERE datname = current_database() AND application_name = %s",
+                [SERVER_APP_NAME],
             )
 
 
