@@ -74,7 +74,7 @@ export class ReviewPage {
       storage: localStorage,
       name: `annotate.review.outbox.${this.root.dataset.reviewer || "anonymous"}`,
       send: (taskId, body) => this.api.submit(taskId, body),
-      onChange: () => this.renderOutbox(),
+      onChange: () => this.scheduleOutbox(),
     });
     this.whisper = new WhisperWords($("whisper-words"), {
       onSeek: (t) => {
@@ -422,6 +422,15 @@ export class ReviewPage {
     }
     $("audio-state").textContent = "The audio did not load. Skip the clip (Alt+S, then 1: audio problem).";
     this.pendingTiming = null;
+  }
+
+  /** The outbox's lines are drawn after the key press's frame (the next clip comes first), once per burst of changes. */
+  scheduleOutbox() {
+    if (this.outboxTimer) return;
+    this.outboxTimer = setTimeout(() => {
+      this.outboxTimer = null;
+      this.renderOutbox();
+    }, 0);
   }
 
   /** A submit of this clip the server refused (400), from the outbox (a reload): its text, to fix. */

@@ -112,8 +112,11 @@ export const Submitting = {
     this.renderCount();
     this.pendingTiming = { taskId: item.id, started };
     this.advance({ release: false });
-    this.topUp();
-    this.outbox.retryNow(); // a submit also sends at once whatever waits to be retried
+    // The network after the next clip is on screen and playing.
+    setTimeout(() => {
+      this.topUp();
+      this.outbox.retryNow(); // a submit also sends at once whatever waits to be retried
+    }, 0);
   },
 
   /** Keep a submitted clip (its audio in memory) for undo while the window lasts. */
