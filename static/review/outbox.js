@@ -130,8 +130,8 @@ export class Outbox {
     };
     this.entries = this.entries.filter((e) => e.key !== key);
     this.entries.push(entry);
-    this.write();
-    this.pump();
+    this.write(); // kept before anything else happens…
+    this.timers.setTimeout(() => this.pump(), 0); // …and sent in the next task (the page moves on first)
     return entry;
   }
 

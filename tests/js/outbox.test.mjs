@@ -23,10 +23,16 @@ function world({ storage = new Storage() } = {}) {
   w.timersApi = {
     setTimeout: (fn, ms) => {
       const timer = { fn, at: w.clock + ms };
+      if (ms === 0) {
+        // "in the next task": run on the real event loop, before the test's settle() returns
+        setImmediate(() => timer.cancelled || fn());
+        return timer;
+      }
       w.timers.push(timer);
       return timer;
     },
     clearTimeout: (timer) => {
+      timer.cancelled = true;
       w.timers = w.timers.filter((t) => t !== timer);
     },
   };
@@ -63,7 +69,9 @@ test("a submission is stored before it is sent, and saved once the server answer
   w.answers.push("hold");
   const box = w.make();
   box.add({ key: "k1", taskId: 7, body: BODY });
-  assert.equal(JSON.parse(w.storage.getItem("outbox.7"))[0].state, "saving");
+  assert.equal(JSON.parse(w.storage.getItem("outbox.7"))[0].state, "saving"); // stored at once…
+  assert.equal(w.sent.length, 0);
+  await settle(); // …sent in the next task
   assert.deepEqual(w.sent.map((s) => s.body.idempotency_key), ["k1"]);
   assert.deepEqual([...box.waitingTasks], [7]);
   w.waiting[0]({ status: 201, data: { annotation_id: 55, created: true, wer: 0.25 } });
@@ -97,6 +105,7 @@ test("a page that loads with unsent submissions sends them", async () => {
   const w = world();
   w.answers.push("hold");
   w.make().add({ key: "k1", taskId: 7, body: BODY }); // the page is closed while it is on its way
+  await settle();
   const again = w.make();
   assert.equal(again.get("k1").state, "saving");
   again.pump();
@@ -168,8 +177,10 @@ test("a new version waits for the answer to a first version still on its way", a
   w.answers.push("hold");
   const box = w.make();
   box.add({ key: "k1", taskId: 7, body: BODY });
+  await settle();
   assert.equal(box.pull("k1").sent, "unknown");
   box.add({ key: "k2", taskId: 7, body: { ...BODY, corrected_text: "again" }, amendOf: "k1" });
+  await settle();
   assert.equal(w.sent.length, 1); // held back
   // Undone again before it was ever sent: taken out, nothing reaches the server.
   assert.equal(box.pull("k2").sent, "never");
