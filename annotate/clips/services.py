@@ -71,5 +71,5 @@ def purge_clip(*, clip: Clip, reason: str) -> None:
         audio_name="", heard="", response="", peaks=[], state=Clip.State.PURGED, purged_at=timezone.now()
     )
     clip.audio_name, clip.heard, clip.response, clip.peaks, clip.state = "", "", "", [], Clip.State.PURGED
-    transaction.on_commit(lambda: vault.delete_audio(name))
+    vault.delete_after_commit(name)
     log.info("purged clip %s (%s)", clip.public_id, reason)

@@ -7,10 +7,12 @@ only ever as AES-GCM ciphertext bound to the clip's public id.
 from __future__ import annotations
 
 import json
+import logging
 from dataclasses import asdict, dataclass
 
 from django.core.files.base import ContentFile
 from django.core.files.storage import default_storage
+from django.db import transaction
 
 from annotate.clips import crypto
 from annotate.clips.models import Clip, SealedIdentity
@@ -39,9 +41,29 @@ def load_audio(clip: Clip) -> bytes:
     return crypto.decrypt(blob, ring=crypto.data_ring(), context=f"audio:{clip.public_id}")
 
 
+log = logging.getLogger(__name__)
+
+
 def delete_audio(name: str) -> None:
     if name and default_storage.exists(name):
         default_storage.delete(name)
+
+
+def delete_after_commit(*names: str) -> None:
+    """Delete these stored files (audio, exports, evidence) once the current transaction commits,
+    so a rollback never leaves a row pointing at a deleted file. A failure is logged, never raised."""
+    kept = [name for name in names if name]
+    if kept:
+        transaction.on_commit(lambda: delete_stored(kept))
+
+
+def delete_stored(names: list[str]) -> None:
+    """Delete these stored files now; a failure is logged, never raised."""
+    for name in names:
+        try:
+            delete_audio(name)
+        except OSError:
+            log.exception("could not delete stored file %s", name)
 
 
 def seal_identity(*, clip: Clip, identity: Identity, account_hash: str) -> SealedIdentity:

@@ -540,10 +540,5 @@ def delete_released_cases(*, clip_ids: list[int], now=None) -> int:
     Case.objects.filter(pk__in=case_ids).delete()
     for case_id in case_ids:
         audit.record(action="case.erased", target=f"case:{case_id}")
-    transaction.on_commit(lambda: _delete_files(names))
+    vault.delete_after_commit(*names)
     return len(case_ids)
-
-
-def _delete_files(names: list[str]) -> None:
-    for name in names:
-        vault.delete_audio(name)

@@ -46,7 +46,6 @@ import tempfile
 import zipfile
 from collections.abc import Collection, Iterable, Iterator
 from datetime import datetime, timedelta
-from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -138,14 +137,6 @@ def _lock_clips(clip_ids: Iterable[int]) -> None:
     """Lock order, step 1 (annotate.queues.claims), for many clips at once: their rows, in pk order."""
     for batch in _batches(clip_ids):
         list(Clip.objects.select_for_update(no_key=True).filter(pk__in=batch).order_by("pk").values_list("pk"))
-
-
-def _delete_file(name: str) -> None:
-    try:
-        if name and default_storage.exists(name):
-            default_storage.delete(name)
-    except OSError:
-        log.exception("could not delete export file %s", name)
 
 
 def schedule_build(export: Export) -> None:
@@ -271,11 +262,11 @@ def build_export(*, export_id: int) -> Export:
         try:
             outcome = _finish(export_id, stored=stored, size=size, archived=archived, total=total)
         except BaseException:
-            _delete_file(stored)
+            vault.delete_stored([stored])
             raise
         if outcome == "done":
             return Export.objects.get(pk=export_id)
-        _delete_file(stored)
+        vault.delete_stored([stored])
         if outcome == "gone":
             expire_export(export_id=export_id)  # if that is why (a withdrawn export stays withdrawn)
             return Export.objects.get(pk=export_id)
@@ -347,7 +338,7 @@ def withdraw_clips(clip_ids: Collection[int], *, reason: str) -> dict[str, int]:
         counts["export_rows"] += removed
         left = ExportItem.objects.filter(export_id=export.pk).count()
         if export.file_name:
-            transaction.on_commit(partial(_delete_file, export.file_name))
+            vault.delete_after_commit(export.file_name)
         changes: dict[str, Any] = {
             "file_name": "",
             "rebuilt_at": now,
@@ -385,7 +376,7 @@ def expire_export(*, export_id: int, now: datetime | None = None) -> bool:
     if not export.is_expired(now):
         return False
     if export.file_name:
-        transaction.on_commit(partial(_delete_file, export.file_name))
+        vault.delete_after_commit(export.file_name)
     ExportItem.objects.filter(export_id=export_id).delete()
     Export.objects.filter(pk=export_id).update(state=Export.State.EXPIRED, file_name="")
     audit.record(

@@ -193,7 +193,7 @@ def erase_clips(clip_ids: Collection[int], *, now=None) -> Counter:
     clips.delete()  # cascades: transcripts, identity, tasks, annotations, spans, finals, gold, opinions
     for public_id in public_ids:
         audit.record(action="privacy.clip_erased", clip_public_id=public_id)
-    transaction.on_commit(lambda: _delete_files(audio_names))
+    vault.delete_after_commit(*audio_names)
     for request in PrivacyRequest.objects.filter(pk__in=set(settled)).select_for_update():
         _settle(request, Counter())
     return counts
@@ -269,8 +269,3 @@ def purge_derived(*, clip: Clip, reason: str) -> Counter:
         SealedIdentity.objects.filter(clip=clip).exclude(key_id="").update(ciphertext=b"", key_id="")
     )
     return counts
-
-
-def _delete_files(names: list[str]) -> None:
-    for name in names:
-        vault.delete_audio(name)
