@@ -80,6 +80,17 @@ def as_user(client: Client, user: User | None) -> Client:
     return client
 
 
+def open_review_page(page, base_url: str, user: User, queue_id: int) -> None:
+    """Sign the browser page in as a reviewer through the login form, straight into the queue's
+    review page, and wait until it shows a clip (the user has PASSWORD: make_user)."""
+    page.goto(f"{base_url}/login/?next=/review/{queue_id}/")
+    page.fill("#id_username", user.username)
+    page.fill("#id_password", PASSWORD)
+    page.keyboard.press("Enter")
+    page.wait_for_url(f"**/review/{queue_id}/")
+    page.wait_for_selector("#review[data-ready=true]")
+
+
 def needs_second_factor(user: User) -> bool:
     """Does the user's role need a code at sign-in? (Without leaving roles cached on the object.)"""
     cached = user.__dict__.get("_annotate_roles")

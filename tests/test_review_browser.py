@@ -16,7 +16,7 @@ from django.conf import settings as django_settings
 from annotate.clips.ingest import ingest_clip, parse_meta
 from annotate.queues.models import Queue, Skip
 from annotate.review.models import Annotation
-from tests.support import PASSWORD
+from tests.support import open_review_page
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
@@ -84,12 +84,7 @@ def test_reviewer_reviews_three_clips_with_keys_only(live_server, reviewer, queu
     page.on("console", lambda msg: "Content Security Policy" in msg.text and errors.append(msg.text))
 
     # Sign in through the login form, straight into the queue.
-    page.goto(f"{live_server.url}/login/?next=/review/{queue.pk}/")
-    page.fill("#id_username", reviewer.username)
-    page.fill("#id_password", PASSWORD)
-    page.keyboard.press("Enter")
-    page.wait_for_url(f"**/review/{queue.pk}/")
-    page.wait_for_selector("#review[data-ready=true]")
+    open_review_page(page, live_server.url, reviewer, queue.pk)
 
     for number, (typed, grade_key, grade, intent_presses, intent) in enumerate(REVIEWS, 1):
         if number == len(REVIEWS):

@@ -29,7 +29,7 @@ from annotate.queues import claims
 from annotate.queues.models import Skip, Task
 from annotate.review.models import Annotation
 from tests.factories import make_clip, make_queue
-from tests.support import PASSWORD, post_json
+from tests.support import open_review_page, post_json
 
 PAIRS = 20
 PAIRS_AT_ONCE = 10  # 20 database connections at a time: the PostgreSQL server is shared
@@ -326,12 +326,7 @@ def test_a_retried_skip_of_a_skipped_clip_answers_ok_once(client, reviewer):
 def review_page(browser, live_server, user: User, queue_id: int):
     """Headless Chromium signed in as the user, on the queue's review page with a clip shown."""
     page = browser.new_page()
-    page.goto(f"{live_server.url}/login/?next=/review/{queue_id}/")
-    page.fill("#id_username", user.username)
-    page.fill("#id_password", PASSWORD)
-    page.keyboard.press("Enter")
-    page.wait_for_url(f"**/review/{queue_id}/")
-    page.wait_for_selector("#review[data-ready=true]")
+    open_review_page(page, live_server.url, user, queue_id)
     yield page
 
 

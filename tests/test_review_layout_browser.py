@@ -12,7 +12,7 @@ import pytest
 
 from annotate.catalog import index as catalog_index
 from tests.factories import import_entities, make_clip, make_queue
-from tests.support import PASSWORD
+from tests.support import open_review_page
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
@@ -70,12 +70,7 @@ def test_the_submit_bar_covers_nothing_and_the_side_panels_come_into_view_on_the
     errors: list[str] = []
     page.on("pageerror", lambda error: errors.append(str(error)))
     try:
-        page.goto(f"{live_server.url}/login/?next=/review/{queue.pk}/")
-        page.fill("#id_username", reviewer.username)
-        page.fill("#id_password", PASSWORD)
-        page.keyboard.press("Enter")
-        page.wait_for_url(f"**/review/{queue.pk}/")
-        page.wait_for_selector("#review[data-ready=true]")
+        open_review_page(page, live_server.url, reviewer, queue.pk)
         page.wait_for_selector("#panel-second-opinion")  # the plugins' panels are in the side column
         page.wait_for_selector("#flag-open")
         page.screenshot(path=str(tmp_path / f"review-{width}x{height}.png"))

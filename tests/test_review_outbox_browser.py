@@ -16,7 +16,7 @@ import pytest
 
 from annotate.review.models import Annotation
 from tests.factories import make_clip, make_queue
-from tests.support import PASSWORD
+from tests.support import open_review_page
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
@@ -42,12 +42,7 @@ def review_page(browser, live_server, user, queue_id: int, *, autoplay: bool = F
     page.on("pageerror", lambda error: errors.append(str(error)))
     for pattern, handler in (routes or {}).items():
         page.route(pattern, handler)
-    page.goto(f"{live_server.url}/login/?next=/review/{queue_id}/")
-    page.fill("#id_username", user.username)
-    page.fill("#id_password", PASSWORD)
-    page.keyboard.press("Enter")
-    page.wait_for_url(f"**/review/{queue_id}/")
-    page.wait_for_selector("#review[data-ready=true]")
+    open_review_page(page, live_server.url, user, queue_id)
     try:
         yield page, errors
     finally:
