@@ -8,6 +8,11 @@ No test module imports another.
 from __future__ import annotations
 
 import json
+import os
+import socket
+import subprocess
+import sys
+import time
 from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager, nullcontext
@@ -340,3 +345,68 @@ def describe_violations(violations: list[dict]) -> str:
         f"[{v['impact']}] {v['id']}: {v['help']}\n" + "\n".join(f"    {n['target']}: {n['html']}" for n in v["nodes"])
         for v in violations
     )
+
+
+# --- a web server in a process of its own ------------------------------------------------
+
+
+SERVER_APP_NAME = "annotate-test-server"  # its database sessions are named so (libpq's PGAPPNAME)
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+@contextmanager
+def daphne_process(**env: str) -> Iterator[Callable[[], str]]:
+    """Channels' runserver (Daphne) in a process on the test database (PostgreSQL), static files from
+    the source folders (--insecure, plain names); `env` adds settings (say ANNOTATE_PRIVATE_ROOT).
+
+    Yields a function that waits until the server answers and returns its URL, so the caller may work
+    while it boots. On exit the process stops and its database sessions, which may outlive it a moment,
+    are ended: only those, so this process's own pooled sessions and a live server's live on.
+    """
+    db = connections["default"].settings_dict
+    port = free_port()
+    environ = {
+        **os.environ,
+        "DATABASE_URL": f"postgres://{db['USER']}@{db['HOST'] or '127.0.0.1'}:{db['PORT'] or 5432}/{db['NAME']}",
+        "DJANGO_SETTINGS_MODULE": "annotate.settings",
+        "ANNOTATE_STATIC_MANIFEST": "0",
+        "PGAPPNAME": SERVER_APP_NAME,
+        **env,
+    }
+    if db.get("PASSWORD"):
+        environ["PGPASSWORD"] = db["PASSWORD"]
+    proc = subprocess.Popen(
+        [sys.executable, "manage.py", "runserver", "--insecure", "--noreload", "--skip-checks", f"127.0.0.1:{port}"],
+        cwd=settings.BASE_DIR,
+        env=environ,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+
+    def answering() -> str:
+        deadline = time.monotonic() + 30
+        while True:
+            try:
+                socket.create_connection(("127.0.0.1", port), timeout=0.2).close()
+                return f"http://127.0.0.1:{port}"
+            except OSError:
+                if time.monotonic() > deadline or proc.poll() is not None:
+                    raise RuntimeError("Daphne did not start") from None
+                time.sleep(0.1)
+
+    try:
+        yield answering
+    finally:
+        proc.terminate()
+        proc.wait(timeout=10)
+        with connections["default"].cursor() as cursor:
+            cursor.execute(
+                "SELECT pg_terminate_backend(pid) FROM pg_stat_activity"
+                " WHERE datname = current_database() AND application_name = %s",
+                [SERVER_APP_NAME],
+            )

@@ -15,68 +15,20 @@ which polls it. The last test flags from the real review page with Alt+X.
 from __future__ import annotations
 
 import json
-import os
-import socket
-import subprocess
-import sys
 import threading
 import time
 from contextlib import contextmanager
 
 import pytest
-from django.conf import settings as django_settings
 from django.db import connections
 from django.test import Client
 
 from annotate.escalation.models import Case
 from annotate.escalation.templatetags.escalation_review import flag_plugin_state
 from tests.factories import held_clip, make_queue
-from tests.support import CANARY, CHROMIUM_ARGS
+from tests.support import CANARY, CHROMIUM_ARGS, daphne_process
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-@contextmanager
-def _daphne_process(db: dict):
-    """PostgreSQL: Daphne (Channels' runserver, which serves static files) in a process on the test database."""
-    port = _free_port()
-    url = f"postgres://{db['USER']}@{db['HOST'] or '127.0.0.1'}:{db['PORT'] or 5432}/{db['NAME']}"
-    # Static files come from the source folders (--insecure), without collectstatic: plain names.
-    env = {
-        **os.environ,
-        "DATABASE_URL": url,
-        "DJANGO_SETTINGS_MODULE": "annotate.settings",
-        "ANNOTATE_STATIC_MANIFEST": "0",
-    }
-    if db.get("PASSWORD"):
-        env["PGPASSWORD"] = db["PASSWORD"]
-    proc = subprocess.Popen(
-        [sys.executable, "manage.py", "runserver", "--insecure", "--noreload", "--skip-checks", f"127.0.0.1:{port}"],
-        cwd=django_settings.BASE_DIR,
-        env=env,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
-    try:
-        deadline = time.monotonic() + 30
-        while True:
-            try:
-                socket.create_connection(("127.0.0.1", port), timeout=0.2).close()
-                break
-            except OSError:
-                if time.monotonic() > deadline or proc.poll() is not None:
-                    raise RuntimeError("Daphne did not start") from None
-                time.sleep(0.1)
-        yield f"http://127.0.0.1:{port}"
-    finally:
-        proc.terminate()
-        proc.wait(timeout=10)
 
 
 @contextmanager
@@ -116,19 +68,11 @@ def asgi_server(django_db_setup, django_db_blocker):
 
     Twisted's reactor runs once per process: one server for the session.
     """
-    db = connections["default"].settings_dict
     with django_db_blocker.unblock():
         if connections["default"].vendor == "postgresql":
-            with _daphne_process(db) as url:
-                yield url
-            # The server's sessions may outlive its process for a moment; the test
-            # database is dropped next, so end them now.
-            with connections["default"].cursor() as cursor:
-                cursor.execute(
-                    "SELECT pg_terminate_backend(pid) FROM pg_stat_activity"
-                    " WHERE datname = current_database() AND pid <> pg_backend_pid()"
-                )
-            connections["default"].close()
+            with daphne_process() as answering:
+                yield answering()
+            connections["default"].close()  # the test database is dropped next
         else:
             with _daphne_thread() as url:
                 yield url

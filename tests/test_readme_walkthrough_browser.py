@@ -20,15 +20,10 @@ from __future__ import annotations
 import base64
 import io
 import json
-import os
 import re
-import socket
-import subprocess
-import sys
 import time
 import zipfile
 from base64 import b32decode
-from contextlib import contextmanager
 from io import StringIO
 from pathlib import Path
 
@@ -37,7 +32,6 @@ from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 from django.conf import global_settings
 from django.conf import settings as django_settings
 from django.core.management import call_command
-from django.db import connections
 from django_otp.oath import totp
 
 from annotate.catalog import index as catalog_index
@@ -47,7 +41,7 @@ from annotate.escalation.models import Case
 from annotate.quality.models import GoldScore
 from annotate.queues.models import GoldClip, Task
 from annotate.review.models import Annotation
-from tests.support import CHROMIUM_ARGS, in_thread
+from tests.support import CHROMIUM_ARGS, daphne_process, in_thread
 
 pytestmark = [pytest.mark.browser, pytest.mark.postgres, pytest.mark.django_db(transaction=True)]
 
@@ -77,71 +71,11 @@ def demo(settings, private_storage, rq_queues):
     settings.PASSWORD_HASHERS = global_settings.PASSWORD_HASHERS
     seed_kinds(EntityKind)  # a transactional test's flush removed what the migrations seeded
     catalog_index.forget()
-    with daphne(private_storage) as answering:
+    with daphne_process(ANNOTATE_PRIVATE_ROOT=str(private_storage)) as answering:
         out = StringIO()
         call_command("load_demo", clips=CLIPS, stdout=out, stderr=out)
         yield answering(), out.getvalue()
     catalog_index.forget()
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-SERVER_APP_NAME = "annotate-walkthrough-server"
-
-
-@contextmanager
-def daphne(private_root: Path):
-    """Channels' runserver (Daphne) in a process on the test database and this test's audio folder.
-
-    Yields a function that waits until it answers and returns its URL (it boots while the demo loads)."""
-    db = connections["default"].settings_dict
-    port = _free_port()
-    env = {
-        **os.environ,
-        "DATABASE_URL": f"postgres://{db['USER']}@{db['HOST'] or '127.0.0.1'}:{db['PORT'] or 5432}/{db['NAME']}",
-        "DJANGO_SETTINGS_MODULE": "annotate.settings",
-        "ANNOTATE_STATIC_MANIFEST": "0",  # static files from the source folders (--insecure), no collectstatic
-        "ANNOTATE_PRIVATE_ROOT": str(private_root),
-        "PGAPPNAME": SERVER_APP_NAME,  # libpq names its sessions: ended below, and only those
-    }
-    if db.get("PASSWORD"):
-        env["PGPASSWORD"] = db["PASSWORD"]
-    proc = subprocess.Popen(
-        [sys.executable, "manage.py", "runserver", "--insecure", "--noreload", "--skip-checks", f"127.0.0.1:{port}"],
-        cwd=django_settings.BASE_DIR,
-        env=env,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
-
-    def answering() -> str:
-        deadline = time.monotonic() + 30
-        while True:
-            try:
-                socket.create_connection(("127.0.0.1", port), timeout=0.2).close()
-                return f"http://127.0.0.1:{port}"
-            except OSError:
-                if time.monotonic() > deadline or proc.poll() is not None:
-                    raise RuntimeError("Daphne did not start") from None
-                time.sleep(0.1)
-
-    try:
-        yield answering
-    finally:
-        proc.terminate()
-        proc.wait(timeout=10)
-        # Its sessions may outlive it a moment, and the flush is next: end them, and only them (this
-        # process's own pooled sessions and the live server's must live on for the tests after this one).
-        with connections["default"].cursor() as cursor:
-            cursor.execute(
-                "SELECT pg_terminate_backend(pid) FROM pg_stat_activity"
-                " WHERE datname = current_database() AND application_name = %s",
-                [SERVER_APP_NAME],
-            )
 
 
 @pytest.fixture
