@@ -21,22 +21,20 @@ is 150 KB; tests/test_page_weight_browser.py asserts it.
 from __future__ import annotations
 
 import argparse
-import json
-import os
-import socket
 import subprocess
 import sys
 import tempfile
 import time
-import urllib.request
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+from bench._world import BENCH_PASSWORD, BENCH_USER, bench_env, server, set_up  # noqa: E402
+
 CHROMIUM = "/usr/bin/chromium"
 CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--no-first-run"]
 BUDGET_KB = 150
-BENCH_USER = "bench-reviewer"
-BENCH_PASSWORD = "bench-reviewer-password-1"
 
 
 def main() -> None:
@@ -52,8 +50,8 @@ def main() -> None:
         responses = measure(args.url.rstrip("/"), args.user, args.password, args.queue)
     else:
         with tempfile.TemporaryDirectory(prefix="annotate-bench-") as folder:
-            env = bench_env(Path(folder), plain=args.plain)
-            queue_id = set_up(env, clips=3)
+            env = bench_env(Path(folder), manifest=not args.plain)
+            queue_id, _ = set_up(env, 3)
             if not args.plain:
                 started = time.perf_counter()
                 run([sys.executable, "manage.py", "collectstatic", "--no-input", "--verbosity", "0"], env)
@@ -63,105 +61,11 @@ def main() -> None:
     report(responses)
 
 
-# --- our own server ---------------------------------------------------------------
-
-
-def bench_env(folder: Path, *, plain: bool) -> dict[str, str]:
-    env = {k: v for k, v in os.environ.items() if k not in ("DATABASE_URL", "REDIS_URL")}
-    env.update(
-        DJANGO_SETTINGS_MODULE="annotate.settings",
-        ANNOTATE_VAR_DIR=str(folder),
-        ANNOTATE_STATIC_ROOT=str(folder / "staticfiles"),
-        ANNOTATE_DEBUG="0",
-        ANNOTATE_STATIC_MANIFEST="0" if plain else "1",
-        PYTHONPATH=str(ROOT),
-    )
-    return env
+# --- our own world (bench/_world.py) -------------------------------------------------
 
 
 def run(command: list[str], env: dict[str, str]) -> str:
     return subprocess.run(command, env=env, cwd=ROOT, check=True, capture_output=True, text=True).stdout
-
-
-SETUP = """
-import json, sys
-import django
-django.setup()
-from django.contrib.auth.models import Group, User
-from django.core.management import call_command
-from annotate.accounts import roles
-from annotate.clips.ingest import ingest_clip, parse_meta
-from annotate.queues.models import Queue
-
-call_command("migrate", verbosity=0)
-user = User.objects.create_user(username=sys.argv[1], password=sys.argv[2])
-user.groups.add(Group.objects.get(name=roles.REVIEWER))
-queue = Queue.objects.create(name="Bench: music and everyday requests")
-queue.members.add(user)
-manifest = __import__("pathlib").Path(sys.argv[3])
-lines = [json.loads(l) for l in manifest.read_text().splitlines() if l.strip()]
-lines = [l for l in lines if not l.get("opted_out")][: int(sys.argv[4])]
-for line in lines:
-    data = (manifest.parent / line["audio"]).read_bytes()
-    ingest_clip(data=data, meta=parse_meta(line, ignore=("audio",)))
-print(json.dumps({"queue": queue.pk}))
-"""
-
-
-def set_up(env: dict[str, str], *, clips: int) -> int:
-    started = time.perf_counter()
-    manifest = ROOT / "demo" / "manifest.jsonl"
-    out = run([sys.executable, "-c", SETUP, BENCH_USER, BENCH_PASSWORD, str(manifest), str(clips)], env)
-    print(f"set-up           {clips} demo clips ingested and transcribed in {time.perf_counter() - started:.0f} s")
-    return json.loads(out.strip().splitlines()[-1])["queue"]
-
-
-class server:
-    """`manage.py runserver` (Daphne) on a free port, for the duration of a with block."""
-
-    def __init__(self, env: dict[str, str], *, insecure: bool):
-        self.env = env
-        self.insecure = insecure
-
-    def __enter__(self) -> str:
-        with socket.socket() as probe:
-            probe.bind(("127.0.0.1", 0))
-            port = probe.getsockname()[1]
-        self.log = tempfile.TemporaryFile()
-        command = [sys.executable, "manage.py", "runserver", f"127.0.0.1:{port}", "--noreload"]
-        self.process = subprocess.Popen(
-            command + (["--insecure"] if self.insecure else []),
-            env=self.env,
-            cwd=ROOT,
-            stdout=self.log,
-            stderr=subprocess.STDOUT,
-        )
-        url = f"http://127.0.0.1:{port}"
-        deadline = time.monotonic() + 90
-        while time.monotonic() < deadline:
-            if self.process.poll() is not None:
-                raise SystemExit(f"the server stopped:\n{self.output()}")
-            try:
-                urllib.request.urlopen(f"{url}/login/", timeout=2).close()
-                how = "source folders, plain names" if self.insecure else "collectstatic through WhiteNoise"
-                print(f"server           {url} (runserver, Daphne; static: {how})")
-                return url
-            except OSError:
-                time.sleep(0.3)
-        self.__exit__()
-        raise SystemExit(f"the server did not start in 90 s:\n{self.output()}")
-
-    def output(self) -> str:
-        self.log.seek(0)
-        return self.log.read().decode(errors="replace")[-3000:]
-
-    def __exit__(self, *exc) -> None:
-        self.process.terminate()
-        try:
-            self.process.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            self.process.kill()
-        self.log.close()
 
 
 # --- the browser ------------------------------------------------------------------

@@ -33,16 +33,16 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
-import socket
 import subprocess
 import sys
 import tempfile
-import time
-import urllib.request
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+from bench._world import BENCH_PASSWORD, BENCH_USER, bench_env, server, set_up  # noqa: E402
+
 CHROMIUM = "/usr/bin/chromium"
 CHROMIUM_ARGS = [
     "--no-sandbox",
@@ -52,8 +52,6 @@ CHROMIUM_ARGS = [
     "--no-first-run",
     "--autoplay-policy=no-user-gesture-required",
 ]
-BENCH_USER = "bench-reviewer"
-BENCH_PASSWORD = "bench-reviewer-password-1"
 
 
 def main() -> None:
@@ -92,13 +90,13 @@ def main() -> None:
 
 
 def run_own_world(root: Path, folder: Path, args, *, label: str) -> dict:
-    env = bench_env(folder, root)
-    queue_id, available = set_up(env, args.clips + 1, root)
+    env = bench_env(folder, root=root)
+    queue_id, available = set_up(env, args.clips + 1, root=root)
     clips = args.clips
     if available <= clips:
         print(f"note             only {available} demo clips: submitting {available - 1}")
         clips = available - 1
-    with server(env, root) as url:
+    with server(env, root=root) as url:
         return run_browser(url, BENCH_USER, BENCH_PASSWORD, queue_id, args, label=label, clips=clips)
 
 
@@ -112,114 +110,9 @@ def export_revision(rev: str, into: Path) -> Path:
     return into
 
 
-# --- our own server ---------------------------------------------------------------
+# --- the page's timings ------------------------------------------------------------
 
 
-def bench_env(folder: Path, root: Path = ROOT) -> dict[str, str]:
-    env = {k: v for k, v in os.environ.items() if k not in ("DATABASE_URL", "REDIS_URL")}
-    env.update(
-        DJANGO_SETTINGS_MODULE="annotate.settings",
-        ANNOTATE_VAR_DIR=str(folder),
-        ANNOTATE_DEBUG="0",
-        ANNOTATE_STATIC_MANIFEST="0",  # runserver --insecure serves the source folders, no collectstatic
-        PYTHONPATH=str(root),
-    )
-    return env
-
-
-SETUP = """
-import json, sys
-import django
-django.setup()
-from django.contrib.auth.models import Group, User
-from django.core.management import call_command
-from annotate.accounts import roles
-from annotate.clips.ingest import ingest_clip, parse_meta
-from annotate.queues.models import Queue
-
-call_command("migrate", verbosity=0)
-user = User.objects.create_user(username=sys.argv[1], password=sys.argv[2])
-user.groups.add(Group.objects.get(name=roles.REVIEWER))
-queue = Queue.objects.create(name="Bench: music and everyday requests")
-queue.members.add(user)
-manifest = __import__("pathlib").Path(sys.argv[3])
-lines = [json.loads(l) for l in manifest.read_text().splitlines() if l.strip()]
-lines = [l for l in lines if not l.get("opted_out")][: int(sys.argv[4])]
-imported = 0
-for line in lines:
-    data = (manifest.parent / line["audio"]).read_bytes()
-    imported += ingest_clip(data=data, meta=parse_meta(line, ignore=("audio",))).outcome == "imported"
-print(json.dumps({"queue": queue.pk, "clips": imported}))
-"""
-
-
-def set_up(env: dict[str, str], clips: int, root: Path = ROOT) -> tuple[int, int]:
-    started = time.perf_counter()
-    manifest = ROOT / "demo" / "manifest.jsonl"  # the same clips for every revision
-    done = subprocess.run(
-        [sys.executable, "-c", SETUP, BENCH_USER, BENCH_PASSWORD, str(manifest), str(clips)],
-        env=env,
-        cwd=root,
-        check=True,
-        capture_output=True,
-        text=True,
-    )
-    result = json.loads(done.stdout.strip().splitlines()[-1])
-    print(f"set-up           {result['clips']} clips ingested and transcribed in {time.perf_counter() - started:.0f} s")
-    return result["queue"], result["clips"]
-
-
-class server:
-    """`manage.py runserver` (Daphne) on a free port, for the duration of a with block."""
-
-    def __init__(self, env: dict[str, str], root: Path = ROOT):
-        self.env = env
-        self.root = root
-
-    def __enter__(self) -> str:
-        with socket.socket() as probe:
-            probe.bind(("127.0.0.1", 0))
-            port = probe.getsockname()[1]
-        self.log = tempfile.TemporaryFile()
-        self.process = subprocess.Popen(
-            [sys.executable, "manage.py", "runserver", f"127.0.0.1:{port}", "--noreload", "--insecure"],
-            env=self.env,
-            cwd=self.root,
-            stdout=self.log,
-            stderr=subprocess.STDOUT,
-        )
-        url = f"http://127.0.0.1:{port}"
-        deadline = time.monotonic() + 90
-        while time.monotonic() < deadline:
-            if self.process.poll() is not None:
-                raise SystemExit(f"the server stopped:\n{self.output()}")
-            try:
-                urllib.request.urlopen(f"{url}/login/", timeout=2).close()
-                print(f"server           {url} (runserver, Daphne)")
-                return url
-            except OSError:
-                time.sleep(0.3)
-        self.__exit__()
-        raise SystemExit(f"the server did not start in 90 s:\n{self.output()}")
-
-    def output(self) -> str:
-        self.log.seek(0)
-        return self.log.read().decode(errors="replace")[-3000:]
-
-    def __exit__(self, *exc) -> None:
-        self.process.terminate()
-        try:
-            self.process.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            self.process.kill()
-        self.log.close()
-
-
-# --- the browser ------------------------------------------------------------------
-
-# Added before the page's own scripts (any version of the page): from the Ctrl+Enter key
-# press (its event time) until the next clip is on screen, its transcript focused and
-# editable, and a media element has started playing after the key press.
 MEASURE = """
 (() => {
   const bench = (window.__bench = { samples: [], pending: null, lastPlaying: 0 });
