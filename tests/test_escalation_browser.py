@@ -72,7 +72,14 @@ def asgi_server(django_db_setup, django_db_blocker):
         if connections["default"].vendor == "postgresql":
             with daphne_process() as answering:
                 yield answering()
-            connections["default"].close()  # the test database is dropped next
+            # The session ends here and the test database is dropped next: end every other session
+            # of it (the live server's threads too), as the drop needs.
+            with connections["default"].cursor() as cursor:
+                cursor.execute(
+                    "SELECT pg_terminate_backend(pid) FROM pg_stat_activity"
+                    " WHERE datname = current_database() AND pid <> pg_backend_pid()"
+                )
+            connections["default"].close()
         else:
             with _daphne_thread() as url:
                 yield url
