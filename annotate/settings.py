@@ -457,7 +457,7 @@ ANNOTATE_SESSION_MAX_HOURS = env_int("ANNOTATE_SESSION_MAX_HOURS", 12, minimum=1
 SESSION_COOKIE_AGE = ANNOTATE_SESSION_MAX_HOURS * 3600
 AUTHENTICATION_BACKENDS = [
     "annotate.accounts.signin.SignInBackend",  # axes' lockout check, first
-    "django.contrib.auth.backends.ModelBackend",
+    "annotate.accounts.backends.RolesBackend",  # ModelBackend, the user read with their roles
 ]
 AXES_FAILURE_LIMIT = ANNOTATE_LOGIN_FAILURES
 AXES_COOLOFF_TIME = ANNOTATE_LOGIN_COOLOFF_MINUTES / 60  # hours

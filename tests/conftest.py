@@ -144,7 +144,8 @@ def pytest_runtest_setup(item):
 
 @pytest.fixture(autouse=True, scope="session")
 def force_login_gives_the_second_factor():
-    """`client.force_login(user)` signs in as a user who also gave their code (MFA stays on).
+    """`client.force_login(user)` signs in as a user who also gave their code (MFA stays on),
+    through the backend a password sign-in records.
 
     Leads, officers and admins need a second factor (annotate/accounts/mfa.py); a test
     that signs one in with force_login means "a signed-in, verified user". Tests of the
@@ -155,7 +156,8 @@ def force_login_gives_the_second_factor():
     plain = Client.force_login
 
     def force_login(self, user, backend=None):
-        plain(self, user, backend)
+        # The backend a password sign-in records (the first one, axes' check, never signs anyone in).
+        plain(self, user, backend or "annotate.accounts.backends.RolesBackend")
         if needs_second_factor(user):
             verify_otp(self, user)
 

@@ -251,9 +251,10 @@ def test_gold_tasks_are_mixed_in_at_sampling(gold_queue):
 def test_a_gold_task_looks_like_any_other_and_is_scored_against_the_reference(gold_queue, reviewer, lead):
     real = make_clip("set a timer for ten minutes")
     mix_gold(queue=gold_queue, count=1)
-    held = claims.claim_for_review(user=reviewer, queue=gold_queue)
-    gold_task = next(t for t in held if t.is_gold)
-    real_task = next(t for t in held if t.clip == real)
+    held = claims.claim_for_review(user=reviewer, queue_id=gold_queue.pk)
+    gold_task = next(t for t in held if t.clip_public_id != real.public_id)
+    real_task = next(t for t in held if t.clip_public_id == real.public_id)
+    assert Task.objects.get(pk=gold_task.task_id).is_gold
     gold_payload = review_selectors.task_payload(task=gold_task, user=reviewer)
     real_payload = review_selectors.task_payload(task=real_task, user=reviewer)
 
@@ -269,13 +270,13 @@ def test_a_gold_task_looks_like_any_other_and_is_scored_against_the_reference(go
 
     annotation, _ = submit(
         user=reviewer,
-        task_id=gold_task.pk,
+        task_id=gold_task.task_id,
         submission=Submission(idempotency_key="g1", corrected_text="play hello by beyonce"),
     )
     score = GoldScore.objects.get(annotation=annotation)
     assert (score.reviewer, score.queue, score.wer, score.accuracy) == (reviewer, gold_queue, 0.25, 0.75)
     # The gold clip's final text stays the reference.
-    assert FinalTranscript.objects.get(clip=gold_task.clip).text == "Play Halo by Beyonce."
+    assert FinalTranscript.objects.get(clip__public_id=gold_task.clip_public_id).text == "Play Halo by Beyonce."
 
 
 def test_each_reviewer_meets_a_gold_clip_once(gold_queue, reviewer, other_reviewer):

@@ -42,10 +42,10 @@ def test_claim_holds_the_clip_under_review_and_one_prefetched(queue, reviewer, s
     settings.ANNOTATE_PREFETCH = 1
     for text in ("one", "two", "three"):
         make_clip(text)
-    held = claims.claim_for_review(user=reviewer, queue=queue)
-    assert [t.clip.machine_transcripts.get().text for t in held] == ["one", "two"]
+    held = claims.claim_for_review(user=reviewer, queue_id=queue.pk)
+    assert [t.whisper_text for t in held] == ["one", "two"]
     # Asking again claims nothing more.
-    assert [t.pk for t in claims.claim_for_review(user=reviewer, queue=queue)] == [t.pk for t in held]
+    assert [t.task_id for t in claims.claim_for_review(user=reviewer, queue_id=queue.pk)] == [t.task_id for t in held]
 
 
 def test_untranscribed_clips_are_not_served(queue, reviewer):

@@ -11,6 +11,11 @@ ROLES = (REVIEWER, LEAD, OFFICER, ADMIN)
 INGEST = "ingest"
 
 
+def remember(user, names) -> None:
+    """Keep the user's roles (group names) read with the user, for has_role."""
+    user._annotate_roles = set(names)
+
+
 def has_role(user, role: str) -> bool:
     if not getattr(user, "is_authenticated", False):
         return False
@@ -18,6 +23,6 @@ def has_role(user, role: str) -> bool:
         return True
     cached = getattr(user, "_annotate_roles", None)
     if cached is None:
-        cached = set(user.groups.values_list("name", flat=True))
-        user._annotate_roles = cached
+        remember(user, user.groups.values_list("name", flat=True))
+        cached = user._annotate_roles
     return role in cached

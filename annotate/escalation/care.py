@@ -8,8 +8,8 @@ serving that reviewer until tomorrow (UTC days). A reviewer may opt out of
 those queues altogether. Leads see numbers only, never content.
 
 `servable_queues` is the rule the reviewer's page hands to claiming
-(annotate/queues/claims.py, wired in annotate/urls.py): it costs no query unless
-a likely distressing queue is among the candidates.
+(annotate/queues/claims.py, wired in annotate/urls.py): an SQL condition that the claim
+statement embeds, so that claiming stays one statement.
 """
 
 from __future__ import annotations
@@ -124,13 +124,33 @@ def distressing_blocked_reason(*, user, care: ReviewerCare | None = None) -> str
     return None
 
 
-def servable_queues(*, user, queues: list[Queue]) -> list[Queue]:
-    """The queues claim_next may serve this reviewer: likely distressing ones drop out when blocked."""
-    if not any(q.likely_distressing for q in queues):
-        return queues
-    if distressing_blocked_reason(user=user) is None:
-        return queues
-    return [q for q in queues if not q.likely_distressing]
+def servable_queues(*, user_id: int, now: datetime) -> tuple[str, dict]:
+    """The rule claiming embeds in its statement (claims.Servable): a queue row `q` may serve this
+    reviewer unless it is likely distressing and they opted out, or today's exposure (flags raised,
+    likely distressing clips submitted or skipped: `exposure_of(...).today`) reached their cap.
+    The same rule as distressing_blocked_reason, in SQL, so that a claim stays one statement."""
+    return _SERVABLE, {"care_user": user_id, "care_day": day_start(now)}
+
+
+_SERVABLE = """NOT q.likely_distressing OR NOT EXISTS (
+    SELECT 1 FROM {care} rc WHERE rc.user_id = %(care_user)s AND (rc.opted_out_of_distressing OR (
+        rc.distressing_daily_cap IS NOT NULL AND rc.distressing_daily_cap <= (
+            (SELECT COUNT(*) FROM {flag} f WHERE f.reviewer_id = %(care_user)s AND f.created_at >= %(care_day)s)
+            + (SELECT COUNT(*) FROM {annotation} a JOIN {task} at1 ON at1.id = a.task_id
+               JOIN {queue} aq ON aq.id = at1.queue_id
+               WHERE a.reviewer_id = %(care_user)s AND aq.likely_distressing AND a.created_at >= %(care_day)s)
+            + (SELECT COUNT(*) FROM {skip} s JOIN {task} st1 ON st1.id = s.task_id
+               JOIN {queue} sq ON sq.id = st1.queue_id
+               WHERE s.reviewer_id = %(care_user)s AND sq.likely_distressing AND s.created_at >= %(care_day)s)))))
+"""
+_SERVABLE = _SERVABLE.format(  # table names only; every value is a bound parameter
+    care=ReviewerCare._meta.db_table,
+    flag=Flag._meta.db_table,
+    annotation=Annotation._meta.db_table,
+    task=Task._meta.db_table,
+    queue=Queue._meta.db_table,
+    skip=Skip._meta.db_table,
+)
 
 
 # --- writes -------------------------------------------------------------------------------

@@ -36,15 +36,20 @@ still exclude each other. On SQLite none of this applies: one writer at a time.
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from datetime import timedelta
+import json
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from functools import cache
+from typing import Any, Protocol
 
+from django.apps import apps
 from django.conf import settings
 from django.db import connection, transaction
-from django.db.models import Exists, OuterRef, QuerySet
+from django.db.models import Q, QuerySet
 from django.utils import timezone
+from django.utils.dateparse import parse_datetime
 
-from annotate.clips.models import Clip
+from annotate.clips.models import Clip, MachineTranscript
 from annotate.queues.models import Queue, Skip, Task
 
 
@@ -79,105 +84,308 @@ def held_tasks(*, user) -> QuerySet[Task]:
     )
 
 
-def _candidates(*, user, queue_ids: list[int], now) -> QuerySet[Task]:
-    # Overlap and gold: never a second task of a clip the reviewer skipped, holds or annotated in the queue.
-    same_clip = {"task__clip_id": OuterRef("clip_id"), "task__queue_id": OuterRef("queue_id")}
-    skipped = Skip.objects.filter(**same_clip, reviewer=user)
-    seen = Task.objects.filter(clip_id=OuterRef("clip_id"), queue_id=OuterRef("queue_id"), claimed_by=user).exclude(
-        pk=OuterRef("pk")
+# --- the claim statement ---------------------------------------------------------------------
+#
+# A claim is one SQL statement on PostgreSQL (`_CLAIM_PG`): it finds the reviewer's queues that
+# may serve them now, counts what they hold, locks the next tasks with FOR UPDATE SKIP LOCKED,
+# takes them, and returns every claim the page shows with its clip and Whisper's latest text.
+# Built once per shape and kept as text; the ORM is not involved (building and compiling the
+# former ORM query cost more than the database's work). On SQLite the same conditions run as
+# three statements under SQLite's single writer (`_claim_sqlite`).
+
+
+class NotMember(LookupError):
+    """The queue asked for is not one of the reviewer's (or is archived)."""
+
+
+@dataclass(frozen=True)
+class HeldTask:
+    """A claim as the review page shows it: one row of the claim statement, nothing more."""
+
+    task_id: int
+    queue_id: int
+    queue_name: str
+    queue_kind: str
+    queue_guidelines: str
+    clip_public_id: str
+    duration_ms: int
+    peaks: list
+    locale: str
+    device_type: str
+    heard: str
+    response: str
+    intent: str
+    claimed_at: datetime
+    lease_expires_at: datetime
+    whisper_text: str
+    whisper_words: list
+    whisper_model: str
+    fresh: bool  # claimed by this statement (the others were held already)
+
+    @property
+    def duration_seconds(self) -> float:
+        return self.duration_ms / 1000
+
+
+class Servable(Protocol):
+    """Which of the reviewer's queues may serve them now: an SQL condition on the queue row `q`
+    (a `queues_queue` row) and its parameters, embedded in the claim statement. Handed in by the
+    caller: the reviewer's page passes reviewer care's rule (annotate.escalation.care.servable_queues:
+    opt-out and daily cap of likely distressing queues). Parameter names must not clash with the
+    claim's own (user, queue, now, want, lease, ready, open, claimed): prefix them."""
+
+    def __call__(self, *, user_id: int, now: datetime) -> tuple[str, dict[str, Any]]: ...
+
+
+def every_queue(*, user_id: int, now: datetime) -> tuple[str, dict[str, Any]]:
+    return "1 = 1", {}
+
+
+def _tables() -> dict[str, str]:
+    return {
+        "queue": Queue._meta.db_table,
+        "members": Queue.members.through._meta.db_table,
+        "task": Task._meta.db_table,
+        "skip": Skip._meta.db_table,
+        "clip": Clip._meta.db_table,
+        "transcript": MachineTranscript._meta.db_table,
+        "annotation": apps.get_model("review", "Annotation")._meta.db_table,  # review sits above queues
+    }
+
+
+# The reviewer's queues that may serve them now, with each one's lease in seconds.
+_MINE = """
+mine AS (
+    SELECT q.id, q.priority, COALESCE(q.lease_seconds, %(lease)s) AS lease
+    FROM {queue} q JOIN {members} m ON m.queue_id = q.id AND m.user_id = %(user)s
+    WHERE NOT q.archived AND (%(queue)s IS NULL OR q.id = %(queue)s) AND ({servable})
+)"""
+# What the reviewer holds now (a lapsed lease is not held).
+_HELD = """
+held AS (
+    SELECT h.id, h.queue_id, h.clip_id, h.claimed_at, h.lease_expires_at FROM {task} h
+    WHERE h.claimed_by_id = %(user)s AND h.state = %(claimed)s AND h.lease_expires_at > %(now)s
+)"""
+# How many more to take: the page tops the claims of the queue asked for (or all of them, when it
+# holds none of that queue) up to `want`; claim_next takes one more whatever it holds.
+_NEED_TOP_UP = """
+need AS (
+    SELECT %(want)s - CASE WHEN EXISTS (SELECT 1 FROM held WHERE held.queue_id = %(queue)s)
+        THEN (SELECT COUNT(*) FROM held WHERE held.queue_id = %(queue)s)
+        ELSE (SELECT COUNT(*) FROM held) END AS n
+)"""
+_NEED_ONE = """
+need AS (SELECT %(want)s AS n)"""
+# A task of the queue `t` the reviewer may be served: its clip is transcribed, and they never
+# skipped, held or annotated another task of the same clip in the queue (overlap and gold).
+_ELIGIBLE = """
+    EXISTS (SELECT 1 FROM {clip} c WHERE c.id = t.clip_id AND c.state = %(ready)s)
+    AND NOT EXISTS (
+        SELECT 1 FROM {skip} s JOIN {task} st ON st.id = s.task_id
+        WHERE st.clip_id = t.clip_id AND st.queue_id = t.queue_id AND s.reviewer_id = %(user)s)
+    AND NOT EXISTS (
+        SELECT 1 FROM {task} o
+        WHERE o.clip_id = t.clip_id AND o.queue_id = t.queue_id AND o.claimed_by_id = %(user)s AND o.id <> t.id)
+    AND NOT EXISTS (
+        SELECT 1 FROM {annotation} a JOIN {task} ta ON ta.id = a.task_id
+        WHERE ta.clip_id = t.clip_id AND ta.queue_id = t.queue_id AND a.reviewer_id = %(user)s)"""
+# What the page shows of each claim, from `rows` (id, queue_id, clip_id, claimed_at, lease_expires_at, fresh).
+_PAGE = """
+SELECT r.id, r.queue_id, q.name, q.kind, q.guidelines, c.public_id, c.duration_ms, c.peaks, c.locale,
+       c.device_type, c.heard, c.response, c.intent, r.claimed_at, r.lease_expires_at,
+       w.text, w.words, w.model_name, r.fresh,
+       EXISTS (SELECT 1 FROM {members} mm JOIN {queue} mq ON mq.id = mm.queue_id
+               WHERE mm.user_id = %(user)s AND mq.id = %(queue)s AND NOT mq.archived) AS member
+FROM rows r
+JOIN {clip} c ON c.id = r.clip_id
+JOIN {queue} q ON q.id = r.queue_id
+LEFT JOIN {transcript} w ON w.id = (
+    SELECT x.id FROM {transcript} x WHERE x.clip_id = r.clip_id ORDER BY x.created_at DESC, x.id DESC LIMIT 1)
+ORDER BY r.claimed_at, r.id"""
+# PostgreSQL: all of it in one statement. Each queue's next tasks come from the claim index
+# (queue, state, created_at, id) in order, lapsed leases first, locked and skipped if locked;
+# then the highest priority and oldest of them are taken.
+_CLAIM_PG = """
+WITH {mine}, {held}, {need},
+lapsed AS (
+    SELECT p.id, mine.lease, mine.priority, 0 AS pass, p.created_at FROM mine CROSS JOIN LATERAL (
+        SELECT t.id, t.created_at FROM {task} t
+        WHERE t.queue_id = mine.id AND t.state = %(claimed)s AND t.lease_expires_at < %(now)s AND {eligible}
+        ORDER BY t.created_at, t.id LIMIT GREATEST(0, (SELECT n FROM need)) FOR UPDATE OF t SKIP LOCKED) p
+),
+waiting AS (
+    SELECT p.id, mine.lease, mine.priority, 1 AS pass, p.created_at FROM mine CROSS JOIN LATERAL (
+        SELECT t.id, t.created_at FROM {task} t
+        WHERE t.queue_id = mine.id AND t.state = %(open)s AND {eligible}
+        ORDER BY t.created_at, t.id LIMIT GREATEST(0, (SELECT n FROM need)) FOR UPDATE OF t SKIP LOCKED) p
+),
+picked AS (
+    SELECT id, lease FROM (SELECT * FROM lapsed UNION ALL SELECT * FROM waiting) c
+    ORDER BY priority DESC, pass, created_at, id LIMIT GREATEST(0, (SELECT n FROM need))
+),
+claimed AS (
+    UPDATE {task} t SET state = %(claimed)s, claimed_by_id = %(user)s, claimed_at = %(now)s,
+        lease_expires_at = %(now)s + picked.lease * INTERVAL '1 second'
+    FROM picked WHERE t.id = picked.id
+    RETURNING t.id, t.queue_id, t.clip_id, t.claimed_at, t.lease_expires_at
+),
+rows AS (
+    SELECT id, queue_id, clip_id, claimed_at, lease_expires_at, FALSE AS fresh FROM held
+    UNION ALL
+    SELECT id, queue_id, clip_id, claimed_at, lease_expires_at, TRUE AS fresh FROM claimed
+)
+{page}"""
+# SQLite: the next tasks in the same order (no index order needed at the demo's sizes).
+_CANDIDATES_SQLITE = """
+WITH {mine}, {held}, {need}
+SELECT t.id, mine.lease FROM {task} t JOIN mine ON mine.id = t.queue_id
+WHERE ((t.state = %(claimed)s AND t.lease_expires_at < %(now)s) OR t.state = %(open)s) AND {eligible}
+ORDER BY mine.priority DESC, CASE WHEN t.state = %(claimed)s THEN 0 ELSE 1 END, t.created_at, t.id
+LIMIT MAX(0, (SELECT n FROM need))"""
+_HELD_SQLITE = """
+WITH {held},
+rows AS (SELECT id, queue_id, clip_id, claimed_at, lease_expires_at, id IN ({fresh}) AS fresh FROM held)
+{page}"""
+
+
+@cache
+def _statement(name: str, *, top_up: bool, servable: str, fresh: str = "NULL") -> str:
+    tables = _tables()
+    parts = {
+        "mine": _MINE.format(**tables, servable=servable),
+        "held": _HELD.format(**tables),
+        "need": _NEED_TOP_UP if top_up else _NEED_ONE,
+        "eligible": _ELIGIBLE.format(**tables),
+        "page": _PAGE.format(**tables),
+    }
+    template = {"pg": _CLAIM_PG, "sqlite candidates": _CANDIDATES_SQLITE, "sqlite held": _HELD_SQLITE}[name]
+    return template.format(**tables, **parts, fresh=fresh)
+
+
+def _params(*, user_id: int, queue_id: int | None, now: datetime, want: int, servable_params: dict) -> dict:
+    params = {
+        "user": user_id,
+        "queue": queue_id,
+        "now": now,
+        "want": want,
+        "lease": settings.ANNOTATE_LEASE_SECONDS,
+        "ready": Clip.State.READY,
+        "open": Task.State.OPEN,
+        "claimed": Task.State.CLAIMED,
+        **servable_params,
+    }
+    if connection.vendor == "sqlite":  # datetimes as Django stores them there (naive UTC text)
+        params = {
+            k: connection.ops.adapt_datetimefield_value(v) if isinstance(v, datetime) else v for k, v in params.items()
+        }
+    return params
+
+
+def _when(value) -> datetime:
+    if isinstance(value, str):  # SQLite
+        value = parse_datetime(value)
+    if value is not None and timezone.is_naive(value):
+        value = timezone.make_aware(value, UTC)
+    return value
+
+
+def _json(value) -> Any:
+    return json.loads(value) if isinstance(value, str) else (value if value is not None else [])
+
+
+def _held_task(row) -> HeldTask:
+    return HeldTask(
+        task_id=row[0],
+        queue_id=row[1],
+        queue_name=row[2],
+        queue_kind=row[3],
+        queue_guidelines=row[4],
+        clip_public_id=row[5],
+        duration_ms=row[6],
+        peaks=_json(row[7]),
+        locale=row[8],
+        device_type=row[9],
+        heard=row[10],
+        response=row[11],
+        intent=row[12],
+        claimed_at=_when(row[13]),
+        lease_expires_at=_when(row[14]),
+        whisper_text=row[15] or "",
+        whisper_words=_json(row[16]),
+        whisper_model=row[17] or "",
+        fresh=bool(row[18]),
     )
-    annotated = Task.objects.filter(
-        clip_id=OuterRef("clip_id"), queue_id=OuterRef("queue_id"), annotation__reviewer=user
-    )
-    return (
-        Task.objects.filter(queue_id__in=queue_ids, clip__state=Clip.State.READY)
-        .exclude(Exists(skipped))
-        .exclude(Exists(seen))
-        .exclude(Exists(annotated))
-        .order_by("created_at", "pk")
-    )
 
 
-def _lock_one(qs: QuerySet[Task]) -> Task | None:
-    if connection.features.has_select_for_update_skip_locked:
-        qs = qs.select_for_update(skip_locked=True, of=("self",))
-    return qs.first()
-
-
-Servable = Callable[..., list[Queue]]  # (*, user, queues) -> the queues that may serve this reviewer now
-
-
-def every_queue(*, user, queues: list[Queue]) -> list[Queue]:
-    return queues
-
-
-@transaction.atomic
-def claim_next(*, user, queue: Queue | None = None, servable: Servable = every_queue) -> Task | None:
-    """Claim the next task for the reviewer from one queue, or from all theirs.
-
-    Expired leases are served first (they are the oldest work), then open tasks
-    by queue priority and age. Returns None when nothing is left. `servable` is
-    handed in by the caller: the reviewer's page passes reviewer care's rule
-    (annotate.escalation.care.servable_queues: opt-out and daily cap of likely
-    distressing queues).
-    """
+def _claim(*, user, queue_id: int | None, servable: Servable, top_up: bool) -> tuple[list[HeldTask], bool]:
+    """Claim and read back: (every claim the reviewer holds now, oldest first; whether `queue_id` is theirs)."""
     now = timezone.now()
-    queues = [queue] if queue is not None else list(Queue.objects.filter(members=user, archived=False))
-    queues = [q for q in queues if not q.archived]
-    queues = servable(user=user, queues=queues)
-    if not queues:
-        return None
-    for group in _by_priority(queues):
-        ids = [q.pk for q in group]
-        base = _candidates(user=user, queue_ids=ids, now=now)
-        lapsed = {"state": Task.State.CLAIMED, "lease_expires_at__lt": now}
-        task = None
-        # Leases seldom lapse: a plain look first spares building and planning the full query.
-        if Task.objects.filter(queue_id__in=ids, **lapsed).exists():
-            task = _lock_one(base.filter(**lapsed))
-        if task is None:
-            task = _lock_one(base.filter(state=Task.State.OPEN))
-        if task is None:
-            continue
-        lease = lease_for(next(q for q in group if q.pk == task.queue_id))
-        updated = (
-            Task.objects.filter(pk=task.pk, state=task.state, claimed_by_id=task.claimed_by_id)
-            .filter(lease_expires_at=task.lease_expires_at)
-            .update(state=Task.State.CLAIMED, claimed_by=user, claimed_at=now, lease_expires_at=now + lease)
-        )
-        if not updated:  # SQLite only: another claim won the race; try again
-            return claim_next(user=user, queue=queue)
-        task.state, task.claimed_by, task.claimed_at, task.lease_expires_at = (
-            Task.State.CLAIMED,
-            user,
-            now,
-            now + lease,
-        )
-        return task
-    return None
-
-
-def _by_priority(queues: list[Queue]) -> list[list[Queue]]:
-    groups: dict[int, list[Queue]] = {}
-    for q in queues:
-        groups.setdefault(q.priority, []).append(q)
-    return [groups[p] for p in sorted(groups, reverse=True)]
+    condition, extra = servable(user_id=user.pk, now=now)
+    want = 1 + settings.ANNOTATE_PREFETCH if top_up else 1
+    params = _params(user_id=user.pk, queue_id=queue_id, now=now, want=want, servable_params=extra)
+    if connection.vendor == "postgresql":
+        with connection.cursor() as cursor:
+            cursor.execute(_statement("pg", top_up=top_up, servable=condition), params)
+            rows = cursor.fetchall()
+    else:
+        rows = _claim_sqlite(params=params, top_up=top_up, servable=condition)
+    if queue_id is None:
+        member = True
+    elif rows:
+        member = bool(rows[0][19])
+    else:
+        member = Queue.objects.filter(pk=queue_id, members=user, archived=False).exists()
+    return [_held_task(row) for row in rows], member
 
 
 @transaction.atomic
-def claim_for_review(*, user, queue: Queue | None = None, servable: Servable = every_queue) -> list[Task]:
-    """Top the reviewer's claims up to 1 + ANNOTATE_PREFETCH and return them, oldest first."""
+def _claim_sqlite(*, params: dict, top_up: bool, servable: str) -> list:
+    """SQLite: one writer at a time; the conditional UPDATE keeps a claim correct all the same."""
+    taken: list[int] = []
+    now = _when(params["now"])
+    with connection.cursor() as cursor:
+        cursor.execute(_statement("sqlite candidates", top_up=top_up, servable=servable), params)
+        for task_id, lease in cursor.fetchall():
+            updated = Task.objects.filter(
+                Q(state=Task.State.OPEN) | Q(state=Task.State.CLAIMED, lease_expires_at__lt=now), pk=task_id
+            ).update(
+                state=Task.State.CLAIMED,
+                claimed_by_id=params["user"],
+                claimed_at=now,
+                lease_expires_at=now + timedelta(seconds=lease),
+            )
+            if updated:
+                taken.append(task_id)
+        fresh = ", ".join(str(int(pk)) for pk in taken) or "NULL"
+        cursor.execute(_statement("sqlite held", top_up=top_up, servable=servable, fresh=fresh), params)
+        return cursor.fetchall()
 
-    def relevant(tasks: list) -> list:
-        if queue is None:
-            return tasks
-        return [t for t in tasks if t.queue_id == queue.pk] or tasks
 
-    count = len(relevant(list(held_tasks(user=user).select_related(None).only("pk", "queue_id"))))
-    while count < 1 + settings.ANNOTATE_PREFETCH and claim_next(user=user, queue=queue, servable=servable) is not None:
-        count += 1
-    # One read of everything the page shows, instead of one per claimed task.
-    return relevant(list(held_tasks(user=user).prefetch_related("clip__machine_transcripts")))
+def claim_next(*, user, queue: Queue | None = None, servable: Servable = every_queue) -> Task | None:
+    """Claim one more task for the reviewer from one queue, or from all theirs; None when nothing is left.
+
+    Expired leases are served first (they are the oldest work), then open tasks by queue
+    priority and age. The reviewer's page uses claim_for_review; this is for services and tests.
+    """
+    held, _ = _claim(user=user, queue_id=queue.pk if queue else None, servable=servable, top_up=False)
+    fresh = [h.task_id for h in held if h.fresh]
+    if not fresh:
+        return None
+    return Task.objects.select_related("clip", "queue").get(pk=fresh[0])
+
+
+def claim_for_review(*, user, queue_id: int | None = None, servable: Servable = every_queue) -> list[HeldTask]:
+    """Top the reviewer's claims up to 1 + ANNOTATE_PREFETCH and return them, oldest first.
+
+    With `queue_id`, the claims of that queue (or all, when the reviewer holds none of it).
+    One statement on PostgreSQL. Raises NotMember if the queue is not the reviewer's.
+    """
+    held, member = _claim(user=user, queue_id=queue_id, servable=servable, top_up=True)
+    if not member:
+        raise NotMember(f"queue {queue_id} is not one of yours")
+    if queue_id is None:
+        return held
+    return [h for h in held if h.queue_id == queue_id] or held
 
 
 def lock_task(*, task_id: int, **filters) -> Task | None:

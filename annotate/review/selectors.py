@@ -12,11 +12,12 @@ import nh3
 from django.urls import reverse
 
 from annotate.clips import audio_urls
+from annotate.queues.claims import HeldTask
 from annotate.queues.models import Task
 
 
-def audio_token(*, task: Task, user) -> str:
-    return audio_urls.sign(door=audio_urls.REVIEW_DOOR, user=user, clip_public_id=task.clip.public_id, task_id=task.pk)
+def audio_token(*, task_id: int, clip_public_id: str, user) -> str:
+    return audio_urls.sign(door=audio_urls.REVIEW_DOOR, user=user, clip_public_id=clip_public_id, task_id=task_id)
 
 
 def held_task(*, user, task_id: int, clip_public_id: str) -> Task | None:
@@ -28,30 +29,26 @@ def held_task(*, user, task_id: int, clip_public_id: str) -> Task | None:
     )
 
 
-def task_payload(*, task: Task, user) -> dict[str, Any]:
-    clip = task.clip
-    transcripts = list(clip.machine_transcripts.all())
-    transcript = max(transcripts, key=lambda t: t.created_at) if transcripts else None
+def task_payload(*, task: HeldTask, user) -> dict[str, Any]:
+    """What the page gets of a claim (claims.claim_for_review): no query."""
     return {
-        "task_id": task.pk,
+        "task_id": task.task_id,
         "clip": {
-            "public_id": clip.public_id,
-            "duration": clip.duration_seconds,
-            "peaks": clip.peaks,
-            "locale": clip.locale,
-            "device_type": clip.device_type,
-            "heard": clip.heard,
-            "response": clip.response,
-            "intent": clip.intent,
+            "public_id": task.clip_public_id,
+            "duration": task.duration_seconds,
+            "peaks": task.peaks,
+            "locale": task.locale,
+            "device_type": task.device_type,
+            "heard": task.heard,
+            "response": task.response,
+            "intent": task.intent,
         },
-        "whisper": {
-            "text": transcript.text if transcript else "",
-            "words": transcript.words if transcript else [],
-            "model": transcript.model_name if transcript else "",
-        },
-        "queue": {"id": task.queue_id, "name": task.queue.name, "kind": task.queue.kind},
+        "whisper": {"text": task.whisper_text, "words": task.whisper_words, "model": task.whisper_model},
+        "queue": {"id": task.queue_id, "name": task.queue_name, "kind": task.queue_kind},
         "lease_expires_at": task.lease_expires_at.isoformat() if task.lease_expires_at else None,
-        "audio_url": reverse("review-audio", args=[audio_token(task=task, user=user)]),
+        "audio_url": reverse(
+            "review-audio", args=[audio_token(task_id=task.task_id, clip_public_id=task.clip_public_id, user=user)]
+        ),
     }
 
 
@@ -76,10 +73,10 @@ GUIDELINES_ATTRIBUTES = {
 GUIDELINES_URL_SCHEMES = {"http", "https", "mailto"}
 
 
-def guidelines_html(task: Task) -> str:
+def guidelines_html(markdown_source: str) -> str:
     # Leads write Markdown, not HTML: raw tags are shown as text. What Markdown makes
     # is then sanitised (nh3): a `javascript:` or `data:` link loses its href.
-    source = (task.queue.guidelines or "").replace("&", "&amp;").replace("<", "&lt;")
+    source = (markdown_source or "").replace("&", "&amp;").replace("<", "&lt;")
     html = markdown.markdown(source, extensions=["extra"], output_format="html")
     return nh3.clean(
         html,

@@ -5,7 +5,7 @@ from __future__ import annotations
 from django.conf import settings
 from django.contrib.auth.decorators import login_required
 from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
-from django.shortcuts import get_object_or_404, render
+from django.shortcuts import render
 from django.urls import reverse
 from django.views.decorators.http import require_GET, require_POST
 
@@ -25,8 +25,21 @@ reviewer_required = role_required(roles.REVIEWER, message="This page is for revi
 reviewer_api = role_required(roles.REVIEWER, message="for reviewers only", answer="json")
 
 
-def _get_queue_for_user(request: HttpRequest, queue_id: int) -> Queue:
-    return get_object_or_404(Queue, pk=queue_id, members=request.user, archived=False)
+def _claim(request: HttpRequest, queue_id: int | None, servable: claims.Servable) -> list[claims.HeldTask]:
+    try:
+        return claims.claim_for_review(user=request.user, queue_id=queue_id, servable=servable)
+    except claims.NotMember:
+        raise Http404("No such queue of yours.") from None
+
+
+def _page_queue(held: list[claims.HeldTask], queue_id: int | None) -> dict | None:
+    """The queue the page is of (its name for the title): from a claim, or read when none is of it."""
+    if queue_id is None:
+        return None
+    name = next((h.queue_name for h in held if h.queue_id == queue_id), None)
+    if name is None:
+        name = Queue.objects.filter(pk=queue_id).values_list("name", flat=True).first() or ""
+    return {"id": queue_id, "name": name}
 
 
 def _task_url(name: str) -> str:
@@ -45,10 +58,9 @@ def home(request: HttpRequest) -> HttpResponse:
 def review_page(
     request: HttpRequest, queue_id: int | None = None, *, servable: claims.Servable = claims.every_queue
 ) -> HttpResponse:
-    queue = _get_queue_for_user(request, queue_id) if queue_id is not None else None
-    held = claims.claim_for_review(user=request.user, queue=queue, servable=servable)
+    held = _claim(request, queue_id, servable)
     state = {
-        "queue_id": queue.pk if queue else None,
+        "queue_id": queue_id,
         "tasks": [selectors.task_payload(task=t, user=request.user) for t in held],
         "grades": [{"value": v, "label": str(label)} for v, label in Annotation.Grade.choices],
         "skip_reasons": [{"value": v, "label": str(label)} for v, label in Skip.Reason.choices],
@@ -67,8 +79,8 @@ def review_page(
         "review/review.html",
         {
             "state": state,
-            "queue": queue,
-            "guidelines": selectors.guidelines_html(held[0]) if held else "",
+            "queue": _page_queue(held, queue_id),
+            "guidelines": selectors.guidelines_html(held[0].queue_guidelines) if held else "",
         },
     )
 
@@ -84,8 +96,7 @@ def api_claim(request: HttpRequest, *, servable: claims.Servable = claims.every_
     queue_id = body.get("queue_id")
     if queue_id is not None and not isinstance(queue_id, int):
         return JsonResponse({"error": "queue_id must be a number"}, status=400)
-    queue = _get_queue_for_user(request, queue_id) if queue_id is not None else None
-    held = claims.claim_for_review(user=request.user, queue=queue, servable=servable)
+    held = _claim(request, queue_id, servable)
     return JsonResponse({"tasks": [selectors.task_payload(task=t, user=request.user) for t in held]})
 
 
