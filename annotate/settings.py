@@ -387,6 +387,7 @@ ANNOTATE_JOB_HISTORY_DAYS = env_int("ANNOTATE_JOB_HISTORY_DAYS", 14, minimum=1)
 ANNOTATE_WORKER_TTL = env_int("ANNOTATE_WORKER_TTL", 60, minimum=20)
 # Called by each sweeper pass: find work recorded in app state that has no job row yet.
 ANNOTATE_SWEEP_HOOKS = [
+    "annotate.quality.services.derive_pending",  # annotations whose kick was lost
     "annotate.clips.asr.schedule_missing_transcriptions",
     # exports past ANNOTATE_EXPORT_TTL_DAYS: their files deleted; rebuilds whose job was lost
     "annotate.leads.exports.delete_expired_exports",
@@ -413,7 +414,8 @@ ANNOTATE_WIRING = {
     "check_submitted_spans": "annotate.catalog.spans.check_against_text",
     "store_submitted_spans": "annotate.catalog.spans.store_for_annotation",
     # review: after an annotation is stored (in its transaction): gold score, agreement, final text
-    "after_annotation": "annotate.quality.services.after_annotation",
+    # Run by a worker after a submit (jobs.kick) and by the sweeper: the annotation outbox.
+    "derive_annotations": "annotate.quality.services.derive_pending",
     # quality: the entity spans of annotations, as comparable sets (entity agreement)
     "entity_span_sets": "annotate.leads.guards.entity_span_sets",
     # review: a reviewer's annotation is about to be replaced by their new version (undo of a

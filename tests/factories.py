@@ -21,9 +21,11 @@ from annotate.clips import audio, vault
 from annotate.clips.models import Clip, MachineTranscript, SealedIdentity
 from annotate.escalation import services as escalation_services
 from annotate.escalation.models import Case, Flag
+from annotate.quality import services as quality_services
 from annotate.queues import claims
 from annotate.queues.models import Queue, Task
 from annotate.queues.services import sample_clip
+from annotate.review.services import Submission, submit
 from tests.support import CANARY
 
 DEMO_CATALOG = Path(__file__).resolve().parent.parent / "demo" / "catalog.jsonl"
@@ -111,6 +113,23 @@ def seal_canary(clip: Clip) -> None:
         identity=vault.Identity(CANARY.account_id, CANARY.first_name, CANARY.device_serial),
         account_hash="c" * 64,
     )
+
+
+def reviewed(user, queue, text: str = "", **fields):
+    """The reviewer claims the next clip of the queue and submits `text` (Submission fields as keywords),
+    and the worker derives what follows (derived()). Returns (task, annotation)."""
+    task = claims.claim_next(user=user, queue=queue)
+    assert task is not None, f"{user} got no clip"
+    fields.setdefault("idempotency_key", f"k{next(_counter)}")
+    annotation, _ = submit(user=user, task_id=task.pk, submission=Submission(corrected_text=text, **fields))
+    derived()
+    return task, annotation
+
+
+def derived() -> int:
+    """What the `default` worker does after a submit: derive the quality figures, final transcripts and
+    dashboard of every annotation not derived yet (the annotation outbox)."""
+    return quality_services.derive_pending()
 
 
 def held_clip(reviewer, queue, text: str = "help me please", *, with_audio: bool = True) -> Task:

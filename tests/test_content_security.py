@@ -57,7 +57,7 @@ GUIDELINES = """Write **what you hear**.
 
 def test_guidelines_markdown_is_sanitised(reviewer, queue):
     Queue.objects.filter(pk=queue.pk).update(guidelines=GUIDELINES)
-    html = selectors.guidelines_html(held_clip(reviewer, Queue.objects.get(pk=queue.pk)))
+    html = selectors.guidelines_html(held_clip(reviewer, Queue.objects.get(pk=queue.pk)).queue.guidelines)
     assert "<strong>what you hear</strong>" in html
     assert "javascript:" not in html.lower()
     assert "data:text/html" not in html

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import io
 import json
-import uuid
 from datetime import timedelta
 
 import pytest
@@ -19,8 +18,7 @@ from annotate.clips.services import purge_clip
 from annotate.escalation.services import FlagInput, flag_clip
 from annotate.leads import services as leads
 from annotate.queues import claims
-from annotate.review.services import Submission, submit
-from tests.factories import import_entities, make_clip, make_queue, seal_canary
+from tests.factories import import_entities, make_clip, make_queue, reviewed, seal_canary
 
 pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("fresh_catalog")]
 
@@ -47,14 +45,7 @@ def artist(catalog, start: int = 16) -> SpanInput:
 
 def review(user, queue, text: str = "", spans=(), **fields):
     """The reviewer claims the next clip of the queue and submits `text` with `spans`."""
-    task = claims.claim_next(user=user, queue=queue)
-    assert task is not None, f"{user} got no clip"
-    annotation, _ = submit(
-        user=user,
-        task_id=task.pk,
-        submission=Submission(idempotency_key=uuid.uuid4().hex, corrected_text=text, spans=tuple(spans), **fields),
-    )
-    return annotation
+    return reviewed(user, queue, text, spans=tuple(spans), **fields)[1]
 
 
 def export(tmp_path, *args) -> tuple[str, list[dict]]:

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import uuid
 from datetime import timedelta
 
 import pytest
@@ -22,20 +21,13 @@ from annotate.quality import services as quality
 from annotate.queues import claims
 from annotate.queues.models import Task
 from annotate.queues.services import mix_gold
-from annotate.review.services import Submission, submit
-from tests.factories import make_clip, make_queue
+from tests.factories import make_clip, make_queue, reviewed
 
 IN_MEMORY = {"default": {"BACKEND": "channels.layers.InMemoryChannelLayer"}}
 
 
 def review(user, queue, text, seconds=10.0):
-    task = claims.claim_next(user=user, queue=queue)
-    annotation, _ = submit(
-        user=user,
-        task_id=task.pk,
-        submission=Submission(idempotency_key=uuid.uuid4().hex, corrected_text=text, seconds_spent=seconds),
-    )
-    return task, annotation
+    return reviewed(user, queue, text, seconds_spent=seconds)
 
 
 # --- the numbers --------------------------------------------------------------------------------------

@@ -4,7 +4,6 @@
 
 from __future__ import annotations
 
-import uuid
 from datetime import timedelta
 
 import pytest
@@ -22,7 +21,7 @@ from annotate.queues import claims
 from annotate.queues.models import Task
 from annotate.review.models import Annotation
 from annotate.review.services import Submission, SubmitError, submit
-from tests.factories import flag_task, make_clip, make_queue
+from tests.factories import derived, flag_task, make_clip, make_queue, reviewed
 from tests.support import post_json
 
 pytestmark = pytest.mark.django_db
@@ -31,20 +30,8 @@ IN_MEMORY = {"default": {"BACKEND": "channels.layers.InMemoryChannelLayer"}}
 
 
 def review(user, queue, text, *, listened=None, rate=None, seconds=6.0, **fields):
-    task = claims.claim_next(user=user, queue=queue)
-    annotation, _ = submit(
-        user=user,
-        task_id=task.pk,
-        submission=Submission(
-            idempotency_key=uuid.uuid4().hex,
-            corrected_text=text,
-            listened_fraction=listened,
-            playback_rate=rate,
-            seconds_spent=seconds,
-            **fields,
-        ),
-    )
-    return annotation
+    fields.update(listened_fraction=listened, playback_rate=rate, seconds_spent=seconds)
+    return reviewed(user, queue, text, **fields)[1]
 
 
 # --- what the page reports ------------------------------------------------------------------------
@@ -157,6 +144,7 @@ def test_a_new_version_within_the_window_replaces_the_old_one_in_the_quality_fig
         ),
     )
     assert created and amended.amended_at is not None
+    derived()
     assert list(Annotation.objects.filter(clip=clip).values_list("corrected_text", flat=True).order_by("pk")) == [
         "play some jazz",
         "play some jazz",

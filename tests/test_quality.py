@@ -4,13 +4,13 @@ from __future__ import annotations
 
 import json
 import random
-import uuid
 
 import pytest
 from django.apps import apps
 
 from annotate.audit.models import AuditEvent
 from annotate.clips.models import Clip, MachineTranscript
+from annotate.jobs import services as jobs
 from annotate.leads import selectors
 from annotate.quality import services as quality
 from annotate.quality.models import AgreementScore, ClipAgreement, FinalTranscript, GoldScore, WhisperScore
@@ -20,7 +20,7 @@ from annotate.queues.services import gold_count, mix_gold, sample_clip
 from annotate.review import metrics
 from annotate.review import selectors as review_selectors
 from annotate.review.services import Submission, submit
-from tests.factories import make_clip, make_queue
+from tests.factories import derived, make_clip, make_queue, reviewed
 from tests.support import make_user
 
 pytestmark = pytest.mark.django_db
@@ -29,14 +29,7 @@ pytestmark = pytest.mark.django_db
 def review(user, queue, text: str, **fields):
     """The reviewer claims the next clip of the queue and submits `text` for it, having heard it all."""
     fields.setdefault("listened_fraction", 1.0)
-    task = claims.claim_next(user=user, queue=queue)
-    assert task is not None, f"{user} got no clip"
-    annotation, _ = submit(
-        user=user,
-        task_id=task.pk,
-        submission=Submission(idempotency_key=uuid.uuid4().hex, corrected_text=text, **fields),
-    )
-    return task, annotation
+    return reviewed(user, queue, text, **fields)
 
 
 @pytest.fixture
@@ -273,6 +266,7 @@ def test_a_gold_task_looks_like_any_other_and_is_scored_against_the_reference(go
         task_id=gold_task.task_id,
         submission=Submission(idempotency_key="g1", corrected_text="play hello by beyonce"),
     )
+    derived()
     score = GoldScore.objects.get(annotation=annotation)
     assert (score.reviewer, score.queue, score.wer, score.accuracy) == (reviewer, gold_queue, 0.25, 0.75)
     # The gold clip's final text stays the reference.
@@ -359,3 +353,26 @@ def test_an_adjudicated_clip_can_become_gold(client, reviewer, other_reviewer, l
     gold = GoldClip.objects.get(queue=queue, clip=clip)
     assert gold.reference_text == "play halo" and gold.created_by == lead
     assert FinalTranscript.objects.get(clip=clip).text == "play halo"
+
+
+# --- the annotation outbox ------------------------------------------------------------------
+
+
+def test_what_follows_a_submit_is_derived_after_it_by_the_worker_or_the_sweeper(queue, reviewer):
+    """A submit stores the annotation only; the final transcript and Whisper's score follow when a
+    worker derives it: kicked after the commit, or found by the sweeper when the kick was lost."""
+    clip = make_clip("set a timer for ten minutes")
+    task = claims.claim_next(user=reviewer, queue=queue)
+    annotation, _ = submit(
+        user=reviewer,
+        task_id=task.pk,
+        submission=Submission(idempotency_key="k", corrected_text="set a timer for 10 minutes", listened_fraction=1.0),
+    )
+    assert annotation.derived_at is None
+    assert not FinalTranscript.objects.filter(clip=clip).exists()
+    assert jobs.sweep()["derive_pending"] == 1  # the kick never reached a worker: the sweeper's hook derives it
+    annotation.refresh_from_db()
+    assert annotation.derived_at is not None
+    assert FinalTranscript.objects.get(clip=clip).text == "set a timer for 10 minutes"
+    assert WhisperScore.objects.filter(clip=clip).count() == 1
+    assert quality.derive_pending() == 0  # once

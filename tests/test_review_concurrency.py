@@ -24,6 +24,7 @@ from django.utils import timezone
 
 from annotate.clips.models import Clip
 from annotate.escalation.models import Case, Flag
+from annotate.quality import services as quality
 from annotate.quality.models import ClipAgreement
 from annotate.queues import claims
 from annotate.queues.models import Skip, Task
@@ -140,6 +141,11 @@ def test_both_reviewers_of_an_overlap_clip_submitting_at_once_are_both_saved_and
 
     assert results == [(201, 201)] * PAIRS
     assert Annotation.objects.count() == 2 * PAIRS
+
+    def derive(index: int):  # two workers derive the clip's two annotations at once (the annotation outbox)
+        return lambda pair: quality.derive(annotation_id=pair[index].annotation.pk, clip_id=pair[index].clip_id)
+
+    assert race_pairs(pairs, derive(0), derive(1)) == [(True, True)] * PAIRS
     assert ClipAgreement.objects.count() == PAIRS
     assert sorted(ClipAgreement.objects.values_list("clip_id", flat=True)) == sorted(m.clip_id for m, _ in pairs)
 

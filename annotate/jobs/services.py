@@ -104,6 +104,39 @@ def schedule(
     return job
 
 
+def kick(queue_name: str, path: str) -> None:
+    """Once the current transaction commits, have a worker run the function at `path` (no arguments).
+
+    For work whose own rows are the outbox (say annotations not yet derived): the kick only
+    makes a worker look soon, and carries nothing that could be lost. No row, no query: if
+    Redis is unavailable the kick is dropped and the sweeper's hook for that work finds it.
+    Without Redis (the demo) the function runs here, after the commit.
+    """
+    if queue_name not in settings.RQ_QUEUE_NAMES:
+        raise ValueError(f"unknown queue {queue_name!r}; one of: {', '.join(settings.RQ_QUEUE_NAMES)}")
+    transaction.on_commit(lambda: _kick_now(queue_name, path), robust=True)
+
+
+def _kick_now(queue_name: str, path: str) -> None:
+    if not settings.REDIS_URL:
+        run_kicked(path)
+        return
+    import django_rq
+    from redis.exceptions import RedisError
+
+    try:
+        django_rq.get_queue(queue_name, connection=redis_for(queue_name)).enqueue(
+            run_kicked, path, result_ttl=0, failure_ttl=24 * 3600, description=f"kick {path}"
+        )
+    except RedisError as exc:
+        log.warning("kick of %s not handed to RQ, the sweeper will find the work: %s", path, exc)
+
+
+def run_kicked(path: str) -> Any:
+    """The RQ job of a kick."""
+    return resolve(path)()
+
+
 def dispatch(job_id: int) -> None:
     """Hand a committed job to RQ, or run it here when there is no Redis (the demo)."""
     if not settings.REDIS_URL:

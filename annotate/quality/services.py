@@ -1,9 +1,11 @@
 """Quality services: gold scores, overlap agreement, final transcripts, Whisper WER per model.
 
-`after_annotation` is called explicitly by the review service once an annotation
-is stored (no signals). It keeps to a few queries on the hot path: a single
-review records the final transcript and Whisper's score against it; only the
-last of k overlapping reviews computes the clip's agreement.
+What follows an annotation is derived after the submit, never in it: the stored
+annotation is the outbox entry (`derived_at` null), and `derive_pending` (a kick from
+the submit runs it on the `default` worker; the sweeper's hook runs it too, so a lost
+kick only delays it) calls `after_annotation` for each, oldest first. A single review
+records the final transcript and Whisper's score against it; only the last of k
+overlapping reviews computes the clip's agreement.
 """
 
 from __future__ import annotations
@@ -54,6 +56,38 @@ def usable_text(annotation: Annotation) -> str:
 
 
 # --- after each annotation ------------------------------------------------------------------
+
+
+def derive_pending(*, limit: int = 500) -> int:
+    """Derive what follows each annotation not yet derived (the outbox), oldest first. Returns how many.
+
+    Safe from several workers at once: each annotation is derived under its clip's lock
+    (claims' lock order), and once. One that fails is logged and left for the next pass.
+    """
+    pending = list(
+        Annotation.objects.filter(derived_at__isnull=True).order_by("pk").values_list("pk", "clip_id")[:limit]
+    )
+    derived = 0
+    for annotation_id, clip_id in pending:
+        try:
+            derived += derive(annotation_id=annotation_id, clip_id=clip_id)
+        except Exception:
+            log.exception("annotation %s: deriving what follows it failed; the next pass tries again", annotation_id)
+    return derived
+
+
+@transaction.atomic
+def derive(*, annotation_id: int, clip_id: int) -> bool:
+    """after_annotation for one annotation, unless another worker did it meanwhile (or it is gone)."""
+    lock_clip(clip_id)
+    annotation = (
+        Annotation.objects.select_related("task__queue").filter(pk=annotation_id, derived_at__isnull=True).first()
+    )
+    if annotation is None:
+        return False
+    after_annotation(annotation=annotation, task=annotation.task)
+    Annotation.objects.filter(pk=annotation_id).update(derived_at=timezone.now())
+    return True
 
 
 def after_annotation(*, annotation: Annotation, task: Task) -> None:

@@ -41,9 +41,15 @@ class Annotation(models.Model):
     wer = models.FloatField(null=True, blank=True, help_text="Whisper's word error rate against the corrected text")
     cer = models.FloatField(null=True, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
+    # The outbox: null until the quality figures, the final transcript and the dashboard have
+    # followed the annotation (annotate.quality.services.derive_pending, after the submit).
+    derived_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
-        indexes = [models.Index(fields=["reviewer", "created_at"])]
+        indexes = [
+            models.Index(fields=["reviewer", "created_at"]),
+            models.Index(fields=["id"], condition=models.Q(derived_at__isnull=True), name="annotation_underived_idx"),
+        ]
 
     def __str__(self) -> str:
         return f"annotation of {self.clip} by {self.reviewer}"

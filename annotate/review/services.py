@@ -13,7 +13,8 @@ from django.utils import timezone
 from annotate import wiring
 from annotate.clips.models import Clip
 from annotate.clips.services import purge_clip
-from annotate.queues.claims import ClaimError, get_held_task, lock_task
+from annotate.jobs import services as jobs
+from annotate.queues.claims import ClaimError, Finished, finish_held, finished, lock_task, not_held
 from annotate.queues.models import Task
 from annotate.review.metrics import error_rates, normalise
 from annotate.review.models import Annotation
@@ -66,36 +67,50 @@ class Submission:
 def submit(*, user, task_id: int, submission: Submission) -> tuple[Annotation, bool]:
     """Store the reviewer's annotation of a held task. Returns (annotation, created).
 
-    Idempotent: the same idempotency key returns the stored annotation, so a
-    retried or doubled submit stores one annotation, also when the retry
-    arrived while the first attempt was still being saved (it waits on the
-    clip's lock, then finds the task done and the annotation stored).
+    Two statements on PostgreSQL: the task marked done (with the clip's lock, then the
+    task's: claims.finish_held) and the annotation stored. What follows from it (gold and
+    agreement scores, the final transcript, the live dashboard) is derived by a worker
+    after the commit: the stored annotation is the outbox entry (annotate.quality.services.
+    derive_pending), and the commit kicks a worker to derive it.
+
+    Idempotent: the same idempotency key returns the stored annotation, so a retried or
+    doubled submit stores one annotation, also when the retry arrived while the first
+    attempt was still being saved (it waits on the clip's lock, then finds the task done
+    and the annotation stored). The key is looked up only when the submit cannot go ahead.
     """
     submission.check()
-    existing = Annotation.objects.filter(idempotency_key=submission.idempotency_key).first()
-    if existing is not None:
-        if existing.reviewer_id != user.pk:
-            raise SubmitError("idempotency_key already used")
-        return existing, False
     if submission.amends is not None:
+        earlier = _stored_under(submission.idempotency_key, user=user)
+        if earlier is not None:
+            return earlier, False
         return _amend(user=user, task_id=task_id, submission=submission), True
     try:
         return _submit(user=user, task_id=task_id, submission=submission), True
     except ClaimError:
-        existing = Annotation.objects.filter(idempotency_key=submission.idempotency_key, reviewer=user).first()
-        if existing is None:
+        earlier = _stored_under(submission.idempotency_key, user=user)
+        if earlier is None:
             raise
-        return existing, False
-    except IntegrityError:
-        existing = Annotation.objects.filter(idempotency_key=submission.idempotency_key, reviewer=user).first()
-        if existing is None:
+        return earlier, False
+    except IntegrityError:  # the key is taken, or the task has its annotation already
+        earlier = _stored_under(submission.idempotency_key, user=user)
+        if earlier is None:
             raise ClaimError("you already submitted this clip", reason=ClaimError.SUBMITTED) from None
-        return existing, False
+        return earlier, False
+
+
+def _stored_under(key: str, *, user) -> Annotation | None:
+    """The annotation this reviewer stored under the idempotency key; a key of someone else's is refused."""
+    existing = Annotation.objects.filter(idempotency_key=key).first()
+    if existing is not None and existing.reviewer_id != user.pk:
+        raise SubmitError("idempotency_key already used")
+    return existing
 
 
 @transaction.atomic
 def _submit(*, user, task_id: int, submission: Submission) -> Annotation:
-    task = get_held_task(user=user, task_id=task_id, for_update=True)  # the clip's lock, then the task's
+    task = finish_held(user=user, task_id=task_id)  # the clip's lock, then the task's
+    if task is None:
+        raise not_held(user=user, task_id=task_id)
     return _store(user=user, task=task, submission=submission)
 
 
@@ -129,27 +144,24 @@ def _amend(*, user, task_id: int, submission: Submission) -> Annotation:
         )
     wiring.call("annotation_replaced", annotation=old)
     old.delete()
-    annotation = _store(user=user, task=task, submission=submission)
-    annotation.amended_at = timezone.now()
-    annotation.save(update_fields=["amended_at"])
-    return annotation
+    now = timezone.now()
+    Task.objects.filter(pk=task_id).update(done_at=now)  # the new version may be undone in its turn
+    return _store(user=user, task=finished(task), submission=submission, amended_at=now)
 
 
-def _store(*, user, task: Task, submission: Submission) -> Annotation:
-    clip = task.clip
-    transcript = clip.machine_transcripts.order_by("-created_at").first()
-    whisper_text = transcript.text if transcript else ""
+def _store(*, user, task: Finished, submission: Submission, amended_at=None) -> Annotation:
     accidental = submission.accidental
+    whisper_text = task.whisper_text
     corrected = "" if accidental else submission.corrected_text.strip()
     wer, cer = (None, None) if accidental else error_rates(reference=corrected, hypothesis=whisper_text)
     annotation = Annotation.objects.create(
-        task=task,
-        clip=clip,
+        task_id=task.task_id,
+        clip_id=task.clip_id,
         reviewer=user,
         idempotency_key=submission.idempotency_key,
         corrected_text=corrected,
         whisper_text="" if accidental else whisper_text,
-        whisper_model=transcript.model_name if transcript else "",
+        whisper_model=task.whisper_model,
         answer_grade=submission.answer_grade,
         intent_correct=submission.intent_correct,
         no_speech=submission.no_speech,
@@ -163,6 +175,7 @@ def _store(*, user, task: Task, submission: Submission) -> Annotation:
         playback_rate=submission.playback_rate,
         unchanged=bool(not accidental and whisper_text and normalise(corrected) == normalise(whisper_text)),
         confirmed_unheard=submission.confirmed_unheard,
+        amended_at=amended_at,
     )
     if submission.spans and not accidental:
         try:
@@ -175,16 +188,14 @@ def _store(*, user, task: Task, submission: Submission) -> Annotation:
             )
         except ValueError as exc:
             raise SubmitError(str(exc)) from None
-    now = timezone.now()
-    Task.objects.filter(pk=task.pk).update(state=Task.State.DONE, done_at=now, lease_expires_at=None)
     if accidental and not task.is_gold:  # a gold clip is known speech: it is scored, never purged
-        discard_accidental_recording(clip=clip, marked_on=task)
-    # Gold score, overlap agreement, the final transcript, the live dashboard.
-    wiring.call("after_annotation", annotation=annotation, task=task)
+        discard_accidental_recording(clip=Clip.objects.get(pk=task.clip_id), marked_on=task.task_id)
+    # Gold score, overlap agreement, the final transcript, the live dashboard: after the commit.
+    jobs.kick("default", settings.ANNOTATE_WIRING["derive_annotations"])
     return annotation
 
 
-def discard_accidental_recording(*, clip, marked_on: Task) -> None:
+def discard_accidental_recording(*, clip, marked_on: int) -> None:
     """The one rule for a recording made without a wake word or a request (marked by a reviewer).
 
     In the submit's transaction, with the clip's row locked: no one else is served the
@@ -194,7 +205,7 @@ def discard_accidental_recording(*, clip, marked_on: Task) -> None:
     (the submit stores none), and the quality rules, exports and catalog mining all
     leave accidental annotations out.
     """
-    Task.objects.filter(clip=clip).exclude(pk=marked_on.pk).exclude(state=Task.State.DONE).update(
+    Task.objects.filter(clip=clip).exclude(pk=marked_on).exclude(state=Task.State.DONE).update(
         state=Task.State.WITHDRAWN, lease_expires_at=None
     )
     purge_clip(clip=clip, reason="accidental recording")
