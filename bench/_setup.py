@@ -80,6 +80,8 @@ def use_database(name: str, *, verbose: bool = True) -> str:
 
     if apps.ready:  # a second database in the same run: re-point the default connection
         connections.close_all()
+        if hasattr(connections["default"], "close_pool"):  # Django keeps one pool per alias: a new one
+            connections["default"].close_pool()
         connections["default"].settings_dict["NAME"] = name
     else:
         django.setup()
@@ -229,6 +231,7 @@ def add_history(queue, users: list, per_user: int) -> None:
                 "wer": "0",
                 "cer": "0",
                 "created_at": "done_at",
+                "derived_at": "done_at",  # long derived: not waiting in the annotation outbox
             },
             "FROM queues_task WHERE queue_id = %(queue)s AND id > %(after)s",
             {"queue": queue.pk, "after": after},
