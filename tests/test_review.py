@@ -264,3 +264,16 @@ def test_error_rates_are_undefined_against_an_empty_reference():
 def test_submission_check_is_the_services_own():
     with pytest.raises(SubmitError):
         Submission(idempotency_key="", corrected_text="x").check()
+
+
+def test_the_page_never_holds_two_tasks_of_one_clip_in_an_overlap_queue(reviewer, other_reviewer, settings):
+    """Topping up claims several tasks at once: never two of one clip (its other slots are someone else's)."""
+    settings.ANNOTATE_PREFETCH = 2
+    queue = make_queue(reviewer, other_reviewer, overlap=3)
+    for text in ("one", "two", "three", "four"):
+        make_clip(text)
+    held = claims.claim_for_review(user=reviewer, queue_id=queue.pk)
+    assert [t.whisper_text for t in held] == ["one", "two", "three"]
+    theirs = claims.claim_for_review(user=other_reviewer, queue_id=queue.pk)
+    assert [t.whisper_text for t in theirs] == ["one", "two", "three"]
+    assert not {t.task_id for t in held} & {t.task_id for t in theirs}

@@ -156,9 +156,9 @@ def _tables() -> dict[str, str]:
 # The reviewer's queues that may serve them now, with each one's lease in seconds.
 _MINE = """
 mine AS (
-    SELECT q.id, q.priority, COALESCE(q.lease_seconds, %(lease)s) AS lease
+    SELECT q.id, q.priority, q.overlap, COALESCE(q.lease_seconds, %(lease)s) AS lease
     FROM {queue} q JOIN {members} m ON m.queue_id = q.id AND m.user_id = %(user)s
-    WHERE NOT q.archived AND (%(queue)s::bigint IS NULL OR q.id = %(queue)s::bigint) AND ({servable})
+    WHERE NOT q.archived AND (CAST(%(queue)s AS BIGINT) IS NULL OR q.id = CAST(%(queue)s AS BIGINT)) AND ({servable})
 )"""
 # What the reviewer holds now (a lapsed lease is not held).
 _HELD = """
@@ -210,23 +210,32 @@ _LATEST_SQLITE = """LEFT JOIN {transcript} w ON w.id = (
     SELECT x.id FROM {transcript} x WHERE x.clip_id = r.clip_id ORDER BY x.created_at DESC, x.id DESC LIMIT 1)"""
 # PostgreSQL: all of it in one statement. Each queue's next tasks come from the claim index
 # (queue, state, created_at, id) in order, lapsed leases first, locked and skipped if locked;
-# then the highest priority and oldest of them are taken.
+# then the highest priority and oldest of them are taken, one per clip and queue. (A queue's
+# k tasks of a clip are made together, so n·k candidates hold n clips; the few locked beyond
+# those are free again when the statement ends.)
 _CLAIM_PG = """
 WITH {mine}, {held}, {need},
 lapsed AS (
-    SELECT p.id, mine.lease, mine.priority, 0 AS pass, p.created_at FROM mine CROSS JOIN LATERAL (
-        SELECT t.id, t.created_at FROM {task} t
+    SELECT p.id, p.clip_id, mine.id AS queue_id, mine.lease, mine.priority, 0 AS pass, p.created_at
+    FROM mine CROSS JOIN LATERAL (
+        SELECT t.id, t.clip_id, t.created_at FROM {task} t
         WHERE t.queue_id = mine.id AND t.state = %(claimed)s AND t.lease_expires_at < %(now)s AND {eligible}
-        ORDER BY t.created_at, t.id LIMIT GREATEST(0, (SELECT n FROM need)) FOR UPDATE OF t SKIP LOCKED) p
+        ORDER BY t.created_at, t.id LIMIT GREATEST(0, (SELECT n FROM need)) * mine.overlap
+        FOR UPDATE OF t SKIP LOCKED) p
 ),
 waiting AS (
-    SELECT p.id, mine.lease, mine.priority, 1 AS pass, p.created_at FROM mine CROSS JOIN LATERAL (
-        SELECT t.id, t.created_at FROM {task} t
+    SELECT p.id, p.clip_id, mine.id AS queue_id, mine.lease, mine.priority, 1 AS pass, p.created_at
+    FROM mine CROSS JOIN LATERAL (
+        SELECT t.id, t.clip_id, t.created_at FROM {task} t
         WHERE t.queue_id = mine.id AND t.state = %(open)s AND {eligible}
-        ORDER BY t.created_at, t.id LIMIT GREATEST(0, (SELECT n FROM need)) FOR UPDATE OF t SKIP LOCKED) p
+        ORDER BY t.created_at, t.id LIMIT GREATEST(0, (SELECT n FROM need)) * mine.overlap
+        FOR UPDATE OF t SKIP LOCKED) p
 ),
-picked AS (
-    SELECT id, lease FROM (SELECT * FROM lapsed UNION ALL SELECT * FROM waiting) c
+picked AS (  -- never two tasks of one clip in one queue (overlap: the clip's other slots are someone else's)
+    SELECT id, lease FROM (
+        SELECT DISTINCT ON (c.queue_id, c.clip_id) c.* FROM (SELECT * FROM lapsed UNION ALL SELECT * FROM waiting) c
+        ORDER BY c.queue_id, c.clip_id, c.priority DESC, c.pass, c.created_at, c.id
+    ) d
     ORDER BY priority DESC, pass, created_at, id LIMIT GREATEST(0, (SELECT n FROM need))
 ),
 claimed AS (  -- by id from an array: the planner must not guess how many were picked (a scan)
@@ -244,10 +253,10 @@ rows AS (
 # SQLite: the next tasks in the same order (no index order needed at the demo's sizes).
 _CANDIDATES_SQLITE = """
 WITH {mine}, {held}, {need}
-SELECT t.id, mine.lease FROM {task} t JOIN mine ON mine.id = t.queue_id
+SELECT t.id, t.queue_id, t.clip_id, mine.lease, (SELECT n FROM need) FROM {task} t JOIN mine ON mine.id = t.queue_id
 WHERE ((t.state = %(claimed)s AND t.lease_expires_at < %(now)s) OR t.state = %(open)s) AND {eligible}
 ORDER BY mine.priority DESC, CASE WHEN t.state = %(claimed)s THEN 0 ELSE 1 END, t.created_at, t.id
-LIMIT MAX(0, (SELECT n FROM need))"""
+LIMIT MAX(0, (SELECT n FROM need)) * COALESCE((SELECT MAX(overlap) FROM mine), 0)"""
 _HELD_SQLITE = """
 WITH {held},
 rows AS (SELECT id, queue_id, clip_id, claimed_at, lease_expires_at, id IN ({fresh}) AS fresh FROM held)
@@ -362,10 +371,13 @@ def _claim(*, user, queue_id: int | None, servable: Servable, top_up: bool) -> t
 def _claim_sqlite(*, params: dict, top_up: bool, servable: str) -> list:
     """SQLite: one writer at a time; the conditional UPDATE keeps a claim correct all the same."""
     taken: list[int] = []
+    clips: set[tuple[int, int]] = set()
     now = _when(params["now"])
     with connection.cursor() as cursor:
         cursor.execute(_statement("sqlite candidates", top_up=top_up, servable=servable), params)
-        for task_id, lease in cursor.fetchall():
+        for task_id, queue_id, clip_id, lease, need in cursor.fetchall():
+            if len(taken) >= need or (queue_id, clip_id) in clips:  # one task per clip and queue
+                continue
             updated = Task.objects.filter(
                 Q(state=Task.State.OPEN) | Q(state=Task.State.CLAIMED, lease_expires_at__lt=now), pk=task_id
             ).update(
@@ -376,6 +388,7 @@ def _claim_sqlite(*, params: dict, top_up: bool, servable: str) -> list:
             )
             if updated:
                 taken.append(task_id)
+                clips.add((queue_id, clip_id))
         fresh = ", ".join(str(int(pk)) for pk in taken) or "NULL"
         cursor.execute(_statement("sqlite held", top_up=top_up, servable=servable, fresh=fresh), params)
         return cursor.fetchall()
