@@ -49,6 +49,9 @@ def daphne_url(settings):
     from daphne.testing import DaphneProcess
 
     settings.ANNOTATE_DASHBOARD_THROTTLE_SECONDS = 0.2
+    # Jobs in the server process, after each commit (as in `make demo`): the submits' quality figures, and
+    # with them the dashboard's update, need no worker here (tests/topology has the deployed worker's).
+    settings.REDIS_URL = ""
     process = DaphneProcess("127.0.0.1", partial(_application), setup=_forget_inherited_connections)
     process.start()
     try:

@@ -71,7 +71,8 @@ def demo(settings, private_storage, rq_queues):
     settings.PASSWORD_HASHERS = global_settings.PASSWORD_HASHERS
     seed_kinds(EntityKind)  # a transactional test's flush removed what the migrations seeded
     catalog_index.forget()
-    with daphne_process(ANNOTATE_PRIVATE_ROOT=str(private_storage)) as answering:
+    # The server too: no Redis, so its jobs (the annotations' quality figures) run in it, after each commit.
+    with daphne_process(ANNOTATE_PRIVATE_ROOT=str(private_storage), REDIS_URL="") as answering:
         out = StringIO()
         call_command("load_demo", clips=CLIPS, stdout=out, stderr=out)
         yield answering(), out.getvalue()
