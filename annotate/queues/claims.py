@@ -21,12 +21,13 @@ and wanted the clip, the flag held the clip and wanted every task of it):
 3. then the rows that hang off them: annotations, skips, flags and cases,
    final transcripts, agreement scores.
 
-Who follows it: submit, skip, renew and flag (through `lock_task` /
+Who follows it: submit (`finish_held`: one statement that locks the clip, then
+updates the task), skip, renew and flag (through `lock_task` /
 `get_held_task(for_update=True)`), `purge_clip`, and the quality services
-(`fold_overlap`, `set_final`, `retire_gold`), which lock the clip first (a
-no-op when their caller holds it already). Claims and releases (`claim_next`,
-`release`, a lead removing a member) lock task rows only and never wait for a
-clip afterwards, so they cannot close a cycle; claims skip locked rows.
+(`derive`, `fold_overlap`, `set_final`, `retire_gold`), which lock the clip first (a
+no-op when their caller holds it already). Claims and releases (`claim_for_review`,
+`claim_next`, `release`, a lead removing a member) lock task rows only and never wait
+for a clip afterwards, so they cannot close a cycle; claims skip locked rows.
 
 NO KEY UPDATE rather than UPDATE: storing a row that refers to the clip (an
 annotation, a flag, a transcript) takes FOR KEY SHARE on the clip, which
