@@ -4,7 +4,10 @@ from __future__ import annotations
 
 from django.contrib.auth import get_user_model
 from django.contrib.auth.backends import ModelBackend
+from django.contrib.auth.models import Group
+from django.contrib.postgres.expressions import ArraySubquery
 from django.db import connection
+from django.db.models import OuterRef
 
 from annotate.accounts import roles
 
@@ -16,13 +19,11 @@ class RolesBackend(ModelBackend):
 
     def get_user(self, user_id):
         users = get_user_model()._default_manager.filter(pk=user_id)
-        if connection.vendor == "postgresql":
-            from django.contrib.postgres.aggregates import ArrayAgg
-
-            users = users.annotate(role_names=ArrayAgg("groups__name", default=[]))
+        if connection.vendor == "postgresql":  # an array of the group names beside the row: no GROUP BY
+            users = users.annotate(role_names=ArraySubquery(Group.objects.filter(user=OuterRef("pk")).values("name")))
         user = users.first()
         if user is None or not self.user_can_authenticate(user):
             return None
         if hasattr(user, "role_names"):
-            roles.remember(user, [name for name in user.role_names if name])
+            roles.remember(user, user.role_names)
         return user
