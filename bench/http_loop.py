@@ -31,9 +31,9 @@ CaptureQueriesContext on the same database, after one warm-up request of each, t
 assertNumQueries counts them (an atomic block's BEGIN and COMMIT and its SAVEPOINTs
 included; the kinds are listed); the targets are checked on the statements without
 transaction control, as issue 14 and tests/test_review_access.py count them (the
-raw-SQL floor's submit is 3 statements without its BEGIN and COMMIT too). Then the raw-SQL floor: psycopg alone, no HTTP and no
-Django, the same sequential run and R connections at once doing the same number of
-pairs (each connected before the clock starts), where a claim is one
+raw-SQL floor's submit is 3 statements without its BEGIN and COMMIT too). Then the
+raw-SQL floor: psycopg alone, no HTTP and no Django, the same sequential run and R
+connections at once doing the same number of pairs (each connected before the clock starts), where a claim is one
 `UPDATE … WHERE id = (SELECT … FOR UPDATE SKIP LOCKED LIMIT 1) RETURNING` and a submit
 is one transaction of an annotation INSERT and the task's UPDATE to done.
 
