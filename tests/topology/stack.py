@@ -41,6 +41,18 @@ POLL = 0.1  # seconds between readiness polls
 PROJECT_PREFIXES = ("ANNOTATE_", "DATABASE_URL", "REDIS_URL", "DJANGO_")
 MAKE_VARIABLES = ("HOST", "PORT", "MAKEFLAGS", "MAKELEVEL", "MFLAGS")  # the Makefile's, and make's own
 ROLES = ("reviewer", "lead", "officer", "admin", "ingest")
+WEB_WORKERS = 2  # uvicorn worker processes of the README's production web command
+
+
+def web_command(port: int, *, workers: int = WEB_WORKERS) -> list[str]:
+    """The README's production web command (Production, step 3) on `port`: uvicorn serving
+    annotate.asgi (HTTP and WebSockets) in `workers` processes that share the port."""
+    return [
+        str(BIN / "uvicorn"), "annotate.asgi:application", "--host", "127.0.0.1", "--port", str(port),
+        "--workers", str(workers), "--lifespan", "off", "--no-access-log",
+        "--proxy-headers", "--forwarded-allow-ips", "127.0.0.1",
+        "--timeout-keep-alive", "75", "--timeout-graceful-shutdown", "20",
+    ]  # fmt: skip
 
 
 # --- small helpers -------------------------------------------------------------------
@@ -451,12 +463,12 @@ class Stack:
     def start(self, name: str, args: Iterable[str], *, env: dict[str, str] | None = None) -> Process:
         return self.processes.start(name, args, env=env)
 
-    def web(self, port: int | None = None, *, timeout: float = 60) -> WebServer:
-        """The README's production web command: Daphne serving annotate.asgi, static files collected first."""
+    def web(self, port: int | None = None, *, workers: int = WEB_WORKERS, timeout: float = 60) -> WebServer:
+        """The README's production web command (uvicorn, `workers` processes), static files collected
+        first; returns once every worker process has loaded the app and the server answers."""
         self.env["ANNOTATE_STATIC_ROOT"] = str(self.static_root())
         port = port or free_port()
-        args = [str(BIN / "daphne"), "-b", "127.0.0.1", "-p", str(port), "annotate.asgi:application"]
-        server = WebServer(self.start("web", args), port)
+        server = WebServer(self.start("web", web_command(port, workers=workers)), port, workers)
         server.wait_ready(timeout=timeout)
         self.webs.append(server)
         return server
@@ -573,16 +585,21 @@ class Stack:
 class WebServer:
     process: Process
     port: int
+    workers: int = WEB_WORKERS
 
     def url(self, path: str = "/") -> str:
         return f"http://127.0.0.1:{self.port}{path}"
 
     def wait_ready(self, timeout: float = 60) -> None:
+        """Wait until every worker process has loaded the app (uvicorn logs "Started server process"
+        once a worker's app is imported) and the server answers /login/."""
         import requests
 
         def answers() -> bool:
             if not self.process.alive:
                 raise AssertionError(f"web server exited ({self.process.returncode}):\n{self.process.log_tail(80)}")
+            if self.process.log_text().count("Started server process") < self.workers:
+                return False
             try:
                 return requests.get(self.url("/login/"), timeout=2).status_code == 200
             except requests.RequestException:

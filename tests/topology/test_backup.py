@@ -10,7 +10,15 @@ import wave
 
 import pytest
 
-from tests.topology.stack import BASE_DIR, BIN, WebServer, create_database, database_name, drop_database, free_port
+from tests.topology.stack import (
+    BASE_DIR,
+    WebServer,
+    create_database,
+    database_name,
+    drop_database,
+    free_port,
+    web_command,
+)
 
 pytestmark = pytest.mark.topology
 
@@ -61,9 +69,8 @@ def test_a_restored_backup_plays_its_clips(stack, tmp_path):
         run_script("restore.sh", str(backup), env=env)
         assert list(restored_private.rglob("*.bin"))  # the encrypted audio came back
 
-        port = free_port()
-        args = [str(BIN / "daphne"), "-b", "127.0.0.1", "-p", str(port), "annotate.asgi:application"]
-        web = WebServer(stack.start("web-restored", args, env=env), port)
+        port = free_port()  # the README's production web command, on the restored deployment
+        web = WebServer(stack.start("web-restored", web_command(port), env=env), port)
         web.wait_ready()
         rita = stack.client(users["rita"], server=web)  # her session was restored with the database
 

@@ -1,5 +1,6 @@
-"""The topology harness itself: a fresh stack serves the login page under Daphne, a user made
-for the test signs in, and the test's redis-server stops and starts on the same port."""
+"""The topology harness itself: a fresh stack serves the login page under the production web
+command (uvicorn, two worker processes), a user made for the test signs in, and the test's
+redis-server stops and starts on the same port."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""Background work as deployed: uploads over HTTP to Daphne, transcribed by real
+"""Background work as deployed: uploads over HTTP to the web server (uvicorn), transcribed by real
 `manage.py worker asr` processes, through a killed worker and a Redis outage.
 
 Figures (how long recovery took) are printed, never asserted; the bounds in the
