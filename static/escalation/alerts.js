@@ -47,6 +47,8 @@ export class Beeper {
   }
 }
 
+const OPEN_TIMEOUT_MS = 10_000;
+
 /** A WebSocket that reconnects with backoff. onMessage(data), onState("live" | "down"). */
 export class LiveSocket {
   constructor(path, { onMessage, onState }) {
@@ -59,8 +61,15 @@ export class LiveSocket {
   }
 
   connect() {
-    this.ws = new WebSocket(this.url);
+    const ws = new WebSocket(this.url);
+    this.ws = ws;
+    // A browser waits for the opening handshake as long as the server keeps it open, and
+    // uvicorn sets no limit (Daphne closed it after 5 s): give up and retry after 10 s.
+    const opening = setTimeout(() => {
+      if (ws.readyState === WebSocket.CONNECTING) ws.close();
+    }, OPEN_TIMEOUT_MS);
     this.ws.addEventListener("open", () => {
+      clearTimeout(opening);
       this.attempt = 0;
       this.onState("live");
     });
@@ -72,6 +81,7 @@ export class LiveSocket {
       }
     });
     this.ws.addEventListener("close", (event) => {
+      clearTimeout(opening);
       this.onState(event.code === 4403 ? "refused" : "down");
       if (this.closedByUs || event.code === 4403) return;
       const delay = Math.min(30, 2 ** this.attempt) * 1000 * (0.85 + Math.random() * 0.3);

@@ -130,7 +130,13 @@ function connect() {
   const scheme = location.protocol === "https:" ? "wss" : "ws";
   const path = JSON.parse($("dashboard-socket").textContent); // annotate/leads/routing.py
   const socket = new WebSocket(`${scheme}://${location.host}${path}`);
+  // The browser waits for the opening handshake as long as the server keeps it open, and
+  // uvicorn sets no limit: give up after 10 s, and the close below tries again.
+  const opening = setTimeout(() => {
+    if (socket.readyState === WebSocket.CONNECTING) socket.close();
+  }, 10_000);
   socket.addEventListener("open", () => {
+    clearTimeout(opening);
     attempt = 0;
     setLive("live", "live");
   });
@@ -147,6 +153,7 @@ function connect() {
     }
   });
   socket.addEventListener("close", (event) => {
+    clearTimeout(opening);
     if (event.code === 4403) {
       setLive("off", "not allowed: sign in as a team lead");
       return;
