@@ -28,6 +28,19 @@ if str(ROOT) not in sys.path:
 SERVER_URL = os.environ.get("BENCH_DATABASE_URL", "postgres://postgres@127.0.0.1:5432/postgres")
 
 
+def size(text: str) -> int:
+    text = text.strip().lower().replace("_", "")
+    scale = {"k": 1_000, "m": 1_000_000}.get(text[-1:], 1)
+    return int(float(text.rstrip("km")) * scale)
+
+
+def percentile(values: list[float], p: float) -> float:
+    if not values:
+        return float("nan")
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, round(p / 100 * (len(ordered) - 1)))]
+
+
 def database_url(name: str) -> str:
     parts = urlsplit(SERVER_URL)
     return urlunsplit(parts._replace(path="/" + name))
@@ -105,11 +118,10 @@ def make_users(prefix: str, count: int, *groups: str) -> list:
     return users
 
 
-def _insert_select(model, values: dict[str, str], rest: str, params: dict) -> None:
-    """INSERT INTO model's table SELECT `values` (SQL by field name) `rest`; other fields get their defaults.
-
-    Fields added to the models later are filled with their defaults, so the bench keeps working.
-    """
+def columns_and_values(model, values: dict[str, str], params: dict) -> tuple[list[str], list[str]]:
+    """Quoted columns and SQL values of a row of `model`: `values` (SQL by field name), every other
+    field its default (added to `params`), nullable ones left out. Fields added to the models later
+    are filled with their defaults, so the benches keep working."""
     from django.db import connection
 
     columns, exprs = [], []
@@ -128,6 +140,14 @@ def _insert_select(model, values: dict[str, str], rest: str, params: dict) -> No
             raise ValueError(f"{model.__name__}.{f.name} has no default: the bench must give it a value")
         columns.append(connection.ops.quote_name(f.column))
         exprs.append(expr)
+    return columns, exprs
+
+
+def _insert_select(model, values: dict[str, str], rest: str, params: dict) -> None:
+    """INSERT INTO model's table SELECT `values` (SQL by field name) `rest`; other fields get their defaults."""
+    from django.db import connection
+
+    columns, exprs = columns_and_values(model, values, params)
     table = connection.ops.quote_name(model._meta.db_table)
     with connection.cursor() as cursor:
         cursor.execute(f"INSERT INTO {table} ({', '.join(columns)}) SELECT {', '.join(exprs)} {rest}", params)

@@ -49,6 +49,7 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from bench import _setup  # noqa: E402
+from bench._setup import percentile, size  # noqa: E402
 
 DB_PREFIX = "annotate_bench_claim_"
 BARRIER_SECONDS = 300  # every reviewer connected and warmed up, or the run fails
@@ -65,19 +66,6 @@ class Result:
     submit_cpu_ms: list[float] = field(default_factory=list)
     task_ids: list[int] = field(default_factory=list)
     errors: list[str] = field(default_factory=list)
-
-
-def size(text: str) -> int:
-    text = text.strip().lower().replace("_", "")
-    scale = {"k": 1_000, "m": 1_000_000}.get(text[-1:], 1)
-    return int(float(text.rstrip("km")) * scale)
-
-
-def percentile(values: list[float], p: float) -> float:
-    if not values:
-        return float("nan")
-    ordered = sorted(values)
-    return ordered[min(len(ordered) - 1, round(p / 100 * (len(ordered) - 1)))]
 
 
 # --- one reviewer ------------------------------------------------------------------------
@@ -185,6 +173,9 @@ def run_reviewers(*, mode: str, user_ids: list[int], queue_id: int, think: float
         return results, time.perf_counter() - began
 
     connections.close_all()  # never share a connection with the forked reviewers
+    for conn in connections.all():  # nor the pool, whose connections close_all only gave back
+        if hasattr(conn, "close_pool"):
+            conn.close_pool()
     context = multiprocessing.get_context("fork")
     start = context.Barrier(len(user_ids) + 1, timeout=BARRIER_SECONDS)
     queue = context.Queue()

@@ -83,6 +83,7 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from bench import _setup  # noqa: E402
+from bench._setup import percentile, size  # noqa: E402
 
 ROOT = _setup.ROOT
 BIN = Path(sys.executable).parent
@@ -109,19 +110,6 @@ FLOOR_DONE = (
     "UPDATE queues_task SET state = 'done', done_at = now() WHERE id = %(task)s AND claimed_by_id = %(user)s"
     " AND state = 'claimed'"
 )
-
-
-def size(text: str) -> int:
-    text = text.strip().lower().replace("_", "")
-    scale = {"k": 1_000, "m": 1_000_000}.get(text[-1:], 1)
-    return int(float(text.rstrip("km")) * scale)
-
-
-def percentile(values: list[float], p: float) -> float:
-    if not values:
-        return float("nan")
-    ordered = sorted(values)
-    return ordered[min(len(ordered) - 1, round(p / 100 * (len(ordered) - 1)))]
 
 
 def load_average() -> str:
@@ -486,21 +474,7 @@ def annotation_insert() -> tuple[str, dict]:
         "created_at": "now()",
     }
     params: dict = {"text": CORRECTED_TEXT}
-    columns, values = [], []
-    for f in Annotation._meta.concrete_fields:
-        if f.primary_key:
-            continue
-        if f.name in given:
-            value = given[f.name]
-        elif f.has_default() or (f.empty_strings_allowed and not f.null):
-            params[f"default_{f.column}"] = f.get_db_prep_save(f.get_default(), connection)
-            value = f"%(default_{f.column})s"
-        elif f.null:
-            continue
-        else:
-            raise SystemExit(f"Annotation.{f.name} is NOT NULL without a default: the floor must give it a value")
-        columns.append(connection.ops.quote_name(f.column))
-        values.append(value)
+    columns, values = _setup.columns_and_values(Annotation, given, params)
     table = connection.ops.quote_name(Annotation._meta.db_table)
     return f"INSERT INTO {table} ({', '.join(columns)}) VALUES ({', '.join(values)})", params
 
