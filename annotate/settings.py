@@ -276,6 +276,13 @@ ANNOTATE_WHISPER_BEAM_SIZE = env_int("ANNOTATE_WHISPER_BEAM_SIZE", 5, minimum=1)
 ANNOTATE_ASR_RETRIES = env_int("ANNOTATE_ASR_RETRIES", 2, minimum=0)
 ANNOTATE_ASR_RETRY_INTERVALS = [int(s) for s in env_list("ANNOTATE_ASR_RETRY_INTERVALS", ["10", "60"])]
 ANNOTATE_ASR_TIMEOUT = env_int("ANNOTATE_ASR_TIMEOUT", 300, minimum=1)
+# Packed decoding: a Whisper job takes up to ANNOTATE_ASR_PACK waiting clips (its own
+# first) and lays them into windows of at most ANNOTATE_ASR_PACK_WINDOW seconds with
+# ANNOTATE_ASR_PACK_GAP seconds of silence between them, so that short clips share one
+# encoder pass (docs/asr.md). 1: every clip decoded alone.
+ANNOTATE_ASR_PACK = env_int("ANNOTATE_ASR_PACK", 6, minimum=1)
+ANNOTATE_ASR_PACK_GAP = env_float("ANNOTATE_ASR_PACK_GAP", 1.0, minimum=0.2)
+ANNOTATE_ASR_PACK_WINDOW = env_float("ANNOTATE_ASR_PACK_WINDOW", 28.0, minimum=5.0)
 
 # --- Review ----------------------------------------------------------------------
 ANNOTATE_LEASE_SECONDS = env_int("ANNOTATE_LEASE_SECONDS", 600, minimum=10)

@@ -9,12 +9,14 @@ from __future__ import annotations
 
 import logging
 import time
+import zlib
+from datetime import timedelta
 from functools import cache
 from pathlib import Path
 
 from django.conf import settings
 from django.db import transaction
-from django.db.models import CharField, Exists, OuterRef, Value
+from django.db.models import CharField, Exists, F, OuterRef, Q, Value
 from django.db.models.functions import Cast, Concat
 from django.utils import timezone
 
@@ -63,70 +65,335 @@ def get_model():
     return model
 
 
-def transcribe_samples(samples) -> dict:
-    """Run Whisper on float32 16 kHz mono samples; return JSON-safe results."""
+SAMPLE_RATE = 16_000
+LEAD_SECONDS = 0.3  # silence before the first clip of a packed window
+SPAN_TOLERANCE = 0.25  # how far (s) a word may reach past its clip's span or speech before it is suspect
+SPEECH_PAD_MS = 80
+SNAP_SECONDS = 0.5
+REPEATED_TEXT_RATIO = 2.4  # zlib compression ratio above which text is a loop (faster-whisper's own threshold)
+
+
+def speech_bounds(samples) -> tuple[float, float] | None:
+    """Where speech starts and ends in a clip (Silero VAD, bundled with faster-whisper); None: no speech."""
+    from faster_whisper.vad import VadOptions, get_speech_timestamps
+
+    spans = get_speech_timestamps(samples, VadOptions(min_silence_duration_ms=300, speech_pad_ms=SPEECH_PAD_MS))
+    if not spans:
+        return None
+    return spans[0]["start"] / SAMPLE_RATE, spans[-1]["end"] / SAMPLE_RATE
+
+
+def _decode(samples, *, packed: bool = False):
+    """One Whisper pass. A packed window is decoded at temperature 0 only: faster-whisper's
+    fallback would decode the whole window again up to five times, at random; a clip of
+    it that looks wrong is decoded alone instead, where the fallback applies."""
     segments, info = get_model().transcribe(
         samples,
         beam_size=settings.ANNOTATE_WHISPER_BEAM_SIZE,
         word_timestamps=True,
         condition_on_previous_text=False,
+        **({"temperature": 0.0} if packed else {}),
     )
+    return list(segments), info
+
+
+def _clamped(value: float, bounds: tuple[float, float] | None) -> float:
+    if bounds is None:
+        return value
+    return min(max(value, bounds[0]), bounds[1])
+
+
+def _word_row(word, shift: float, bounds: tuple[float, float] | None) -> dict:
+    start = _clamped(float(word.start) - shift, bounds)
+    end = max(start, _clamped(float(word.end) - shift, bounds))
+    return {
+        "word": word.word.strip(),
+        "start": round(start, 3),
+        "end": round(end, 3),
+        "probability": round(float(word.probability), 3),
+    }
+
+
+def _snap_edges(groups: list[tuple[str, list[dict]]], bounds: tuple[float, float] | None) -> None:
+    """The first word starts where the clip's speech starts and the last ends where it ends.
+
+    Whisper's times for a clip's first and last word are its least reliable (they
+    stretch into the silence around the speech, by a different amount alone and
+    packed); the speech detector's edges are steadier. Only edges within
+    SNAP_SECONDS of the speech's are moved.
+    """
+    words = [w for _, ws in groups for w in ws]
+    if bounds is None or not words:
+        return
+    if 0 <= words[0]["start"] - bounds[0] <= SNAP_SECONDS:
+        words[0]["start"] = round(bounds[0], 3)
+    if 0 <= bounds[1] - words[-1]["end"] <= SNAP_SECONDS:
+        words[-1]["end"] = round(bounds[1], 3)
+
+
+def _result(
+    groups: list[tuple[str, list[dict]]],
+    bounds: tuple[float, float] | None,
+    language: str,
+    decoding: str,
+    window_clips: int,
+) -> dict:
+    """The stored shape: text, segments, words (times relative to the clip), language, how it was decoded."""
+    _snap_edges(groups, bounds)
     seg_rows, word_rows = [], []
-    for seg in segments:
-        seg_rows.append({"start": round(seg.start, 3), "end": round(seg.end, 3), "text": seg.text.strip()})
-        for w in seg.words or []:
-            word_rows.append(
-                {
-                    "word": w.word.strip(),
-                    "start": round(float(w.start), 3),
-                    "end": round(float(w.end), 3),
-                    "probability": round(float(w.probability), 3),
-                }
-            )
+    for text, words in groups:
+        if not words and not text:
+            continue
+        start = words[0]["start"] if words else 0.0
+        end = words[-1]["end"] if words else 0.0
+        seg_rows.append({"start": start, "end": end, "text": text})
+        word_rows.extend(words)
     return {
         "text": " ".join(s["text"] for s in seg_rows).strip(),
         "segments": seg_rows,
         "words": word_rows,
-        "language": info.language or "",
+        "language": language or "",
+        "decoding": decoding,
+        "window_clips": window_clips,
     }
 
 
-def transcribe_clip(*, clip_id: int) -> MachineTranscript | None:
-    """Transcribe one clip and store the result. Raises on failure (the job records it and retries).
+def transcribe_samples(samples, *, decoding: str = MachineTranscript.Decoding.SINGLE) -> dict:
+    """Run Whisper on one clip (float32 16 kHz mono samples); return JSON-safe results.
 
-    A clip already transcribed by this model is not transcribed again, and a purged
-    or erased clip is left alone, so a job that runs twice costs nothing the second time.
+    Word and segment times are kept inside the clip's speech (VAD), where Whisper's
+    first and last word times tend to stray into the silence around it.
     """
-    clip = Clip.objects.filter(pk=clip_id).first()
-    if clip is None:  # erased at the recorded person's request (annotate.privacy)
-        log.info("clip %s was erased before Whisper ran; nothing to do", clip_id)
-        return None
-    if clip.state == Clip.State.PURGED:
-        log.info("clip %s was purged before Whisper ran; nothing to do", clip.public_id)
-        return None
-    done = MachineTranscript.objects.filter(clip=clip, model_name=model_name()).first()
-    if clip.state == Clip.State.READY and done is not None:
-        log.info("clip %s is already transcribed by %s; nothing to do", clip.public_id, done.model_name)
-        return done
-    Clip.objects.filter(pk=clip.pk).update(state=Clip.State.TRANSCRIBING, asr_attempts=clip.asr_attempts + 1)
-    started = time.monotonic()
-    result = transcribe_samples(audio.wav_to_float32(vault.load_audio(clip)))
-    taken = time.monotonic() - started
+    bounds = speech_bounds(samples)
+    segments, info = _decode(samples)
+    groups = []
+    for seg in segments:
+        words = [_word_row(w, 0.0, bounds) for w in seg.words or []]
+        groups.append((seg.text.strip(), words))
+    return _result(groups, bounds, info.language, decoding, 1)
+
+
+def _windows(seconds: list[float]) -> list[list[int]]:
+    """Clips in order, greedily into windows of at most ANNOTATE_ASR_PACK_WINDOW seconds with gaps."""
+    limit, gap = settings.ANNOTATE_ASR_PACK_WINDOW, settings.ANNOTATE_ASR_PACK_GAP
+    windows: list[list[int]] = []
+    used = limit + 1.0
+    for index, length in enumerate(seconds):
+        if windows and used + gap + length <= limit:
+            windows[-1].append(index)
+            used += gap + length
+        else:
+            windows.append([index])
+            used = LEAD_SECONDS + length
+    return windows
+
+
+def _owner(word, offsets: list[float], lengths: list[float]) -> int | None:
+    """The clip (index in the window) a word of a packed window belongs to; None for a word in or across a gap.
+
+    A word belongs to the one clip its time overlaps: Whisper often stretches a clip's
+    first and last word into the silence around it. A word that overlaps no clip, or two,
+    belongs to none.
+    """
+    start, end = float(word.start), max(float(word.end), float(word.start) + 0.01)
+    touched = [k for k, (o, n) in enumerate(zip(offsets, lengths, strict=True)) if start < o + n and end > o]
+    return touched[0] if len(touched) == 1 else None
+
+
+def transcribe_packed(clips: list) -> list[dict]:
+    """Transcribe several clips with one Whisper pass per window; one result per clip, in order.
+
+    Each clip gets back only the words whose middle falls inside its own span, times
+    made relative to the clip and kept inside its speech. A clip whose result looks
+    wrong (speech but no words, a word reaching into a gap or far outside its speech,
+    words in a gap next to it) is transcribed again alone ("fallback").
+    """
+    import numpy as np
+
+    gap = settings.ANNOTATE_ASR_PACK_GAP
+    seconds = [len(c) / SAMPLE_RATE for c in clips]
+    results: list[dict | None] = [None] * len(clips)
+    for window in _windows(seconds):
+        if len(window) == 1:
+            results[window[0]] = transcribe_samples(clips[window[0]])
+            continue
+        bounds = {i: speech_bounds(clips[i]) for i in window}
+        offsets, parts, at = [], [np.zeros(int(LEAD_SECONDS * SAMPLE_RATE), dtype=np.float32)], LEAD_SECONDS
+        for i in window:
+            offsets.append(at)
+            parts += [clips[i].astype(np.float32, copy=False), np.zeros(int(gap * SAMPLE_RATE), dtype=np.float32)]
+            at += seconds[i] + gap
+        segments, info = _decode(np.concatenate(parts), packed=True)
+        log.debug("packed window: %s", [(round(s.start, 2), round(s.end, 2), s.temperature, s.text) for s in segments])
+        words: dict[int, list[tuple[int, object]]] = {i: [] for i in window}
+        texts: dict[tuple[int, int], str] = {}
+        suspect: dict[int, str] = {}
+        for seg_index, seg in enumerate(segments):
+            for word in seg.words or []:
+                k = _owner(word, offsets, [seconds[i] for i in window])
+                if k is None:  # inside a gap, or across one: the clips around it are not to be trusted
+                    after = next((k for k, o in enumerate(offsets) if o > word.start), len(window))
+                    for i in window[max(after - 1, 0) : after + 1]:
+                        suspect.setdefault(i, "a word in or across the gap next to it")
+                    continue
+                i, shift, speech = window[k], offsets[k], bounds[window[k]]
+                if speech is None or (
+                    word.end - shift < speech[0] - SPAN_TOLERANCE or word.start - shift > speech[1] + SPAN_TOLERANCE
+                ):
+                    suspect.setdefault(i, "a word where the clip has no speech")
+                words[i].append((seg_index, word))
+                texts[(i, seg_index)] = texts.get((i, seg_index), "") + word.word
+        for k, i in enumerate(window):
+            if bounds[i] is not None and not words[i]:
+                suspect.setdefault(i, "speech but no words")
+            text = "".join(w.word for _, w in words[i]).encode()
+            if len(text) > 40 and len(text) / len(zlib.compress(text)) > REPEATED_TEXT_RATIO:
+                suspect.setdefault(i, "repeated text")
+            if i in suspect:
+                log.info(
+                    "packed decoding of clip %d of %d looked wrong (%s); decoding it alone",
+                    k + 1,
+                    len(window),
+                    suspect[i],
+                )
+                results[i] = transcribe_samples(clips[i], decoding=MachineTranscript.Decoding.FALLBACK)
+                continue
+            groups: list[tuple[str, list[dict]]] = []
+            for seg_index in dict.fromkeys(s for s, _ in words[i]):
+                rows = [_word_row(w, offsets[k], bounds[i]) for s, w in words[i] if s == seg_index]
+                groups.append((texts[(i, seg_index)].strip(), rows))
+            results[i] = _result(groups, bounds[i], info.language, MachineTranscript.Decoding.PACKED, len(window))
+    return [r for r in results if r is not None]
+
+
+# --- taking clips and storing their transcripts ---------------------------------------------
+
+
+def _claimable(now) -> Q:
+    """Waiting for Whisper, or taken by a worker whose lease (ANNOTATE_ASR_TIMEOUT) has run out."""
+    lapsed = now - timedelta(seconds=settings.ANNOTATE_ASR_TIMEOUT)
+    return (
+        Q(state__in=[Clip.State.PENDING_ASR, Clip.State.ASR_RETRYING])
+        | Q(state=Clip.State.TRANSCRIBING, asr_started_at__lt=lapsed)
+        | Q(state=Clip.State.TRANSCRIBING, asr_started_at__isnull=True)
+    )
+
+
+def claim_batch(lead_id: int) -> tuple[list[Clip], object]:
+    """Take the job's own clip and, packing on, up to ANNOTATE_ASR_PACK - 1 other waiting clips.
+
+    Row locks (SKIP LOCKED on PostgreSQL) make the taking atomic, so two workers never
+    take the same clip; the lease (state transcribing, asr_started_at) is committed at
+    once and outlives the lock. A clip on its second or later try is decoded alone.
+    Returns ([], now) when the job's own clip is not waiting (done, purged, erased,
+    or being transcribed by another worker).
+    """
+    now = timezone.now()
     with transaction.atomic():
-        if (
-            not Clip.objects.filter(pk=clip.pk)
-            .exclude(state=Clip.State.PURGED)
-            .update(state=Clip.State.READY, asr_error="")
+        lead = Clip.objects.select_for_update().filter(_claimable(now), pk=lead_id).first()
+        if lead is None:
+            return [], now
+        clips = [lead]
+        room = settings.ANNOTATE_ASR_PACK - 1
+        if room > 0 and lead.asr_attempts == 0:
+            clips += list(
+                Clip.objects.select_for_update(skip_locked=True)
+                .filter(state=Clip.State.PENDING_ASR, asr_attempts=0)
+                .exclude(pk=lead.pk)
+                .order_by("pk")[:room]
+            )
+        Clip.objects.filter(pk__in=[c.pk for c in clips]).update(
+            state=Clip.State.TRANSCRIBING, asr_started_at=now, asr_attempts=F("asr_attempts") + 1
+        )
+    for clip in clips:
+        clip.asr_attempts += 1
+    return clips, now
+
+
+def _store(clip: Clip, taken_at, result: dict, seconds: float) -> MachineTranscript | None:
+    with transaction.atomic():
+        if not Clip.objects.filter(pk=clip.pk, state=Clip.State.TRANSCRIBING, asr_started_at=taken_at).update(
+            state=Clip.State.READY, asr_error="", asr_started_at=None
         ):
-            log.info("clip %s was purged while Whisper ran; its transcript is not kept", clip.public_id)
+            log.info("clip %s was purged, erased or taken over while Whisper ran; its transcript is not kept", clip.pk)
             return None
         transcript, _ = MachineTranscript.objects.update_or_create(
-            clip=clip,
-            model_name=model_name(),
-            defaults={**result, "seconds_taken": round(taken, 3)},
+            clip=clip, model_name=model_name(), defaults={**result, "seconds_taken": round(seconds, 3)}
         )
-    log.info("clip %s transcribed in %.2f s", clip.public_id, taken)
     return transcript
+
+
+def _alone(samples) -> tuple[dict | None, Exception | None, float]:
+    started = time.monotonic()
+    try:
+        return transcribe_samples(samples), None, time.monotonic() - started
+    except Exception as exc:
+        log.warning("Whisper failed on a clip", exc_info=True)
+        return None, exc, time.monotonic() - started
+
+
+def _companion_failed(clip: Clip, exc: Exception) -> None:
+    """A clip taken along by another clip's job failed: retry it with its own job, or give up."""
+    final = clip.asr_attempts > settings.ANNOTATE_ASR_RETRIES
+    record_failure(clip_id=clip.pk, error=f"{type(exc).__name__}: {exc}", final=final)
+    if not final:
+        with transaction.atomic():
+            if not Job.objects.filter(key=job_key(clip.pk), state__in=Job.OPEN_STATES).exists():
+                enqueue_transcription(clip)
+
+
+def transcribe_clip(*, clip_id: int) -> MachineTranscript | None:
+    """Transcribe the job's clip, with other waiting clips packed along; store each result.
+
+    Raises when the job's own clip failed (the job records it and retries); a clip
+    taken along that failed is retried by its own job. A clip already transcribed,
+    purged, erased or being transcribed by another worker costs nothing.
+    """
+    clips, taken_at = claim_batch(clip_id)
+    if not clips:
+        done = MachineTranscript.objects.filter(clip_id=clip_id, model_name=model_name()).first()
+        log.info("clip %s is not waiting for Whisper (done, purged, erased or taken); nothing to do", clip_id)
+        return done
+    samples: dict[int, object] = {}
+    errors: dict[int, Exception] = {}
+    for clip in clips:
+        try:
+            samples[clip.pk] = audio.wav_to_float32(vault.load_audio(clip))
+        except Exception as exc:
+            errors[clip.pk] = exc
+    ready = [c for c in clips if c.pk in samples]
+    results: dict[int, tuple[dict, float]] = {}
+    if len(ready) > 1:
+        started = time.monotonic()
+        try:
+            packed = transcribe_packed([samples[c.pk] for c in ready])
+        except Exception:
+            log.warning("packed Whisper decoding of %d clips failed; decoding each alone", len(ready), exc_info=True)
+        else:
+            taken = time.monotonic() - started
+            audio_seconds = sum(len(samples[c.pk]) for c in ready) / SAMPLE_RATE or 1.0
+            for clip, result in zip(ready, packed, strict=True):
+                results[clip.pk] = (result, taken * len(samples[clip.pk]) / SAMPLE_RATE / audio_seconds)
+    for clip in ready:
+        if clip.pk not in results:
+            result, error, taken = _alone(samples[clip.pk])
+            if error is not None:
+                errors[clip.pk] = error
+            else:
+                results[clip.pk] = (result, taken)
+    lead = None
+    for clip in clips:
+        if clip.pk in results:
+            result, taken = results[clip.pk]
+            transcript = _store(clip, taken_at, result, taken)
+            log.info("clip %s transcribed (%s) in %.2f s", clip.public_id, result["decoding"], taken)
+            if clip.pk == clip_id:
+                lead = transcript
+        elif clip.pk != clip_id:
+            _companion_failed(clip, errors[clip.pk])
+    if clip_id in errors:
+        raise errors[clip_id]
+    return lead
 
 
 def record_failure(*, clip_id: int, error: str, final: bool) -> None:

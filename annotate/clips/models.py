@@ -43,6 +43,9 @@ class Clip(models.Model):
     state = models.CharField(max_length=20, choices=State.choices, default=State.PENDING_ASR)
     asr_error = models.TextField(blank=True)
     asr_attempts = models.PositiveSmallIntegerField(default=0)
+    asr_started_at = models.DateTimeField(
+        null=True, blank=True, help_text="when a Whisper worker took the clip (its lease; annotate.clips.asr)"
+    )
     created_at = models.DateTimeField(auto_now_add=True)
     purged_at = models.DateTimeField(null=True, blank=True)
 
@@ -60,6 +63,11 @@ class Clip(models.Model):
 class MachineTranscript(models.Model):
     """Whisper's transcript of a clip, one per model, so WER is tracked per model."""
 
+    class Decoding(models.TextChoices):
+        SINGLE = "single", "alone"
+        PACKED = "packed", "packed with other clips"
+        FALLBACK = "fallback", "alone, after packed decoding looked wrong"
+
     clip = models.ForeignKey(Clip, on_delete=models.CASCADE, related_name="machine_transcripts")
     model_name = models.CharField(max_length=200)
     language = models.CharField(max_length=16, blank=True)
@@ -67,6 +75,8 @@ class MachineTranscript(models.Model):
     segments = models.JSONField(default=list, help_text="[{start, end, text}]")
     words = models.JSONField(default=list, help_text="[{word, start, end, probability}]")
     seconds_taken = models.FloatField(default=0)
+    decoding = models.CharField(max_length=12, choices=Decoding.choices, default=Decoding.SINGLE)
+    window_clips = models.PositiveSmallIntegerField(default=1, help_text="clips in the Whisper window it came from")
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:
