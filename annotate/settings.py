@@ -279,7 +279,7 @@ ANNOTATE_ASR_TIMEOUT = env_int("ANNOTATE_ASR_TIMEOUT", 300, minimum=1)
 # Packed decoding: a Whisper job takes up to ANNOTATE_ASR_PACK waiting clips (its own
 # first) and lays them into windows of at most ANNOTATE_ASR_PACK_WINDOW seconds with
 # ANNOTATE_ASR_PACK_GAP seconds of silence between them, so that short clips share one
-# encoder pass (docs/asr.md). 1: every clip decoded alone.
+# encoder pass (annotate/clips/asr.py). 1: every clip decoded alone.
 ANNOTATE_ASR_PACK = env_int("ANNOTATE_ASR_PACK", 6, minimum=1)
 ANNOTATE_ASR_PACK_GAP = env_float("ANNOTATE_ASR_PACK_GAP", 1.0, minimum=0.2)
 ANNOTATE_ASR_PACK_WINDOW = env_float("ANNOTATE_ASR_PACK_WINDOW", 28.0, minimum=5.0)
