@@ -32,6 +32,8 @@ FAKE_WHISPER = {
     "segments": [{"start": 0.0, "end": 2.2, "text": "set a timer for ten minutes"}],
     "words": [{"word": "set", "start": 0.0, "end": 0.3, "probability": 0.9}],
     "language": "en",
+    "decoding": "single",
+    "window_clips": 1,
 }
 
 
@@ -57,6 +59,11 @@ def canary_import(import_dir, caplog, monkeypatch):
     for name in [None, *logging.root.manager.loggerDict]:
         caplog.set_level(logging.DEBUG, logger=name)
     monkeypatch.setattr(asr, "transcribe_samples", lambda samples: FAKE_WHISPER)
+    monkeypatch.setattr(
+        asr,
+        "transcribe_packed",
+        lambda clips: [{**FAKE_WHISPER, "decoding": "packed", "window_clips": len(clips)}] * len(clips),
+    )
     manifest = write_manifest(
         import_dir / "manifest.jsonl",
         [

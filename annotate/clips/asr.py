@@ -269,30 +269,54 @@ def transcribe_packed(clips: list) -> list[dict]:
 # --- taking clips and storing their transcripts ---------------------------------------------
 
 
-def _claimable(now) -> Q:
-    """Waiting for Whisper, or taken by a worker whose lease (ANNOTATE_ASR_TIMEOUT) has run out."""
+def _claimable(now, lead_id: int) -> Q:
+    """Waiting for Whisper, or taken by a worker whose lease has ended.
+
+    A lease ends when ANNOTATE_ASR_TIMEOUT has passed, or when the clip's own job runs
+    again while holding it: a job runs once at a time, so the attempt that took the
+    lease has stopped (its worker was killed and the sweeper enqueued the job again).
+    """
     lapsed = now - timedelta(seconds=settings.ANNOTATE_ASR_TIMEOUT)
     return (
         Q(state__in=[Clip.State.PENDING_ASR, Clip.State.ASR_RETRYING])
         | Q(state=Clip.State.TRANSCRIBING, asr_started_at__lt=lapsed)
         | Q(state=Clip.State.TRANSCRIBING, asr_started_at__isnull=True)
+        | Q(state=Clip.State.TRANSCRIBING, asr_holder=lead_id)
     )
+
+
+def _release_orphans(lead_id: int) -> None:
+    """Clips a stopped attempt of this job had packed along go back to their own jobs."""
+    orphans = list(
+        Clip.objects.select_for_update().filter(state=Clip.State.TRANSCRIBING, asr_holder=lead_id).exclude(pk=lead_id)
+    )
+    if not orphans:
+        return
+    Clip.objects.filter(pk__in=[c.pk for c in orphans]).update(
+        state=Clip.State.ASR_RETRYING, asr_started_at=None, asr_holder=None
+    )
+    log.warning(
+        "clip %s: its last attempt stopped; %d clips packed with it go back to their own jobs", lead_id, len(orphans)
+    )
+    for clip in orphans:
+        enqueue_transcription(clip)  # returns the clip's open job when it has one
 
 
 def claim_batch(lead_id: int) -> tuple[list[Clip], object]:
     """Take the job's own clip and, packing on, up to ANNOTATE_ASR_PACK - 1 other waiting clips.
 
     Row locks (SKIP LOCKED on PostgreSQL) make the taking atomic, so two workers never
-    take the same clip; the lease (state transcribing, asr_started_at) is committed at
-    once and outlives the lock. A clip on its second or later try is decoded alone.
-    Returns ([], now) when the job's own clip is not waiting (done, purged, erased,
-    or being transcribed by another worker).
+    take the same clip; the lease (state transcribing, asr_started_at, asr_holder) is
+    committed at once and outlives the lock. A clip on its second or later try is
+    decoded alone. Returns ([], now) when the job's own clip is not waiting (done,
+    purged, erased, or being transcribed by another worker).
     """
     now = timezone.now()
     with transaction.atomic():
-        lead = Clip.objects.select_for_update().filter(_claimable(now), pk=lead_id).first()
+        lead = Clip.objects.select_for_update().filter(_claimable(now, lead_id), pk=lead_id).first()
         if lead is None:
             return [], now
+        _release_orphans(lead_id)
         clips = [lead]
         room = settings.ANNOTATE_ASR_PACK - 1
         if room > 0 and lead.asr_attempts == 0:
@@ -303,7 +327,7 @@ def claim_batch(lead_id: int) -> tuple[list[Clip], object]:
                 .order_by("pk")[:room]
             )
         Clip.objects.filter(pk__in=[c.pk for c in clips]).update(
-            state=Clip.State.TRANSCRIBING, asr_started_at=now, asr_attempts=F("asr_attempts") + 1
+            state=Clip.State.TRANSCRIBING, asr_started_at=now, asr_holder=lead_id, asr_attempts=F("asr_attempts") + 1
         )
     for clip in clips:
         clip.asr_attempts += 1
@@ -313,7 +337,7 @@ def claim_batch(lead_id: int) -> tuple[list[Clip], object]:
 def _store(clip: Clip, taken_at, result: dict, seconds: float) -> MachineTranscript | None:
     with transaction.atomic():
         if not Clip.objects.filter(pk=clip.pk, state=Clip.State.TRANSCRIBING, asr_started_at=taken_at).update(
-            state=Clip.State.READY, asr_error="", asr_started_at=None
+            state=Clip.State.READY, asr_error="", asr_started_at=None, asr_holder=None
         ):
             log.info("clip %s was purged, erased or taken over while Whisper ran; its transcript is not kept", clip.pk)
             return None
@@ -338,8 +362,7 @@ def _companion_failed(clip: Clip, exc: Exception) -> None:
     record_failure(clip_id=clip.pk, error=f"{type(exc).__name__}: {exc}", final=final)
     if not final:
         with transaction.atomic():
-            if not Job.objects.filter(key=job_key(clip.pk), state__in=Job.OPEN_STATES).exists():
-                enqueue_transcription(clip)
+            enqueue_transcription(clip)  # returns the clip's open job when it has one
 
 
 def transcribe_clip(*, clip_id: int) -> MachineTranscript | None:
@@ -400,7 +423,10 @@ def record_failure(*, clip_id: int, error: str, final: bool) -> None:
     """Make a failure visible on the clip: retrying, or failed for good."""
     state = Clip.State.ASR_FAILED if final else Clip.State.ASR_RETRYING
     Clip.objects.filter(pk=clip_id).exclude(state=Clip.State.PURGED).update(
-        state=state, asr_error=f"{timezone.now():%Y-%m-%d %H:%M:%S} {error}"[:2000]
+        state=state,
+        asr_error=f"{timezone.now():%Y-%m-%d %H:%M:%S} {error}"[:2000],
+        asr_started_at=None,
+        asr_holder=None,
     )
 
 

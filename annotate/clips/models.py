@@ -46,6 +46,11 @@ class Clip(models.Model):
     asr_started_at = models.DateTimeField(
         null=True, blank=True, help_text="when a Whisper worker took the clip (its lease; annotate.clips.asr)"
     )
+    asr_holder = models.PositiveBigIntegerField(
+        null=True,
+        blank=True,
+        help_text="the clip whose Whisper job holds the lease (itself, or the clip it was packed with)",
+    )
     created_at = models.DateTimeField(auto_now_add=True)
     purged_at = models.DateTimeField(null=True, blank=True)
 
