@@ -105,7 +105,9 @@ def serve(queue_names: list[str], *, burst: bool = False, sweep: bool = True, na
             backoff = 1.0
             worker.work(burst=burst, logging_level=settings.ANNOTATE_LOG_LEVEL, with_scheduler=False)
             _install(on_signal)  # RQ installed its own handlers for the loop; ours again for the pauses
-            if burst or worker._stop_requested:
+            # RQ's handler took the SIGTERM: busy, it sets _stop_requested and ends after the job;
+            # idle, it only ends the loop (StopRequested), and the date is what tells that from an outage.
+            if burst or worker._stop_requested or worker._shutdown_requested_date is not None:
                 break
             log.warning("the RQ loop ended (Redis unavailable?); starting it again in %.0f s", backoff)
         except RedisError as exc:

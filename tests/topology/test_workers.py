@@ -126,6 +126,30 @@ def test_a_worker_killed_mid_whisper_leaves_no_clip_stuck(stack):
     assert "stopped while running it" in second.log_text()
 
 
+def test_sigterm_stops_an_idle_worker_at_once_and_a_busy_one_after_its_clip(stack):
+    pipe = stack.users({"pipe": ["ingest"]})["pipe"]
+    stack.web()
+    idle, busy = stack.worker("default"), stack.worker("asr")
+    idle.wait_for_log("Listening on", timeout=60)
+    started = time.monotonic()
+    assert idle.terminate(timeout=20) == 0, idle.log_tail()  # systemd's stop, or a deploy
+    print(f"an idle worker stopped {time.monotonic() - started:.1f} s after SIGTERM")
+    assert time.monotonic() - started < 10
+    assert "worker stopped" in idle.log_text() and "starting it again" not in idle.log_text()
+
+    busy.wait_for_log(MODEL_LOADED, timeout=120)
+    assert upload(stack.client(), pipe.token, long_clip()).status_code == 201
+    wait_for(
+        lambda: stack.sql("SELECT state FROM clips_clip") == [("transcribing",)],
+        timeout=60,
+        message="Whisper never started on the clip",
+        interval=0.05,
+    )
+    assert busy.terminate(timeout=120) == 0, busy.log_tail()  # the clip first, then the exit
+    assert stack.sql("SELECT state FROM clips_clip") == [("ready",)]
+    assert stack.sql("SELECT state, attempts FROM jobs_job") == [("done", 1)]
+
+
 def test_a_redis_outage_during_uploads_reviews_and_a_flag_loses_nothing(stack):
     users = stack.users({"pipe": ["ingest"], "rita": ["reviewer"], "olga": ["officer"]})
     queue_id = stack.django(
