@@ -203,10 +203,11 @@ def _owner(word, offsets: list[float], lengths: list[float]) -> int | None:
 def transcribe_packed(clips: list) -> list[dict]:
     """Transcribe several clips with one Whisper pass per window; one result per clip, in order.
 
-    Each clip gets back only the words whose middle falls inside its own span, times
-    made relative to the clip and kept inside its speech. A clip whose result looks
-    wrong (speech but no words, a word reaching into a gap or far outside its speech,
-    words in a gap next to it) is transcribed again alone ("fallback").
+    Each clip gets back only the words whose time overlaps its own span (and no other),
+    times made relative to the clip and kept inside its speech. A clip whose result
+    looks wrong (speech but no words, a word where it has no speech, a word in or
+    across a gap next to it, looping text) is transcribed again alone ("fallback").
+    docs/asr.md tells the whole of it.
     """
     import numpy as np
 
