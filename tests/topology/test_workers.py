@@ -126,6 +126,33 @@ def test_a_worker_killed_mid_whisper_leaves_no_clip_stuck(stack):
     assert "stopped while running it" in second.log_text()
 
 
+def test_a_worker_killed_mid_packed_window_loses_none_of_its_clips(stack):
+    pipe = stack.users({"pipe": ["ingest"]})["pipe"]
+    stack.web()
+    client = stack.client()
+    for clip in demo_clips(6):  # a backlog: the first job takes all six into one window
+        assert upload(client, pipe.token, clip).status_code == 201
+    first = stack.worker("asr")
+    wait_for(
+        lambda: stack.sql("SELECT count(*) FROM clips_clip WHERE state = 'transcribing'") == [(6,)],
+        timeout=120,
+        message="the first job never took the six clips",
+        interval=0.05,
+    )
+    (holder,) = {h for (h,) in stack.sql("SELECT asr_holder FROM clips_clip")}
+    first.kill9()  # mid-window
+
+    second = stack.worker("asr")
+    took = wait_all_transcribed(stack, 6, timeout=SWEEP_SECONDS + 180)
+    print(f"six clips of a killed packed window transcribed {took:.1f} s after the kill")
+    assert stack.sql("SELECT count(*) FROM clips_machinetranscript")[0][0] == 6
+    assert stack.sql("SELECT count(*) FROM clips_clip WHERE asr_holder IS NOT NULL") == [(0,)]
+    lead_job = stack.sql("SELECT state, attempts FROM jobs_job WHERE key = %s", [f"asr:clip:{holder}"])
+    assert lead_job == [("done", 2)]  # run again by the sweeper, never by hand
+    assert stack.sql("SELECT count(*) FROM jobs_job WHERE state <> 'done'") == [(0,)]
+    assert "clips packed with it go back to their own jobs" in second.log_text()
+
+
 def test_sigterm_stops_an_idle_worker_at_once_and_a_busy_one_after_its_clip(stack):
     pipe = stack.users({"pipe": ["ingest"]})["pipe"]
     stack.web()
