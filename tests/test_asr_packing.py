@@ -260,6 +260,19 @@ def test_a_job_run_again_after_its_worker_died_takes_its_clip_back_and_frees_the
     assert asr._store(clips[0], first_at, {"text": "stale"}, 1.0) is None
 
 
+@pytest.mark.django_db
+def test_clips_packed_by_a_job_whose_own_clip_was_purged_meanwhile_are_freed_when_it_runs_again():
+    clips = timer_clips(3)
+    asr.claim_batch(clips[0].pk)  # the worker dies; then the job's own clip is purged (retention, erasure)
+    Clip.objects.filter(pk=clips[0].pk).update(state=Clip.State.PURGED)
+
+    assert asr.claim_batch(clips[0].pk)[0] == []
+
+    assert set(Clip.objects.exclude(pk=clips[0].pk).values_list("state", "asr_holder")) == {
+        (Clip.State.ASR_RETRYING, None)
+    }
+
+
 @pytest.mark.postgres
 @pytest.mark.django_db(transaction=True)
 def test_workers_taking_clips_at_once_never_take_the_same_clip(settings):

@@ -314,10 +314,10 @@ def claim_batch(lead_id: int) -> tuple[list[Clip], object]:
     """
     now = timezone.now()
     with transaction.atomic():
+        _release_orphans(lead_id)  # even when its own clip is gone (purged, erased) or done meanwhile
         lead = Clip.objects.select_for_update().filter(_claimable(now, lead_id), pk=lead_id).first()
         if lead is None:
             return [], now
-        _release_orphans(lead_id)
         clips = [lead]
         room = settings.ANNOTATE_ASR_PACK - 1
         if room > 0 and lead.asr_attempts == 0:
