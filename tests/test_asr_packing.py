@@ -20,6 +20,7 @@ from pathlib import Path
 
 import pytest
 from django.db import connection
+from django.utils import timezone
 
 from annotate.clips import asr, ingest
 from annotate.clips.models import Clip, MachineTranscript
@@ -228,6 +229,52 @@ def test_a_companion_whose_audio_cannot_be_read_is_retried_by_its_own_job(settin
     assert "the audio file is unreadable" in states[clips[1].pk].asr_error
     assert Job.objects.filter(key=asr.job_key(clips[1].pk), state__in=Job.OPEN_STATES).count() == 1
     assert states[clips[0].pk].state == states[clips[2].pk].state == Clip.State.READY
+
+
+@pytest.mark.django_db
+def test_rqs_job_timeout_ends_the_job_instead_of_decoding_each_clip_alone(settings, scripted):
+    from rq.timeouts import JobTimeoutException
+
+    settings.ANNOTATE_ASR_PACK = 3
+    clips = timer_clips(3)
+
+    def out_of_time():
+        raise JobTimeoutException("Task exceeded maximum timeout value (360 seconds)")
+
+    model = scripted(out_of_time)
+    with pytest.raises(JobTimeoutException):
+        asr.transcribe_clip(clip_id=clips[0].pk)
+    assert len(model.calls) == 1  # not three more decodings past the deadline
+    assert not MachineTranscript.objects.exists()
+
+
+@pytest.mark.django_db
+def test_a_failure_recorded_late_never_undoes_a_transcript_or_another_workers_lease():
+    clips = timer_clips(2)
+    done, _ = asr.claim_batch(clips[0].pk)
+    assert asr._store(done[0], _, {"text": "set a timer", "words": [], "language": "en"}, 1.0) is not None
+    asr.record_failure(clip_id=clips[0].pk, error="RuntimeError: a companion's store failed", final=True)
+    assert Clip.objects.get(pk=clips[0].pk).state == Clip.State.READY  # the job failed after storing it
+
+    other = clips[1]
+    Clip.objects.filter(pk=other.pk).update(state=Clip.State.PENDING_ASR, asr_holder=None, asr_started_at=None)
+    _, old_lease = asr.claim_batch(other.pk)
+    Clip.objects.filter(pk=other.pk).update(asr_started_at=timezone.now(), asr_holder=999)  # another worker took over
+    asr.record_failure(clip_id=other.pk, error="OSError: unreadable", final=False, taken_at=old_lease)
+    assert Clip.objects.get(pk=other.pk).state == Clip.State.TRANSCRIBING
+
+
+@pytest.mark.django_db
+def test_a_job_that_gives_up_frees_the_clips_its_last_attempt_took_along():
+    clips = timer_clips(3)
+    asr.claim_batch(clips[0].pk)  # its last attempt; the worker dies, and the job has no tries left
+
+    asr.record_failure(clip_id=clips[0].pk, error="its worker stopped while running it (attempt 3)", final=True)
+
+    assert Clip.objects.get(pk=clips[0].pk).state == Clip.State.ASR_FAILED
+    for clip in clips[1:]:
+        assert Clip.objects.get(pk=clip.pk).state == Clip.State.ASR_RETRYING
+        assert Job.objects.filter(key=asr.job_key(clip.pk), state__in=Job.OPEN_STATES).exists()
 
 
 # --- taking clips: leases and row locks ----------------------------------------------------------

@@ -287,10 +287,15 @@ def _claimable(now, lead_id: int) -> Q:
 
 
 def _release_orphans(lead_id: int) -> None:
-    """Clips a stopped attempt of this job had packed along go back to their own jobs."""
-    orphans = list(
-        Clip.objects.select_for_update().filter(state=Clip.State.TRANSCRIBING, asr_holder=lead_id).exclude(pk=lead_id)
+    """Clips a stopped attempt of this job had packed along go back to their own jobs.
+
+    Takes the row locks of the job's own clip and of those clips in one statement, in
+    primary-key order (the order erasure locks in), so the two never deadlock.
+    """
+    locked = Clip.objects.select_for_update().filter(
+        Q(pk=lead_id) | Q(state=Clip.State.TRANSCRIBING, asr_holder=lead_id)
     )
+    orphans = [c for c in locked.order_by("pk") if c.pk != lead_id and c.asr_holder == lead_id]
     if not orphans:
         return
     Clip.objects.filter(pk__in=[c.pk for c in orphans]).update(
@@ -348,19 +353,28 @@ def _store(clip: Clip, taken_at, result: dict, seconds: float) -> MachineTranscr
     return transcript
 
 
+def _out_of_time(exc: BaseException) -> bool:
+    """RQ's job timeout (a plain Exception in rq 3) ends the job: never decode on past it."""
+    from rq.timeouts import BaseTimeoutException
+
+    return isinstance(exc, BaseTimeoutException)
+
+
 def _alone(samples) -> tuple[dict | None, Exception | None, float]:
     started = time.monotonic()
     try:
         return transcribe_samples(samples), None, time.monotonic() - started
     except Exception as exc:
+        if _out_of_time(exc):
+            raise
         log.warning("Whisper failed on a clip", exc_info=True)
         return None, exc, time.monotonic() - started
 
 
-def _companion_failed(clip: Clip, exc: Exception) -> None:
+def _companion_failed(clip: Clip, exc: Exception, taken_at) -> None:
     """A clip taken along by another clip's job failed: retry it with its own job, or give up."""
     final = clip.asr_attempts > settings.ANNOTATE_ASR_RETRIES
-    record_failure(clip_id=clip.pk, error=f"{type(exc).__name__}: {exc}", final=final)
+    record_failure(clip_id=clip.pk, error=f"{type(exc).__name__}: {exc}", final=final, taken_at=taken_at)
     if not final:
         with transaction.atomic():
             enqueue_transcription(clip)  # returns the clip's open job when it has one
@@ -391,7 +405,9 @@ def transcribe_clip(*, clip_id: int) -> MachineTranscript | None:
         started = time.monotonic()
         try:
             packed = transcribe_packed([samples[c.pk] for c in ready])
-        except Exception:
+        except Exception as exc:
+            if _out_of_time(exc):
+                raise
             log.warning("packed Whisper decoding of %d clips failed; decoding each alone", len(ready), exc_info=True)
         else:
             taken = time.monotonic() - started
@@ -410,25 +426,40 @@ def transcribe_clip(*, clip_id: int) -> MachineTranscript | None:
         if clip.pk in results:
             result, taken = results[clip.pk]
             transcript = _store(clip, taken_at, result, taken)
-            log.info("clip %s transcribed (%s) in %.2f s", clip.public_id, result["decoding"], taken)
+            if transcript is not None:
+                log.info("clip %s transcribed (%s) in %.2f s", clip.public_id, result["decoding"], taken)
             if clip.pk == clip_id:
                 lead = transcript
         elif clip.pk != clip_id:
-            _companion_failed(clip, errors[clip.pk])
+            _companion_failed(clip, errors[clip.pk], taken_at)
     if clip_id in errors:
         raise errors[clip_id]
     return lead
 
 
-def record_failure(*, clip_id: int, error: str, final: bool) -> None:
-    """Make a failure visible on the clip: retrying, or failed for good."""
-    state = Clip.State.ASR_FAILED if final else Clip.State.ASR_RETRYING
-    Clip.objects.filter(pk=clip_id).exclude(state=Clip.State.PURGED).update(
-        state=state,
-        asr_error=f"{timezone.now():%Y-%m-%d %H:%M:%S} {error}"[:2000],
-        asr_started_at=None,
-        asr_holder=None,
-    )
+def record_failure(*, clip_id: int, error: str, final: bool, taken_at=None) -> None:
+    """Make a failure visible on the clip: retrying, or failed for good.
+
+    Only a clip still waiting for Whisper changes: one transcribed meanwhile (say, the
+    job failed on a clip after storing its own) keeps its transcript, and one another
+    worker took over keeps that worker's lease. `taken_at`: the failed attempt's lease.
+    """
+    waiting = Clip.objects.filter(pk=clip_id, state__in=ASR_STATES_WAITING)
+    if taken_at is not None:
+        waiting = waiting.filter(state=Clip.State.TRANSCRIBING, asr_started_at=taken_at)
+    else:
+        waiting = waiting.exclude(
+            Q(state=Clip.State.TRANSCRIBING) & Q(asr_holder__isnull=False) & ~Q(asr_holder=clip_id)
+        )
+    with transaction.atomic():
+        if final:
+            _release_orphans(clip_id)  # what its last attempt packed along does not wait for a lease to lapse
+        waiting.update(
+            state=Clip.State.ASR_FAILED if final else Clip.State.ASR_RETRYING,
+            asr_error=f"{timezone.now():%Y-%m-%d %H:%M:%S} {error}"[:2000],
+            asr_started_at=None,
+            asr_holder=None,
+        )
 
 
 ASR_STATES_WAITING = (Clip.State.PENDING_ASR, Clip.State.TRANSCRIBING, Clip.State.ASR_RETRYING)
