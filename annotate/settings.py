@@ -168,9 +168,14 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql" and ANNOTAT
 else:
     DATABASES["default"]["CONN_MAX_AGE"] = ANNOTATE_DB_CONN_MAX_AGE
 if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
-    # Claims and ingest write from several threads in the demo server; wait for
-    # the write lock rather than failing at once.
-    DATABASES["default"].setdefault("OPTIONS", {})["timeout"] = 20
+    # Claims, ingest and audited plays write from several threads in the demo server.
+    # A transaction takes the write lock when it begins (IMMEDIATE) and waits for it up
+    # to 20 s: a transaction that read first and then wrote could not wait, and failed
+    # at once with "database is locked" (two audio plays audited at the same moment).
+    # WAL: readers never wait for a writer.
+    DATABASES["default"].setdefault("OPTIONS", {}).update(
+        timeout=20, transaction_mode="IMMEDIATE", init_command="PRAGMA journal_mode=WAL;"
+    )
     DATABASES["default"]["CONN_MAX_AGE"] = 0
     Path(DATABASES["default"]["NAME"]).parent.mkdir(parents=True, exist_ok=True)
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
