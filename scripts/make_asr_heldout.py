@@ -292,18 +292,23 @@ def speak(text: str, voice: str, speed: int, pitch: int, pads: tuple[float, floa
     return read_wav(out)
 
 
-def through_device(audio: np.ndarray, device: str, tmp: Path) -> np.ndarray:
-    """The device's microphone and room (sox filters), applied to speech and noise alike."""
-    if not DEVICES[device]:
-        return audio
+def sox_effects(audio: np.ndarray, effects: list[str], tmp: Path) -> np.ndarray:
+    """The audio through sox effects, cut to its length."""
     src, out = tmp / "room.wav", tmp / "device.wav"
     with wave.open(str(src), "wb") as w:
         w.setnchannels(1)
         w.setsampwidth(2)
         w.setframerate(RATE)
         w.writeframes(np.round(np.clip(audio, -1, 1) * 32767).astype("<i2").tobytes())
-    run(SOX, "-R", str(src), str(out), *DEVICES[device])
+    run(SOX, "-R", str(src), str(out), *effects)
     return read_wav(out)[: len(audio)]
+
+
+def through_device(audio: np.ndarray, device: str, tmp: Path) -> np.ndarray:
+    """The device's microphone and room (sox filters), applied to speech and noise alike."""
+    if not DEVICES[device]:
+        return audio
+    return sox_effects(audio, DEVICES[device], tmp)
 
 
 def sox_noise(kind: str, tmp: Path) -> np.ndarray:
@@ -331,16 +336,27 @@ def encode_opus(audio: np.ndarray, path: Path) -> None:
             out.mux(packet)
 
 
-def render(text: str, rng: random.Random, noisy: bool, tmp: Path) -> tuple[np.ndarray, dict]:
+def render(
+    text: str,
+    rng: random.Random,
+    noisy: bool,
+    tmp: Path,
+    *,
+    snrs: list[int] = SNRS_DB,
+    speeds: tuple[int, int] = (135, 186),
+    pitches: tuple[int, int] = (30, 71),
+    max_seconds: float = MAX_SECONDS,
+) -> tuple[np.ndarray, dict]:
     """One clip's audio and how it was made: speech (too long: spoken faster; too short: more
-    silence), noise in the room, the device, then a level."""
+    silence), noise in the room at one of snrs dB, the device, then a level. Speed and pitch
+    are drawn in steps of 5 from the ranges (start, stop)."""
     voice = rng.choices(list(VOICES), weights=[w for _, w in VOICES.values()])[0] + rng.choice(VARIANTS)
-    speed, pitch = rng.randrange(135, 186, 5), rng.randrange(30, 71, 5)
+    speed, pitch = rng.randrange(*speeds, 5), rng.randrange(*pitches, 5)
     device = rng.choice(list(DEVICES))
     pads = (round(rng.uniform(0.15, 0.5), 2), round(rng.uniform(0.2, 0.6), 2))
     while True:
         audio = speak(text, voice, speed, pitch, pads, tmp)
-        if len(audio) <= MAX_SECONDS * RATE or speed >= 260:
+        if len(audio) <= max_seconds * RATE or speed >= 260:
             break
         speed += 15
     if len(audio) < MIN_SECONDS * RATE:
@@ -348,7 +364,7 @@ def render(text: str, rng: random.Random, noisy: bool, tmp: Path) -> tuple[np.nd
     audio = audio / (float(np.max(np.abs(audio))) or 1.0) * 0.5
     how = {"voice": voice, "speed": speed, "pitch": pitch, "device": device, "noise": "", "snr_db": None}
     if noisy:
-        kind, snr = rng.choice(NOISES), rng.choice(SNRS_DB)
+        kind, snr = rng.choice(NOISES), rng.choice(snrs)
         noise = sox_noise(kind, tmp)
         start = rng.randrange(len(noise) - len(audio))
         noise = noise[start : start + len(audio)]
