@@ -289,6 +289,30 @@ ANNOTATE_ASR_PACK = env_int("ANNOTATE_ASR_PACK", 6, minimum=1)
 ANNOTATE_ASR_PACK_GAP = env_float("ANNOTATE_ASR_PACK_GAP", 1.0, minimum=0.2)
 ANNOTATE_ASR_PACK_WINDOW = env_float("ANNOTATE_ASR_PACK_WINDOW", 28.0, minimum=5.0)
 
+# --- What reviewers hear (annotate/clips/protect.py, docs/protection.md) ----------
+# The accidental-recording gate, after Whisper (annotate.clips.protect.gate): no speech (less
+# than min_speech_share of the clip) is purged unheard; a request to the assistant is kept (a
+# human decides when the wake word scored below wake_floor); a bare question is purged below
+# question_wake; speech with no sign of a request is purged below request_wake (or when
+# Whisper's no-speech probability reached no_speech_purge), else a human decides. Chosen with
+# bench/protect.py (docs/protection.md).
+ANNOTATE_GATE = {
+    "enabled": env_str("ANNOTATE_GATE", "on") != "off",
+    "min_speech_share": env_float("ANNOTATE_GATE_MIN_SPEECH_SHARE", 0.08, minimum=0.0),
+    "wake_floor": env_float("ANNOTATE_GATE_WAKE_FLOOR", 0.3, minimum=0.0),
+    "question_wake": env_float("ANNOTATE_GATE_QUESTION_WAKE", 0.6, minimum=0.0),
+    "request_wake": env_float("ANNOTATE_GATE_REQUEST_WAKE", 0.85, minimum=0.0),
+    "no_speech_purge": env_float("ANNOTATE_GATE_NO_SPEECH_PURGE", 0.9, minimum=0.0),
+}
+# Voice disguise: pitch and formants moved together by this many semitones (0: off).
+ANNOTATE_DISGUISE_SEMITONES = env_float("ANNOTATE_DISGUISE_SEMITONES", -5.0)
+# Likely distressing: words of danger, pain or help scoring at least text_score (a phrase 1,
+# a word 0.5), or at least scream_seconds of loud high-pitched voice.
+ANNOTATE_DISTRESS = {
+    "text_score": env_float("ANNOTATE_DISTRESS_TEXT_SCORE", 1.0, minimum=0.0),
+    "scream_seconds": env_float("ANNOTATE_DISTRESS_SCREAM_SECONDS", 0.5, minimum=0.0),
+}
+
 # --- Review ----------------------------------------------------------------------
 ANNOTATE_LEASE_SECONDS = env_int("ANNOTATE_LEASE_SECONDS", 600, minimum=10)
 ANNOTATE_AUDIO_URL_SECONDS = env_int("ANNOTATE_AUDIO_URL_SECONDS", 300, minimum=5)
@@ -441,6 +465,12 @@ ANNOTATE_WIRING = {
     "clip_flagged": "annotate.leads.exports.withdraw_flagged_clip",
     # clips: a clip is purged (retention, accidental): what other apps derived from it goes too
     "clip_purged": "annotate.privacy.services.purge_derived",
+    # clips: spans of catalog entities in a transcript ({start, end} character offsets): such
+    # words are never taken for personal data ("Taylor Swift" is not bleeped)
+    "catalog_spans_in_text": "annotate.catalog.selectors.suggest_spans",
+    # clips: the Whisper worker screened a clip and kept it (in its transaction): a likely
+    # distressing clip moves to the lead's likely-distressing queue that matches it
+    "clip_screened": "annotate.queues.services.route_screened",
     # clips: an upload marked opted out is the subject's opt-out: earlier clips are erased
     "subject_opted_out": "annotate.privacy.services.opt_out_from_ingest",
 }

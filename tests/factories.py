@@ -17,7 +17,7 @@ from pydub.generators import Sine
 
 from annotate.catalog import importer
 from annotate.catalog import services as catalog_services
-from annotate.clips import audio, vault
+from annotate.clips import audio, screening, vault
 from annotate.clips.models import Clip, MachineTranscript, SealedIdentity
 from annotate.escalation import services as escalation_services
 from annotate.escalation.models import Case, Flag
@@ -69,7 +69,19 @@ def make_clip(text: str = "set a timer for ten minutes", *, with_audio: bool = T
     words = [
         {"word": w, "start": i * 0.2, "end": i * 0.2 + 0.18, "probability": 0.9} for i, w in enumerate(text.split())
     ]
-    MachineTranscript.objects.create(clip=clip, model_name="tiny.en", language="en", text=text, words=words)
+    transcript = MachineTranscript.objects.create(
+        clip=clip, model_name="tiny.en", language="en", text=text, words=words
+    )
+    if with_audio:  # what the Whisper worker leaves: the screening and the protected audio
+        samples = audio.wav_to_float32(vault.load_audio(clip))
+        assessment = screening.assess(clip=clip, samples=samples, result={"words": words}, run_gate=False)
+        screening.keep(
+            clip=clip, assessment=assessment, stored=screening.store_variants(clip=clip, assessment=assessment)
+        )
+        masked = ("redacted_text", "redacted_words", "redacted_heard", "redacted_response")
+        for name in masked:
+            setattr(transcript, name, getattr(assessment, name))
+        transcript.save(update_fields=masked)
     sample_clip(clip=clip)
     return clip
 

@@ -410,3 +410,9 @@ def daphne_process(**env: str) -> Iterator[Callable[[], str]]:
                 " WHERE datname = current_database() AND application_name = %s",
                 [SERVER_APP_NAME],
             )
+
+
+def stored_clip_ids(folder: Path) -> set[str]:
+    """Public ids of the clips with a file in the private folder (their audio and its
+    disguised, bleeped or muffled versions: c_….bin, c_….disguised.bin)."""
+    return {p.name.split(".")[0] for p in folder.rglob("*.bin")}

@@ -237,6 +237,8 @@ def lead_endpoints(w):
         ("get", "/lead/adjudicate/", None, 200, "page"),
         ("get", f"/lead/adjudicate/{c}/", None, 200, "page"),
         ("post", f"/lead/adjudicate/{c}/", {"text": "play halo"}, 302, "page"),
+        ("get", "/lead/screening/", None, 200, "page"),
+        ("get", "/lead/screening/?decision=purge&page=2", None, 200, "page"),
         ("get", "/lead/inbox/", None, 200, "page"),
         ("get", f"/lead/inbox/{w['opinion'].pk}/", None, 200, "page"),
         ("post", f"/lead/inbox/{w['opinion'].pk}/", {"answer": "halo"}, 302, "page"),
@@ -247,7 +249,7 @@ def lead_endpoints(w):
     ]
 
 
-ENDPOINT_COUNT = 24
+ENDPOINT_COUNT = 26
 
 
 @pytest.fixture(scope="class")

@@ -20,8 +20,10 @@ from django.db.models import CharField, Exists, F, OuterRef, Q, Value
 from django.db.models.functions import Cast, Concat
 from django.utils import timezone
 
-from annotate.clips import audio, vault
+from annotate import wiring
+from annotate.clips import audio, protect, screening, vault
 from annotate.clips.models import Clip, MachineTranscript
+from annotate.clips.services import ClipOnHold, purge_clip
 from annotate.jobs import services as jobs
 from annotate.jobs.models import Job
 
@@ -137,8 +139,10 @@ def _result(
     language: str,
     decoding: str,
     window_clips: int,
+    no_speech_prob: float,
 ) -> dict:
-    """The stored shape: text, segments, words (times relative to the clip), language, how it was decoded."""
+    """The stored shape: text, segments, words (times relative to the clip), language, how it was
+    decoded, and Whisper's no-speech probability (the accidental-recording gate's input)."""
     _snap_edges(groups, bounds)
     seg_rows, word_rows = [], []
     for text, words in groups:
@@ -155,7 +159,13 @@ def _result(
         "language": language or "",
         "decoding": decoding,
         "window_clips": window_clips,
+        "no_speech_prob": round(no_speech_prob, 3),
     }
+
+
+def _no_speech(segments) -> float:
+    """Whisper's no-speech probability of a clip: the lowest of its segments that have words (1 if none)."""
+    return min((float(getattr(s, "no_speech_prob", 0.0)) for s in segments if s.words), default=1.0)
 
 
 def transcribe_samples(samples, *, decoding: str = MachineTranscript.Decoding.SINGLE) -> dict:
@@ -170,7 +180,7 @@ def transcribe_samples(samples, *, decoding: str = MachineTranscript.Decoding.SI
     for seg in segments:
         words = [_word_row(w, 0.0, bounds) for w in seg.words or []]
         groups.append((seg.text.strip(), words))
-    return _result(groups, bounds, info.language, decoding, 1)
+    return _result(groups, bounds, info.language, decoding, 1, _no_speech(segments))
 
 
 def _windows(seconds: list[float]) -> list[list[int]]:
@@ -263,7 +273,10 @@ def transcribe_packed(clips: list) -> list[dict]:
             for seg_index in dict.fromkeys(s for s, _ in words[i]):
                 rows = [_word_row(w, offsets[k], bounds[i]) for s, w in words[i] if s == seg_index]
                 groups.append((texts[(i, seg_index)].strip(), rows))
-            results[i] = _result(groups, bounds[i], info.language, MachineTranscript.Decoding.PACKED, len(window))
+            own = [segments[s] for s in dict.fromkeys(s for s, _ in words[i])]
+            results[i] = _result(
+                groups, bounds[i], info.language, MachineTranscript.Decoding.PACKED, len(window), _no_speech(own)
+            )
     return [r for r in results if r is not None]
 
 
@@ -340,16 +353,41 @@ def claim_batch(lead_id: int) -> tuple[list[Clip], object]:
     return clips, now
 
 
-def _store(clip: Clip, taken_at, result: dict, seconds: float) -> MachineTranscript | None:
+def _store(clip: Clip, taken_at, result: dict, seconds: float, assessed=None) -> MachineTranscript | None:
+    """Keep the clip's transcript and screening while its lease is still the one taken; a clip the
+    gate purges keeps only its screening (annotate.clips.screening). `assessed`: (assessment,
+    stored variants) from `_screen`; None stores the transcript alone."""
+    assessment, stored = assessed or (None, [])
     with transaction.atomic():
         if not Clip.objects.filter(pk=clip.pk, state=Clip.State.TRANSCRIBING, asr_started_at=taken_at).update(
             state=Clip.State.READY, asr_error="", asr_started_at=None, asr_holder=None
         ):
             log.info("clip %s was purged, erased or taken over while Whisper ran; its transcript is not kept", clip.pk)
+            vault.delete_after_commit(*(name for _, name, _ in stored))
             return None
+        if assessment is not None and assessment.purge:
+            screening.keep(clip=clip, assessment=assessment, stored=[])
+            try:
+                with transaction.atomic():
+                    purge_clip(clip=clip, reason=f"accidental recording, purged unheard ({assessment.gate.reason})")
+                return None
+            except ClipOnHold:  # an escalation case holds it: a human decides
+                assessment.gate = protect.Gate(protect.REVIEW, "held by a case", assessment.gate.inputs)
         transcript, _ = MachineTranscript.objects.update_or_create(
-            clip=clip, model_name=model_name(), defaults={**result, "seconds_taken": round(seconds, 3)}
+            clip=clip,
+            model_name=model_name(),
+            defaults={
+                **result,
+                "redacted_text": assessment.redacted_text if assessment else None,
+                "redacted_words": assessment.redacted_words if assessment else None,
+                "redacted_heard": assessment.redacted_heard if assessment else None,
+                "redacted_response": assessment.redacted_response if assessment else None,
+                "seconds_taken": round(seconds, 3),
+            },
         )
+        if assessment is not None:
+            screened = screening.keep(clip=clip, assessment=assessment, stored=stored)
+            wiring.call("clip_screened", clip=clip, screening=screened)
     return transcript
 
 
@@ -369,6 +407,19 @@ def _alone(samples) -> tuple[dict | None, Exception | None, float]:
             raise
         log.warning("Whisper failed on a clip", exc_info=True)
         return None, exc, time.monotonic() - started
+
+
+def _screen(clip: Clip, samples, result: dict):
+    """The clip's screening and protected audio, stored encrypted (annotate.clips.screening); the
+    exception instead when that failed (the clip is retried like a Whisper failure)."""
+    try:
+        assessment = screening.assess(clip=clip, samples=samples, result=result)
+        return assessment, screening.store_variants(clip=clip, assessment=assessment)
+    except Exception as exc:
+        if _out_of_time(exc):
+            raise
+        log.warning("screening clip %s failed", clip.public_id, exc_info=True)
+        return exc
 
 
 def _companion_failed(clip: Clip, exc: Exception, taken_at) -> None:
@@ -424,8 +475,13 @@ def transcribe_clip(*, clip_id: int) -> MachineTranscript | None:
     lead = None
     for clip in clips:
         if clip.pk in results:
+            assessed = _screen(clip, samples[clip.pk], results[clip.pk][0])
+            if isinstance(assessed, Exception):
+                errors[clip.pk] = assessed
+                del results[clip.pk]
+        if clip.pk in results:
             result, taken = results[clip.pk]
-            transcript = _store(clip, taken_at, result, taken)
+            transcript = _store(clip, taken_at, result, taken, assessed)
             if transcript is not None:
                 log.info("clip %s transcribed (%s) in %.2f s", clip.public_id, result["decoding"], taken)
             if clip.pk == clip_id:

@@ -82,6 +82,15 @@ class MachineTranscript(models.Model):
     seconds_taken = models.FloatField(default=0)
     decoding = models.CharField(max_length=12, choices=Decoding.choices, default=Decoding.SINGLE)
     window_clips = models.PositiveSmallIntegerField(default=1, help_text="clips in the Whisper window it came from")
+    no_speech_prob = models.FloatField(default=0.0, help_text="Whisper's no-speech probability (the gate's input)")
+    redacted_text = models.TextField(
+        null=True, blank=True, help_text="the text with spoken personal data masked ([PHONE]); null: none found"
+    )
+    redacted_words = models.JSONField(null=True, blank=True, help_text="the words, masked the same way")
+    redacted_heard = models.TextField(
+        null=True, blank=True, help_text="what the assistant heard, masked the same way; null: nothing to mask"
+    )
+    redacted_response = models.TextField(null=True, blank=True, help_text="the assistant's answer, masked")
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:
@@ -126,3 +135,54 @@ class IngestCount(models.Model):
 
     class Meta:
         constraints = [models.UniqueConstraint(fields=["day", "outcome"], name="one_count_per_day_outcome")]
+
+
+class Screening(models.Model):
+    """What the Whisper worker decided about a clip before any human heard it (annotate.clips.protect).
+
+    Numbers and labels only: never words of the clip, so leads may see it.
+    """
+
+    class Decision(models.TextChoices):
+        KEEP = "keep", "kept"
+        PURGE = "purge", "purged unheard"
+        REVIEW = "review", "a human decides, with protective playback"
+
+    clip = models.OneToOneField(Clip, on_delete=models.CASCADE, related_name="screening")
+    decision = models.CharField(max_length=8, choices=Decision.choices)
+    reason = models.CharField(max_length=120)
+    inputs = models.JSONField(default=dict, help_text="wake word score, no-speech probability, speech share, ...")
+    likely_distressing = models.BooleanField(default=False)
+    distress = models.JSONField(default=dict, help_text="text score, cue words' kinds, seconds of screaming")
+    personal_data = models.JSONField(default=list, help_text="[{type, start, end}] bleeped stretches (seconds)")
+    disguise_semitones = models.FloatField(null=True, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    def __str__(self) -> str:
+        return f"screening of {self.clip.public_id}: {self.decision}"
+
+    @property
+    def protective_first(self) -> bool:
+        """Does the reviewer hear it muffled first (a human decides, or it is likely distressing)?"""
+        return self.decision == self.Decision.REVIEW or self.likely_distressing
+
+
+class AudioVariant(models.Model):
+    """A processed version of a clip's audio, made by the Whisper worker, encrypted like the original."""
+
+    class Kind(models.TextChoices):
+        DISGUISED = "disguised", "voice disguised"
+        BLEEPED = "bleeped", "personal data bleeped"
+        DISGUISED_BLEEPED = "disguised_bleeped", "voice disguised, personal data bleeped"
+        MUFFLED = "muffled", "muffled (protective playback)"
+
+    clip = models.ForeignKey(Clip, on_delete=models.CASCADE, related_name="audio_variants")
+    kind = models.CharField(max_length=20, choices=Kind.choices)
+    audio_name = models.CharField(max_length=200)
+    audio_key_id = models.CharField(max_length=64)
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["clip", "kind"], name="one_audio_variant_per_kind")]
+
+    def __str__(self) -> str:
+        return f"{self.clip.public_id} ({self.kind})"

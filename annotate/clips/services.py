@@ -9,7 +9,7 @@ from django.utils import timezone
 
 from annotate import wiring
 from annotate.clips import vault
-from annotate.clips.models import Clip
+from annotate.clips.models import AudioVariant, Clip
 
 log = logging.getLogger(__name__)
 
@@ -64,12 +64,13 @@ def purge_clip(*, clip: Clip, reason: str) -> None:
     lock_clip(clip.pk)
     if wiring.call("clip_on_hold", clip=clip):
         raise ClipOnHold(f"clip {clip.public_id} is held by an escalation case and cannot be purged")
-    name = clip.audio_name
+    names = [clip.audio_name, *AudioVariant.objects.filter(clip=clip).values_list("audio_name", flat=True)]
+    AudioVariant.objects.filter(clip=clip).delete()
     clip.machine_transcripts.all().delete()
     wiring.call("clip_purged", clip=clip, reason=reason)  # what others derived from it: texts, spans, exports
     Clip.objects.filter(pk=clip.pk).update(
         audio_name="", heard="", response="", peaks=[], state=Clip.State.PURGED, purged_at=timezone.now()
     )
     clip.audio_name, clip.heard, clip.response, clip.peaks, clip.state = "", "", "", [], Clip.State.PURGED
-    vault.delete_after_commit(name)
+    vault.delete_after_commit(*names)
     log.info("purged clip %s (%s)", clip.public_id, reason)

@@ -32,6 +32,19 @@ def store_audio(*, public_id: str, wav: bytes) -> tuple[str, str]:
     return name, key_id
 
 
+def store_variant(*, public_id: str, kind: str, wav: bytes) -> tuple[str, str]:
+    """Encrypt and store a processed version of a clip (annotate.clips.screening); (name, key id)."""
+    key_id, blob = crypto.encrypt(wav, ring=crypto.data_ring(), context=f"audio:{public_id}:{kind}")
+    name = default_storage.save(f"audio/{public_id[-2:]}/{public_id}.{kind}.bin", ContentFile(blob))
+    return name, key_id
+
+
+def load_variant(*, public_id: str, kind: str, name: str) -> bytes:
+    with default_storage.open(name, "rb") as fh:
+        blob = fh.read()
+    return crypto.decrypt(blob, ring=crypto.data_ring(), context=f"audio:{public_id}:{kind}")
+
+
 def load_audio(clip: Clip) -> bytes:
     """The clip's normalised WAV, decrypted in memory."""
     if not clip.audio_name:

@@ -2,7 +2,8 @@
 
 Exposure is counted from what happened rather than kept in a counter that
 could drift: each flag the reviewer raised, and each clip of a queue marked
-likely distressing that they submitted or skipped. A lead may set a daily cap
+likely distressing, or that the Whisper worker found likely distressing
+(annotate.clips.screening), that they submitted or skipped. A lead may set a daily cap
 per reviewer; once today's exposure reaches it, likely distressing queues stop
 serving that reviewer until tomorrow (UTC days). A reviewer may opt out of
 those queues altogether. Leads see numbers only, never content.
@@ -26,6 +27,7 @@ from django.utils import timezone
 from annotate.accounts import roles
 from annotate.accounts.models import ReviewerCare
 from annotate.audit import services as audit
+from annotate.clips.models import Screening
 from annotate.escalation.models import Flag
 from annotate.queues import claims
 from annotate.queues.models import Queue, Skip, Task
@@ -81,7 +83,8 @@ def exposure_by_reviewer(*, user_ids: list[int], now: datetime | None = None) ->
     distressing: dict[int, dict[str, int]] = {}
     for model in (Annotation, Skip):
         rows = (
-            model.objects.filter(reviewer_id__in=user_ids, task__queue__likely_distressing=True)
+            model.objects.filter(reviewer_id__in=user_ids)
+            .filter(Q(task__queue__likely_distressing=True) | Q(task__clip__screening__likely_distressing=True))
             .values("reviewer_id")
             .annotate(**_windows("created_at", now))
         )
@@ -138,13 +141,17 @@ _SERVABLE = """NOT q.likely_distressing OR NOT EXISTS (
             (SELECT COUNT(*) FROM {flag} f WHERE f.reviewer_id = %(care_user)s AND f.created_at >= %(care_day)s)
             + (SELECT COUNT(*) FROM {annotation} a JOIN {task} at1 ON at1.id = a.task_id
                JOIN {queue} aq ON aq.id = at1.queue_id
-               WHERE a.reviewer_id = %(care_user)s AND aq.likely_distressing AND a.created_at >= %(care_day)s)
+               WHERE a.reviewer_id = %(care_user)s AND a.created_at >= %(care_day)s AND (aq.likely_distressing
+                   OR EXISTS (SELECT 1 FROM {screening} sa WHERE sa.clip_id = at1.clip_id AND sa.likely_distressing)))
             + (SELECT COUNT(*) FROM {skip} s JOIN {task} st1 ON st1.id = s.task_id
                JOIN {queue} sq ON sq.id = st1.queue_id
-               WHERE s.reviewer_id = %(care_user)s AND sq.likely_distressing AND s.created_at >= %(care_day)s)))))
+               WHERE s.reviewer_id = %(care_user)s AND s.created_at >= %(care_day)s AND (sq.likely_distressing
+                   OR EXISTS (SELECT 1 FROM {screening} ss WHERE ss.clip_id = st1.clip_id AND ss.likely_distressing)))
+            ))))
 """
 _SERVABLE = _SERVABLE.format(  # table names only; every value is a bound parameter
     care=ReviewerCare._meta.db_table,
+    screening=Screening._meta.db_table,
     flag=Flag._meta.db_table,
     annotation=Annotation._meta.db_table,
     task=Task._meta.db_table,

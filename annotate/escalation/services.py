@@ -23,9 +23,9 @@ from annotate import wiring
 from annotate.accounts import roles
 from annotate.accounts import selectors as accounts
 from annotate.audit import services as audit
-from annotate.clips import vault
+from annotate.clips import protect, vault
 from annotate.clips.models import Clip
-from annotate.escalation import notify, protective, selectors
+from annotate.escalation import notify, selectors
 from annotate.escalation.models import (
     DEFAULT_SEVERITY,
     SEVERITY_RANK,
@@ -492,7 +492,7 @@ def case_audio(*, case: Case, officer, muffled: bool, ip: str | None = None, ran
     """The case's clip as WAV, muffled (a protective first listen) if asked; every play is audited."""
     wav = vault.load_audio(case.clip)
     if muffled:
-        wav = protective.muffle(wav)
+        wav = protect.muffle(wav)
     audit.record(
         action="case.audio.play",
         actor=officer,

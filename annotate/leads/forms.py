@@ -60,6 +60,8 @@ class QueueForm(forms.ModelForm):
             "overlap",
             "gold_ratio",
             "likely_distressing",
+            "disguise_voice",
+            "redact_personal_data",
             "guidelines",
         ]
         labels = {
@@ -69,6 +71,8 @@ class QueueForm(forms.ModelForm):
             "overlap": "Reviewers per clip (overlap k)",
             "gold_ratio": "Gold ratio",
             "likely_distressing": "Likely distressing",
+            "disguise_voice": "Disguise voices",
+            "redact_personal_data": "Bleep spoken personal data",
             "guidelines": "Guidelines (Markdown, shown to reviewers)",
         }
         widgets = {

@@ -422,3 +422,28 @@ def export_json(export: Export) -> dict[str, Any]:
         "note": export.note,
         "download_url": f"/lead/exports/{export.pk}/download" if export.is_downloadable(now) else None,
     }
+
+
+SCREENING_PAGE = 50
+
+
+def screenings(*, decision: str = "", page: int = 1) -> dict:
+    """The lead's screening page: what the Whisper worker decided about each clip before any human
+    heard it (annotate.clips.screening), newest first, with counts by decision. Numbers and labels
+    only, never the clip's words."""
+    from django.core.paginator import Paginator
+
+    from annotate.clips.models import Screening
+
+    everything = Screening.objects.all()
+    counts = {row["decision"]: row["n"] for row in everything.values("decision").annotate(n=Count("pk"))}
+    wanted = everything.filter(decision=decision) if decision in Screening.Decision.values else everything
+    paginator = Paginator(wanted.select_related("clip").order_by("-created_at", "-pk"), SCREENING_PAGE)
+    return {
+        "page": paginator.get_page(page),
+        "decision": decision if decision in Screening.Decision.values else "",
+        "decisions": [(value, label, counts.get(value, 0)) for value, label in Screening.Decision.choices],
+        "total": sum(counts.values()),
+        "distressing": everything.filter(likely_distressing=True).count(),
+        "with_personal_data": everything.exclude(personal_data=[]).count(),
+    }

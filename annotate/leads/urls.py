@@ -17,6 +17,7 @@ urlpatterns = [
     path("queues/<int:queue_id>/gold/<int:gold_id>/retire", views.gold_retire, name="lead-gold-retire"),
     path("adjudicate/", views.adjudication_list, name="lead-adjudication"),
     path("adjudicate/<str:public_id>/", views.adjudicate, name="lead-adjudicate"),
+    path("screening/", views.screening, name="lead-screening"),
     path("inbox/", views.inbox, name="lead-inbox"),
     path("inbox/<int:opinion_id>/", views.inbox_item, name="lead-inbox-item"),
     path("audio/<str:token>", views.audio, name="lead-audio"),

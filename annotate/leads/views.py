@@ -316,6 +316,23 @@ def adjudicate(request: HttpRequest, public_id: str) -> HttpResponse:
     )
 
 
+# --- screening: what the Whisper worker decided before anyone listened ------------------------------------------
+
+
+@lead_required
+@require_GET
+def screening(request: HttpRequest) -> HttpResponse:
+    page = request.GET.get("page", "1")
+    return render(
+        request,
+        "leads/screening.html",
+        {
+            **selectors.screenings(decision=request.GET.get("decision", ""), page=int(page) if page.isdigit() else 1),
+            "section": "screening",
+        },
+    )
+
+
 # --- second opinions: the lead's inbox ------------------------------------------------------------------------
 
 
@@ -413,12 +430,18 @@ def audio(request: HttpRequest, token: str) -> HttpResponse:
     clip = _get_clip_for_lead(request, audio_pass.clip_public_id)
     if not clip.audio_name:
         raise Http404
-    wav = playback.play(
-        clip=clip,
-        listener=request.user,
-        ip=client_ip(request),
-        details={"as": "lead", "range": request.headers.get("Range", "")},
-    )
+    try:  # leads hear what reviewers hear at the most: voice disguised, personal data bleeped
+        wav = playback.play_protected(
+            clip=clip,
+            listener=request.user,
+            disguise=True,
+            redact=True,
+            muffled=False,
+            ip=client_ip(request),
+            details={"as": "lead", "range": request.headers.get("Range", "")},
+        )
+    except FileNotFoundError:
+        raise Http404 from None
     return wav_response(request, wav)
 
 

@@ -28,7 +28,7 @@ from django.utils import timezone
 
 from annotate.audit import services as audit
 from annotate.catalog.models import EntitySpan
-from annotate.clips import crypto, vault
+from annotate.clips import crypto, screening, vault
 from annotate.clips.models import Clip, MachineTranscript, OptOut, SealedIdentity
 from annotate.clips.services import lock_account
 from annotate.escalation import selectors as escalation
@@ -169,6 +169,7 @@ def erase_clips(clip_ids: Collection[int], *, now=None) -> Counter:
     public_ids = list(clips.values_list("public_id", flat=True))
     counts["clips"] = len(public_ids)
     counts["audio_files"] = len(audio_names)
+    audio_names += screening.variant_names(ids)  # their disguised, bleeped, muffled versions go too
     counts["waveform_peaks"] = clips.exclude(peaks=[]).count()
     counts["machine_transcripts"] = MachineTranscript.objects.filter(clip_id__in=ids).count()
     counts["reviewer_transcripts"] = annotations.exclude(corrected_text="").count()

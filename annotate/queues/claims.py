@@ -50,7 +50,7 @@ from django.db.models import Q, QuerySet
 from django.utils import timezone
 from django.utils.dateparse import parse_datetime
 
-from annotate.clips.models import Clip, MachineTranscript
+from annotate.clips.models import Clip, MachineTranscript, Screening
 from annotate.queues.models import Queue, Skip, Task
 
 
@@ -122,6 +122,16 @@ class HeldTask:
     whisper_words: list
     whisper_model: str
     fresh: bool  # claimed by this statement (the others were held already)
+    # What the reviewer hears (annotate.clips.screening): the queue's protections, and whether
+    # the clip opens with a warning (likely distressing) or muffled first (a human decides).
+    disguised: bool = False
+    redacted: bool = False
+    likely_distressing: bool = False
+    gate_review: bool = False
+
+    @property
+    def protective_first(self) -> bool:
+        return self.likely_distressing or self.gate_review
 
     @property
     def duration_seconds(self) -> float:
@@ -150,6 +160,7 @@ def _tables() -> dict[str, str]:
         "skip": Skip._meta.db_table,
         "clip": Clip._meta.db_table,
         "transcript": MachineTranscript._meta.db_table,
+        "screening": Screening._meta.db_table,
         "annotation": apps.get_model("review", "Annotation")._meta.db_table,  # review sits above queues
     }
 
@@ -193,19 +204,29 @@ _ELIGIBLE = """
 # What the page shows of each claim, from `rows` (id, queue_id, clip_id, claimed_at, lease_expires_at, fresh).
 _PAGE = """
 SELECT r.id, r.queue_id, q.name, q.kind, q.guidelines, c.public_id, c.duration_ms, c.peaks, c.locale,
-       c.device_type, c.heard, c.response, c.intent, r.claimed_at, r.lease_expires_at,
-       w.text, w.words, w.model_name, r.fresh,
+       c.device_type,
+       CASE WHEN q.redact_personal_data AND w.redacted_heard IS NOT NULL THEN w.redacted_heard ELSE c.heard END,
+       CASE WHEN q.redact_personal_data AND w.redacted_response IS NOT NULL THEN w.redacted_response
+            ELSE c.response END,
+       c.intent, r.claimed_at, r.lease_expires_at,
+       CASE WHEN q.redact_personal_data AND w.redacted_text IS NOT NULL THEN w.redacted_text ELSE w.text END,
+       CASE WHEN q.redact_personal_data AND w.redacted_text IS NOT NULL THEN w.redacted_words ELSE w.words END,
+       w.model_name, r.fresh,
        EXISTS (SELECT 1 FROM {members} mm JOIN {queue} mq ON mq.id = mm.queue_id
-               WHERE mm.user_id = %(user)s AND mq.id = %(queue)s AND NOT mq.archived) AS member
+               WHERE mm.user_id = %(user)s AND mq.id = %(queue)s AND NOT mq.archived) AS member,
+       q.disguise_voice, q.redact_personal_data, s.likely_distressing, s.decision
 FROM rows r
 JOIN {clip} c ON c.id = r.clip_id
 JOIN {queue} q ON q.id = r.queue_id
+LEFT JOIN {screening} s ON s.clip_id = r.clip_id
 {latest}
 ORDER BY r.claimed_at, r.id"""
 # Whisper's latest transcript of the clip: one index look-up per claim on PostgreSQL (LATERAL);
 # SQLite has no LATERAL.
 _LATEST_PG = """LEFT JOIN LATERAL (
-    SELECT x.text, x.words, x.model_name FROM {transcript} x WHERE x.clip_id = r.clip_id
+    SELECT x.text, x.words, x.redacted_text, x.redacted_words, x.redacted_heard, x.redacted_response, x.model_name
+    FROM {transcript} x
+    WHERE x.clip_id = r.clip_id
     ORDER BY x.created_at DESC, x.id DESC LIMIT 1) w ON TRUE"""
 _LATEST_SQLITE = """LEFT JOIN {transcript} w ON w.id = (
     SELECT x.id FROM {transcript} x WHERE x.clip_id = r.clip_id ORDER BY x.created_at DESC, x.id DESC LIMIT 1)"""
@@ -346,6 +367,10 @@ def _held_task(row) -> HeldTask:
         whisper_words=_json(row[16]),
         whisper_model=row[17] or "",
         fresh=bool(row[18]),
+        disguised=bool(row[20]),
+        redacted=bool(row[21]),
+        likely_distressing=bool(row[22]),
+        gate_review=row[23] == "review",
     )
 
 
@@ -442,7 +467,9 @@ UPDATE {task} t SET state = %(done)s, done_at = %(now)s, lease_expires_at = NULL
 FROM locked
 WHERE t.id = %(task)s AND t.clip_id = locked.id AND t.claimed_by_id = %(user)s AND t.state = %(claimed)s
 RETURNING t.id, t.clip_id, t.queue_id, t.is_gold,
-    (SELECT w.text FROM {transcript} w WHERE w.clip_id = t.clip_id ORDER BY w.created_at DESC, w.id DESC LIMIT 1),
+    (SELECT CASE WHEN q.redact_personal_data AND w.redacted_text IS NOT NULL THEN w.redacted_text ELSE w.text END
+     FROM {transcript} w JOIN {queue} q ON q.id = t.queue_id
+     WHERE w.clip_id = t.clip_id ORDER BY w.created_at DESC, w.id DESC LIMIT 1),
     (SELECT w.model_name FROM {transcript} w WHERE w.clip_id = t.clip_id ORDER BY w.created_at DESC, w.id DESC LIMIT 1)
 """
 
@@ -473,15 +500,24 @@ def finish_held(*, user, task_id: int) -> Finished | None:
     return finished(task)
 
 
+def shown_text(transcript: MachineTranscript | None, *, redacts: bool) -> str:
+    """Whisper's text as the reviewer of a queue was shown it: masked ([PHONE]) where the queue
+    redacts personal data and some was found (the claim statement's CASE, in Python)."""
+    if transcript is None:
+        return ""
+    return transcript.redacted_text if redacts and transcript.redacted_text is not None else transcript.text
+
+
 def finished(task: Task) -> Finished:
     """A done task as finish_held gives it (the undo of a submit stores its new version against it)."""
     transcript = MachineTranscript.objects.filter(clip_id=task.clip_id).order_by("-created_at", "-pk").first()
+    redacts = Queue.objects.filter(pk=task.queue_id, redact_personal_data=True).exists()
     return Finished(
         task_id=task.pk,
         clip_id=task.clip_id,
         queue_id=task.queue_id,
         is_gold=task.is_gold,
-        whisper_text=transcript.text if transcript else "",
+        whisper_text=shown_text(transcript, redacts=redacts),
         whisper_model=transcript.model_name if transcript else "",
     )
 

@@ -23,6 +23,12 @@ class Queue(models.Model):
     lease_seconds = models.PositiveIntegerField(null=True, blank=True, help_text="empty: the site default")
     guidelines = models.TextField(blank=True, help_text="Markdown, shown to reviewers")
     likely_distressing = models.BooleanField(default=False)
+    disguise_voice = models.BooleanField(
+        default=True, help_text="reviewers hear the voice disguised (pitch and formants moved)"
+    )
+    redact_personal_data = models.BooleanField(
+        default=False, help_text="spoken personal data bleeped in the audio and masked ([PHONE]) in Whisper's text"
+    )
     archived = models.BooleanField(default=False)
     gold_ratio = models.FloatField(default=0.0, help_text="share of served tasks that are gold clips, 0..0.5")
     overlap = models.PositiveSmallIntegerField(default=1, help_text="reviewers per clip (k), 1..5")

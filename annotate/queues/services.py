@@ -68,3 +68,29 @@ def mix_gold(*, queue: Queue, count: int, exclude_clip: Clip | None = None) -> l
         except IntegrityError:
             continue
     return created
+
+
+def route_screened(*, clip: Clip, screening) -> list[Task]:
+    """A clip the Whisper worker found likely distressing moves to the queue a lead marked "likely
+    distressing" that matches it (the first by priority): its open tasks in other queues are
+    withdrawn and the distressing queue gets its tasks. With no such queue it stays where it is
+    (reviewer care still counts it: annotate.escalation.care). In the worker's transaction."""
+    if not screening.likely_distressing:
+        return []
+    target = next(
+        (
+            queue
+            for queue in Queue.objects.filter(archived=False, likely_distressing=True)
+            if queue.matches(locale=clip.locale, device_type=clip.device_type)
+        ),
+        None,
+    )
+    if target is None:
+        return []
+    Task.objects.filter(clip=clip, state=Task.State.OPEN, is_gold=False).exclude(queue=target).update(
+        state=Task.State.WITHDRAWN
+    )
+    have = set(Task.objects.filter(clip=clip, queue=target).values_list("slot", flat=True))
+    return Task.objects.bulk_create(
+        [Task(queue=target, clip=clip, slot=slot) for slot in range(max(1, target.overlap)) if slot not in have]
+    )

@@ -23,7 +23,7 @@ def audio_token(*, task_id: int, clip_public_id: str, user) -> str:
 def held_task(*, user, task_id: int, clip_public_id: str) -> Task | None:
     """The task, if this user holds its claim now and it is of that clip."""
     return (
-        Task.objects.select_related("clip")
+        Task.objects.select_related("clip", "queue")
         .filter(pk=task_id, claimed_by=user, state=Task.State.CLAIMED, clip__public_id=clip_public_id)
         .first()
     )
@@ -49,6 +49,14 @@ def task_payload(*, task: HeldTask, user) -> dict[str, Any]:
         "audio_url": reverse(
             "review-audio", args=[audio_token(task_id=task.task_id, clip_public_id=task.clip_public_id, user=user)]
         ),
+        # What the reviewer hears: a likely distressing clip is announced, and it (or one the
+        # accidental-recording gate left to a human) plays muffled first (audio_url + "?muffled=1").
+        "protection": {
+            "disguised": task.disguised,
+            "redacted": task.redacted,
+            "likely_distressing": task.likely_distressing,
+            "protective_first": task.protective_first,
+        },
     }
 
 

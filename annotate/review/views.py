@@ -218,10 +218,16 @@ def audio(request: HttpRequest, token: str) -> HttpResponse:
     task = selectors.held_task(user=request.user, task_id=audio_pass.task_id, clip_public_id=audio_pass.clip_public_id)
     if task is None or not task.clip.audio_name:
         raise Http404
-    wav = playback.play(
-        clip=task.clip,
-        listener=request.user,
-        ip=client_ip(request),
-        details={"range": request.headers.get("Range", "")},
-    )
+    try:
+        wav = playback.play_protected(
+            clip=task.clip,
+            listener=request.user,
+            disguise=task.queue.disguise_voice,
+            redact=task.queue.redact_personal_data,
+            muffled=request.GET.get("muffled") == "1",
+            ip=client_ip(request),
+            details={"range": request.headers.get("Range", "")},
+        )
+    except FileNotFoundError:  # the protected version is missing: never the original instead
+        raise Http404 from None
     return wav_response(request, wav)

@@ -28,7 +28,23 @@ export class Item {
     this.undoUntil = null; // … until then (the undo window)
     this.parked = null; // put aside by a reopened clip: what the reviewer had done on it
     this.setLease(payload.lease_expires_at);
+    // A likely distressing clip, or one the accidental-recording gate left to a human, plays
+    // muffled first; the reviewer chooses to hear it clearly (Alt+V).
+    this.muffled = Boolean(payload.protection && payload.protection.protective_first);
     this.fetchAudio();
+  }
+
+  get audioUrl() {
+    return this.muffled ? `${this.payload.audio_url}?muffled=1` : this.payload.audio_url;
+  }
+
+  /** Drop the muffled audio and fetch the clear version (still disguised and bleeped, as the queue says). */
+  hearClearly() {
+    if (!this.muffled) return false;
+    this.release();
+    this.muffled = false;
+    this.fetchAudio();
+    return true;
   }
 
   get id() {
@@ -37,7 +53,7 @@ export class Item {
 
   fetchAudio() {
     this.abort = new AbortController();
-    this.audioPromise = ClipAudio.fetch(this.payload.audio_url, { signal: this.abort.signal }).then((audio) => {
+    this.audioPromise = ClipAudio.fetch(this.audioUrl, { signal: this.abort.signal }).then((audio) => {
       this.audio = audio;
       return audio;
     });

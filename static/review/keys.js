@@ -26,6 +26,7 @@ export const KEYMAP = [
   { action: "faster", keys: ["Alt+."], label: "Faster (up to 2×)", group: "Playback" },
   { action: "volumeUp", keys: ["Alt+ArrowUp"], label: "Volume up", group: "Playback", repeat: true },
   { action: "volumeDown", keys: ["Alt+ArrowDown"], label: "Volume down", group: "Playback", repeat: true },
+  { action: "hearClearly", keys: ["Alt+V"], label: "Hear a muffled clip clearly (it was announced: likely distressing, or maybe accidental)", group: "Playback" },
 
   // Transcript
   { action: "focusTranscript", keys: ["Alt+T"], label: "Go to the transcript", group: "Transcript" },

@@ -120,6 +120,7 @@ export class ReviewPage {
     });
     $("play").addEventListener("click", () => this.player.playPause());
     $("replay").addEventListener("click", () => this.player.replay());
+    $("hear-clearly").addEventListener("click", () => this.hearClearly());
     $("loop").addEventListener("click", () => this.player.toggleLoop());
     $("undo").addEventListener("click", () => this.undo());
     $("unheard-confirm").addEventListener("click", () => this.confirmUnheard());
@@ -171,6 +172,7 @@ export class ReviewPage {
     return {
       playPause: onClip(() => this.player.playPause()),
       replay: onClip(() => this.player.replay()),
+      hearClearly: onClip(() => this.hearClearly()),
       prevWord: onClip(() => this.stepWord(-1)),
       nextWord: onClip(() => this.stepWord(1)),
       selectWord: onClip(() => this.selectWordAtPlayhead()),
@@ -323,7 +325,8 @@ export class ReviewPage {
     this.wordStep = null;
     // Heard at once: the buffered audio starts before anything is drawn; the waveform is bound
     // to it once it plays (drawing it first holds up the main thread the start is reported on).
-    const primed = Boolean(item.audio && this.autoplay && item.audio.ready);
+    // A clip announced as likely distressing (or left to a human by the gate) never starts by itself.
+    const primed = Boolean(item.audio && this.autoplay && item.audio.ready && !item.muffled);
     if (primed) {
       item.playingAt = whenPlaying(item.audio.media);
       this.player.prime(item.audio);
@@ -334,6 +337,7 @@ export class ReviewPage {
     this.root.dataset.taskId = String(item.id);
     if (!primed) $("audio-state").textContent = "Loading audio…";
     this.renderMeta(item.payload);
+    this.renderProtection(item);
     $("heard").textContent = clip.heard || "—";
     $("response").textContent = clip.response || "(no answer)";
     $("intent").textContent = clip.intent || "—";
@@ -447,6 +451,32 @@ export class ReviewPage {
     };
   }
 
+  /** The warning before a protected clip, and what protects the reviewer's ears and the speaker. */
+  renderProtection(item) {
+    const protection = item.payload.protection || {};
+    const notice = $("protection");
+    notice.hidden = !item.muffled;
+    if (item.muffled) {
+      $("protection-text").textContent = protection.likely_distressing
+        ? "This clip may be distressing. It plays muffled first; press Play when you are ready."
+        : "This clip may be an accidental recording. It plays muffled first; if nobody spoke to the assistant, mark it accidental (Alt+A).";
+    }
+  }
+
+  /** Hear the muffled clip clearly: its clear audio is fetched and shown in its place. */
+  hearClearly() {
+    const item = this.items[0];
+    if (!item || !item.hearClearly()) return;
+    const token = ++this.showToken;
+    this.setReady(false);
+    $("audio-state").textContent = "Loading the clear audio…";
+    this.renderProtection(item);
+    item.audioPromise.then(
+      () => token === this.showToken && this.attachAudio(item, token),
+      (error) => token === this.showToken && this.audioFailed(item, error),
+    );
+  }
+
   renderMeta(payload) {
     const { clip, queue } = payload;
     const chips = [
@@ -454,6 +484,8 @@ export class ReviewPage {
       clip.locale,
       clip.device_type,
       queue.id !== this.state.queue_id ? queue.name : null,
+      payload.protection && payload.protection.disguised ? "voice disguised" : null,
+      payload.protection && payload.protection.redacted ? "personal data bleeped" : null,
     ].filter(Boolean);
     $("clip-meta").replaceChildren(...chips.map((text) => el("span", { className: "meta", text })));
   }
