@@ -304,8 +304,10 @@ ANNOTATE_GATE = {
     "request_wake": env_float("ANNOTATE_GATE_REQUEST_WAKE", 0.85, minimum=0.0),
     "no_speech_purge": env_float("ANNOTATE_GATE_NO_SPEECH_PURGE", 0.9, minimum=0.0),
 }
-# Voice disguise: pitch and formants moved together by this many semitones (0: off).
+# Voice disguise: the pitch moved by this many semitones and the formants by
+# ANNOTATE_DISGUISE_FORMANT_SEMITONES (both 0: off). Chosen with bench/protect.py.
 ANNOTATE_DISGUISE_SEMITONES = env_float("ANNOTATE_DISGUISE_SEMITONES", -5.0)
+ANNOTATE_DISGUISE_FORMANT_SEMITONES = env_float("ANNOTATE_DISGUISE_FORMANT_SEMITONES", 0.0)
 # Likely distressing: words of danger, pain or help scoring at least text_score (a phrase 1,
 # a word 0.5), or at least scream_seconds of loud high-pitched voice.
 ANNOTATE_DISTRESS = {

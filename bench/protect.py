@@ -1,7 +1,7 @@
 """What reviewers hear, measured (issue 16): the accidental-recording gate, voice disguise,
 bleeped personal data and likely-distressing clips, on the generated sets.
 
-    .venv/bin/python bench/protect.py [--sets gate,pii,distress,disguise] [--semitones -5,-4,4,5]
+    .venv/bin/python bench/protect.py [--sets gate,pii,distress,disguise] [--semitones -5/0,-4.5/0]
                                       [--disguise-clips N] [--whisper-cache FILE]
 
 The sets are tests/fixtures/protect/ (made by scripts/make_protect_sets.py: labels.jsonl
@@ -22,7 +22,7 @@ ANNOTATE_ASR_PACK in the set's order) and screened with the worker's own code
    the Whisper word it aligns to (difflib on normalised words) lies at least half inside a
    bleeped stretch; a word Whisper dropped counts as not bleeped.
 3. distress: precision and recall of "likely distressing", text and scream cues apart.
-4. disguise: for each semitone shift, the median pitch moved (autocorrelation pitch of the
+4. disguise: for each shift (pitch/formants, in semitones), the median pitch moved (autocorrelation pitch of the
    original and the disguised clip, median over clips; target ≥ 4 semitones) and Whisper's
    WER on the disguised clips against the original's (target: within 5 points), with the
    CPU-seconds the disguise costs per clip.
@@ -107,6 +107,11 @@ def bench_gate(items: list[dict]) -> dict:
     print(
         f"  accidental recordings that never reach a reviewer: {100 * result['accidental_purged']:.1f} % "
         f"(target ≥ 90 %); real commands purged: {100 * result['commands_purged']:.1f} % (target ≤ 1 %)"
+    )
+    purged = acc["purge"] + cmd["purge"]
+    print(
+        f"  purging as a detector of accidental recordings: precision {pct(acc['purge'], purged)}, "
+        f"recall {pct(acc['purge'], sum(acc.values()))}"
     )
     alone = {
         label: Counter(
@@ -255,7 +260,7 @@ def bench_distress(items: list[dict]) -> dict:
 # --- 4. disguise ----------------------------------------------------------------------------------
 
 
-def bench_disguise(semitones: list[float], count: int) -> dict:
+def bench_disguise(shifts: list[tuple[float, float]], count: int) -> dict:
     from annotate.clips import protect
 
     print(f"\n== 4. voice disguise (held-out set, first {count} clips)")
@@ -267,9 +272,9 @@ def bench_disguise(semitones: list[float], count: int) -> dict:
     base_wer = ev.wer(refs, [r["text"] for r in base])
     print(f"  original: WER {100 * base_wer.wer:.1f} %")
     out = {}
-    for shift in semitones:
+    for shift, formant in shifts:
         started = time.process_time()
-        disguised = [protect.disguise(s, shift) for s in originals]
+        disguised = [protect.disguise(s, shift, formant) for s in originals]
         cost = (time.process_time() - started) / len(originals)
         moves = []
         for a, b in zip(originals, disguised, strict=True):
@@ -279,18 +284,21 @@ def bench_disguise(semitones: list[float], count: int) -> dict:
         wer = ev.wer(refs, [r["text"] for r in decode_all(disguised)])
         moved = statistics.median(moves) if moves else float("nan")
         print(
-            f"  {shift:+5.1f} semitones: median pitch moved {moved:4.1f} semitones ({len(moves)} clips with pitch), "
+            f"  pitch {shift:+4.1f}, formants {formant:+4.1f} semitones: median pitch moved {moved:4.1f} "
+            f"semitones ({len(moves)} clips with pitch), "
             f"WER {100 * wer.wer:.1f} % ({100 * (wer.wer - base_wer.wer):+.1f} points), "
             f"{1000 * cost:.1f} ms CPU per clip"
         )
-        out[shift] = (moved, wer.wer - base_wer.wer)
+        out[(shift, formant)] = (moved, wer.wer - base_wer.wer)
     return out
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--sets", default="gate,pii,distress,disguise")
-    parser.add_argument("--semitones", default="-5,-4,4,5")
+    parser.add_argument(
+        "--semitones", default="-5/0,-4.5/0,+5/0,-5/-2", help="pitch/formant shifts to measure, in semitones"
+    )
     parser.add_argument("--disguise-clips", type=int, default=60)
     parser.add_argument("--whisper-cache", help="a JSON file keeping Whisper's results between runs (for tuning)")
     args = parser.parse_args()
@@ -348,7 +356,8 @@ def main() -> None:
                 if chosen:
                     run(chosen)
         if "disguise" in wanted:
-            bench_disguise([float(x) for x in args.semitones.split(",")], args.disguise_clips)
+            shifts = [tuple(float(v) for v in (x.split("/") + ["0"])[:2]) for x in args.semitones.split(",")]
+            bench_disguise(shifts, args.disguise_clips)
     finally:
         from django.db import connections
 

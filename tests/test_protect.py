@@ -10,7 +10,9 @@ are also tested on Whisper-like words directly, where a case needs a word Whispe
 from __future__ import annotations
 
 import hashlib
+import io
 import json
+import zipfile
 
 import numpy as np
 import pytest
@@ -321,3 +323,29 @@ def test_purge_and_erasure_delete_the_processed_versions_too(reviewer, private_s
         purge_clip(clip=clip, reason="test")
     assert not any((private_storage / n).exists() for n in names)
     assert not AudioVariant.objects.filter(clip=clip).exists()
+
+
+@pytest.mark.django_db
+def test_placeholders_flow_into_exports_with_the_bleeped_audio(reviewer, lead):
+    from annotate.leads import exports
+    from annotate.leads.models import Export
+    from annotate.quality.services import derive_pending
+    from annotate.review.models import Annotation
+    from annotate.review.services import Submission, submit
+
+    queue = make_queue(reviewer, redact_personal_data=True)
+    clip = make_clip("Call 555 0192 34.")
+    [held] = claims.claim_for_review(user=reviewer, queue_id=queue.pk)
+    assert held.whisper_text == "Call [PHONE]."
+    submit(
+        user=reviewer, task_id=held.task_id, submission=Submission(corrected_text="call [PHONE]", idempotency_key="k2")
+    )
+    annotation = Annotation.objects.get()
+    assert annotation.whisper_text == "Call [PHONE]." and annotation.wer == 0.0  # scored against what was shown
+    derive_pending()
+    export = exports.build_export(export_id=Export.objects.create(requested_by=lead, format="jsonl").pk)
+    export.refresh_from_db()
+    archive = zipfile.ZipFile(io.BytesIO(b"".join(exports.read_archive(export))))
+    record = json.loads(archive.read("transcripts.jsonl"))
+    assert record["text"] == "call [PHONE]"
+    assert archive.read(record["audio_filepath"]) == screening.load_variant(clip, "bleeped") != vault.load_audio(clip)

@@ -36,17 +36,11 @@ def to_wav(samples: np.ndarray, rate: int = RATE) -> bytes:
     return buf.getvalue()
 
 
-def disguise(samples: np.ndarray, semitones: float) -> np.ndarray:
-    """The voice moved by `semitones`, pitch and formants together, at the same tempo and length.
-
-    FFmpeg's filters through PyAV (already the project's decoder): the clip is replayed at a
-    rate `2 ** (semitones / 12)` faster (pitch and vocal-tract resonances move together, so
-    the speaker's timbre changes, not only the note) and stretched back to its duration.
-    """
+def _resample_shift(samples: np.ndarray, semitones: float) -> np.ndarray:
+    """Pitch and formants moved together by `semitones`, same tempo and length: FFmpeg's filters
+    through PyAV (the clip replayed faster or slower, then stretched back to its duration)."""
     import av
 
-    if not len(samples) or not semitones:
-        return samples.astype(np.float32)
     ratio = 2 ** (semitones / 12)
     graph = av.filter.Graph()
     chain = [
@@ -69,8 +63,32 @@ def disguise(samples: np.ndarray, semitones: float) -> np.ndarray:
             out.append(graph.pull().to_ndarray().reshape(-1))
         except (av.error.EOFError, av.error.BlockingIOError):
             break
-    shifted = np.concatenate(out) if out else np.zeros(0, dtype=np.float32)
-    fitted = np.zeros(len(samples), dtype=np.float32)  # exactly the original length: word times still hold
+    return np.concatenate(out) if out else np.zeros(0, dtype=np.float32)
+
+
+def disguise(samples: np.ndarray, semitones: float, formant_semitones: float = 0.0) -> np.ndarray:
+    """The voice moved by `semitones` of pitch, its formants (the timbre of the vocal tract) by
+    `formant_semitones`, at the same tempo and exactly the same length (word times still hold).
+
+    Formants first, with pitch (FFmpeg's filters, `_resample_shift`), then the rest of the pitch
+    alone, formants kept (Rubber Band through pedalboard). Moving the formants costs Whisper far
+    more words than moving the pitch (docs/protection.md has the measurements).
+    """
+    import pedalboard
+
+    if not len(samples) or not (semitones or formant_semitones):
+        return samples.astype(np.float32)
+    shifted = _resample_shift(samples, formant_semitones) if formant_semitones else samples.astype(np.float32)
+    if semitones != formant_semitones:
+        shifted = pedalboard.time_stretch(
+            shifted.reshape(1, -1).astype(np.float32),
+            float(RATE),
+            1.0,
+            pitch_shift_in_semitones=semitones - formant_semitones,
+            high_quality=True,
+            preserve_formants=True,
+        ).reshape(-1)
+    fitted = np.zeros(len(samples), dtype=np.float32)
     fitted[: min(len(shifted), len(samples))] = shifted[: len(samples)]
     return fitted
 
@@ -187,7 +205,12 @@ def norm(word: str) -> str:
     return _STRIP.sub("", word.strip().lower()).rstrip(".")
 
 
-WAKE_PHRASES = ("hey assistant", "ok assistant", "okay assistant", "assistant", "computer", "alexa", "hey google")
+WAKE_PHRASES = (
+    "hey assistant", "ok assistant", "okay assistant", "assistant", "computer", "alexa", "echo", "hey google",
+    "ok google", "okay google", "hey siri", "siri",
+)  # fmt: skip
+# How Whisper mishears a wake word at the start of a clip: not a person's name there.
+WAKE_LIKE = frozenset("alex alexis alexia lexa alexa echo siri".split())
 IMPERATIVES = frozenset(
     """
     play pause resume stop skip shuffle repeat set cancel snooze wake remind add remove put call ring dial text
@@ -196,7 +219,10 @@ IMPERATIVES = frozenset(
     lower mute unmute
     """.split()
 )
-QUESTIONS = frozenset("what what's whats how how's who who's when when's where where's which".split())
+QUESTIONS = frozenset(
+    "what what's whats how how's who who's when when's where where's which do does did is are will can could "
+    "should would".split()
+)
 POLITE = ("can you", "could you", "would you", "will you", "please")
 DOMAIN = frozenset(
     "timer timers alarm alarms reminder reminders shopping list weather temperature lights light thermostat "
@@ -236,8 +262,13 @@ KEEP, PURGE, REVIEW = "keep", "purge", "review"
 
 
 def _sentences(words: list[str]) -> int:
-    """Sentences in Whisper's words: one more than the sentence ends before its last word."""
-    return 1 + sum(1 for w in words[:-1] if re.search(r"[.?!]$", w.strip()))
+    """Sentences of three words or more in Whisper's words ("Alexa." alone is not one)."""
+    count, length = 0, 0
+    for w in words:
+        length += 1
+        if re.search(r"[.?!]$", w.strip()):
+            count, length = count + (length >= 3), 0
+    return count + (length >= 3)
 
 
 def gate(
@@ -257,7 +288,8 @@ def gate(
     - likely distressing: never purged (someone may be in danger): kept if it is a request,
       else a human decides;
     - no speech (no words, or less than min_speech_share of the clip): purged;
-    - two sentences or more in Whisper's words and no wake phrase: a dialogue, not a request;
+    - only a question, in two sentences of three words or more in Whisper's words: a dialogue,
+      not a request ("What did the doctor say? Just rest and fluids.");
     - a request (score ≥ 1): kept, unless the wake word scored below wake_floor (a human decides);
     - only a question or the assistant's words (score 0.5): purged below question_wake, else kept;
     - no sign of a request: purged below request_wake or when Whisper's no-speech probability
@@ -282,7 +314,7 @@ def gate(
     wake = wake_word_score
     if not words or speech_share < rules["min_speech_share"]:
         return Gate(PURGE, "no speech", inputs)
-    if score < 2.0 and _sentences(words) >= 2:  # "What did the doctor say? Just rest.": a dialogue
+    if score < 1.0 and _sentences(words) >= 2:  # "What did the doctor say? Just rest.": a dialogue
         score = 0.0
         inputs["request_score"], inputs["addresses_assistant"] = 0.0, False
     if score >= 1.0:
@@ -487,7 +519,7 @@ def find_personal_data(
         if "@" in t or ("." in t and t.rsplit(".", 1)[-1] in TLDS and len(t) > 4):
             add("EMAIL", i, i)
     tokens = [t[:-2] if t.endswith("'s") else t for t in tokens]  # "david's birthday"
-    i = 0
+    i = 1 if tokens and tokens[0] in WAKE_LIKE else 0  # "Alex, add milk": the wake word misheard
     while i < len(tokens):
         t = tokens[i]
         after_contact = i > 0 and (tokens[i - 1] in CONTACT_WORDS or tokens[i - 1] in KIN_WORDS)

@@ -14,6 +14,7 @@ data never sends the original.
 from __future__ import annotations
 
 import logging
+import re
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -26,6 +27,7 @@ from annotate.clips.names import NAMES
 
 log = logging.getLogger(__name__)
 Kind = AudioVariant.Kind
+PLACEHOLDER = re.compile(r"\[(PHONE|EMAIL|ADDRESS|CARD|ACCOUNT|NAME)\]")  # as protect.redact writes them
 
 
 @dataclass
@@ -106,7 +108,7 @@ def assess(*, clip: Clip, samples: np.ndarray, result: dict, run_gate: bool = Tr
     if assessment.purge or not len(samples):
         return assessment
     stretches = [(p["start"] - 0.05, p["end"] + 0.05) for p in personal]
-    disguised = protect.disguise(samples, semitones)
+    disguised = protect.disguise(samples, semitones, settings.ANNOTATE_DISGUISE_FORMANT_SEMITONES)
     variants = {Kind.DISGUISED: disguised}
     if stretches:
         variants[Kind.BLEEPED] = protect.bleep(samples, stretches)

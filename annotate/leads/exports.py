@@ -57,8 +57,8 @@ from django.db.models import F
 from django.utils import timezone
 
 from annotate.audit import services as audit
-from annotate.clips import crypto, vault
-from annotate.clips.models import Clip
+from annotate.clips import crypto, screening, vault
+from annotate.clips.models import AudioVariant, Clip
 from annotate.jobs import services as jobs
 from annotate.jobs.models import Job
 from annotate.leads import selectors
@@ -164,6 +164,17 @@ def _exportable(export: Export):
     return finals
 
 
+def _exported_audio(final: FinalTranscript) -> bytes:
+    """The clip's audio as the dataset carries it: where the final text keeps a placeholder of
+    bleeped personal data ("call [PHONE]"), the bleeped version, so that audio and text agree
+    and the data spoken is not in the export (docs/protection.md); else the original."""
+    if screening.PLACEHOLDER.search(final.text):
+        wav = screening.load_variant(final.clip, AudioVariant.Kind.BLEEPED)
+        if wav is not None:
+            return wav
+    return vault.load_audio(final.clip)
+
+
 def _write_archive(export: Export, finals: list[FinalTranscript], path: Path) -> tuple[int, list[int]]:
     """Write the encrypted zip to `path`; return (the plain zip's size, the clips put in)."""
     total = len(finals)
@@ -178,7 +189,7 @@ def _write_archive(export: Export, finals: list[FinalTranscript], path: Path) ->
         with zipfile.ZipFile(sealed, "w", compression=zipfile.ZIP_DEFLATED) as archive:  # type: ignore[arg-type]
             for done, final in enumerate(finals, start=1):
                 try:
-                    wav = vault.load_audio(final.clip)
+                    wav = _exported_audio(final)
                 except FileNotFoundError:  # purged since the list was read
                     wav = None
                 if wav is not None:

@@ -205,6 +205,12 @@ export class ReviewPage {
       get taskId() {
         return page.items[0] ? page.items[0].id : null;
       },
+      get audioUrl() {
+        return page.items[0] ? page.items[0].payload.audio_url : null;
+      },
+      get muffled() {
+        return page.items[0] ? page.items[0].muffled : null;
+      },
       get ready() {
         return page.root.dataset.ready === "true";
       },
@@ -398,7 +404,7 @@ export class ReviewPage {
         playing_ms: playing === null ? null : ms(playing - timing.started), // autoplay: playing
       });
     };
-    if (this.autoplay) {
+    if (this.autoplay && !item.muffled) {
       const playingAt = item.playingAt || whenPlaying(item.audio.media);
       item.playingAt = null;
       this.player.play();
