@@ -306,7 +306,7 @@ ANNOTATE_GATE = {
 }
 # Voice disguise: the pitch moved by this many semitones and the formants by
 # ANNOTATE_DISGUISE_FORMANT_SEMITONES (both 0: off). Chosen with bench/protect.py.
-ANNOTATE_DISGUISE_SEMITONES = env_float("ANNOTATE_DISGUISE_SEMITONES", -5.0)
+ANNOTATE_DISGUISE_SEMITONES = env_float("ANNOTATE_DISGUISE_SEMITONES", -4.5)
 ANNOTATE_DISGUISE_FORMANT_SEMITONES = env_float("ANNOTATE_DISGUISE_FORMANT_SEMITONES", 0.0)
 # Likely distressing: words of danger, pain or help scoring at least text_score (a phrase 1,
 # a word 0.5), or at least scream_seconds of loud high-pitched voice.
