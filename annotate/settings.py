@@ -234,11 +234,35 @@ CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"
 
 # --- Audio, keys and storage ---------------------------------------------------
 ANNOTATE_PRIVATE_ROOT = Path(env_str("ANNOTATE_PRIVATE_ROOT", str(VAR_DIR / "private")))
-STORAGES = {
-    "default": {
+# Audio, exports and evidence go to a private folder, or, with ANNOTATE_S3_BUCKET set, to an
+# S3-compatible bucket (django-storages; AWS, MinIO, Ceph, Garage). Either way they are
+# encrypted before they are stored: the bucket holds only ciphertext (docs/deploy.md).
+ANNOTATE_S3_BUCKET = env_str("ANNOTATE_S3_BUCKET", "")
+ANNOTATE_S3_ENDPOINT_URL = env_str("ANNOTATE_S3_ENDPOINT_URL", "")
+if ANNOTATE_S3_BUCKET:
+    _DEFAULT_STORAGE = {
+        "BACKEND": "storages.backends.s3.S3Storage",
+        "OPTIONS": {
+            "bucket_name": ANNOTATE_S3_BUCKET,
+            "endpoint_url": ANNOTATE_S3_ENDPOINT_URL or None,
+            "region_name": env_str("ANNOTATE_S3_REGION", "") or None,
+            "access_key": env_str("ANNOTATE_S3_ACCESS_KEY_ID", "") or None,
+            "secret_key": env_str("ANNOTATE_S3_SECRET_ACCESS_KEY", "") or None,
+            # path-style (https://host/bucket/key) for MinIO, Ceph, Garage; AWS: "virtual" or "auto"
+            "addressing_style": env_str("ANNOTATE_S3_ADDRESSING_STYLE", "path" if ANNOTATE_S3_ENDPOINT_URL else "auto"),
+            "location": env_str("ANNOTATE_S3_PREFIX", ""),
+            "default_acl": None,  # the bucket's own policy: private
+            "file_overwrite": False,
+            "querystring_auth": True,  # never a public URL (nothing here hands out storage URLs anyway)
+        },
+    }
+else:
+    _DEFAULT_STORAGE = {
         "BACKEND": "django.core.files.storage.FileSystemStorage",
         "OPTIONS": {"location": str(ANNOTATE_PRIVATE_ROOT), "base_url": None},
-    },
+    }
+STORAGES = {
+    "default": _DEFAULT_STORAGE,
     # `collectstatic` writes hashed, compressed copies and a manifest; templates name the
     # hashed files, which WhiteNoise serves as immutable. Without DEBUG the manifest must
     # exist: run collectstatic before serving (`make demo` does). ANNOTATE_STATIC_MANIFEST=0

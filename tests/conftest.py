@@ -29,7 +29,16 @@ from annotate.catalog.kinds import seed_kinds
 from annotate.catalog.models import EntityKind
 from annotate.queues.models import Queue
 from tests.factories import make_queue
-from tests.support import CANARY, CHROMIUM_ARGS, Canary, make_persona, make_user, needs_second_factor, verify_otp
+from tests.support import (
+    CANARY,
+    CHROMIUM_ARGS,
+    Canary,
+    make_persona,
+    make_user,
+    moto_s3,
+    needs_second_factor,
+    verify_otp,
+)
 
 CHROMIUM = Path("/usr/bin/chromium")
 
@@ -119,7 +128,17 @@ def _topology_missing() -> str | None:
     return postgres_missing()
 
 
+@functools.cache
+def _s3_missing() -> str | None:
+    from tests.support import MOTO_SERVER
+
+    if not MOTO_SERVER.exists():
+        return f"needs moto's S3 server at {MOTO_SERVER} (pip install 'moto[server]': requirements-dev.txt)"
+    return None
+
+
 SERVICE_CHECKS = {
+    "s3": _s3_missing,
     "postgres": _postgres_missing,
     "redis": _redis_missing,
     "browser": _browser_missing,
@@ -178,6 +197,23 @@ def private_storage(settings, tmp_path) -> Path:
     }
     settings.STORAGES = storages  # setting_changed resets django's default_storage
     return folder
+
+
+@pytest.fixture(scope="session")
+def s3_endpoint():
+    """moto's standalone S3 server, one for the session (each test takes a bucket of its own)."""
+    if _s3_missing():
+        pytest.skip(_s3_missing())
+    with moto_s3() as endpoint:
+        yield endpoint
+
+
+@pytest.fixture
+def s3_bucket(settings, s3_endpoint) -> str:
+    """This test's storage is a fresh bucket on the S3 endpoint; returns its name."""
+    bucket = s3_endpoint.new_bucket()
+    settings.STORAGES = {**settings.STORAGES, "default": s3_endpoint.storage_setting(bucket)}
+    return bucket
 
 
 # --- personas -------------------------------------------------------------------------

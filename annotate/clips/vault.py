@@ -40,16 +40,43 @@ def store_variant(*, public_id: str, kind: str, wav: bytes) -> tuple[str, str]:
 
 
 def load_variant(*, public_id: str, kind: str, name: str) -> bytes:
-    with default_storage.open(name, "rb") as fh:
+    with open_stored(name) as fh:
         blob = fh.read()
     return crypto.decrypt(blob, ring=crypto.data_ring(), context=f"audio:{public_id}:{kind}")
+
+
+def open_stored(name: str):
+    """A stored file (audio, export, evidence) to read from the start, streamed.
+
+    On S3 (django-storages) the object's body is read as it arrives over HTTP: `Storage.open`
+    would first copy the whole object into a temporary file. A clip's audio is read whole
+    anyway (AES-GCM decrypts and checks it at once), an export is decrypted chunk by chunk
+    as the download goes (crypto.decrypt_stream). FileNotFoundError if it is not there.
+    """
+    bucket = getattr(default_storage, "bucket", None)
+    if bucket is None:
+        return default_storage.open(name, "rb")
+    from botocore.exceptions import ClientError
+
+    try:
+        return bucket.Object(default_storage._normalize_name(clean_name(name))).get()["Body"]
+    except ClientError as exc:
+        if exc.response.get("Error", {}).get("Code") in ("NoSuchKey", "404"):
+            raise FileNotFoundError(name) from exc
+        raise
+
+
+def clean_name(name: str) -> str:
+    from storages.utils import clean_name as clean
+
+    return clean(name)
 
 
 def load_audio(clip: Clip) -> bytes:
     """The clip's normalised WAV, decrypted in memory."""
     if not clip.audio_name:
         raise FileNotFoundError(f"clip {clip.public_id} has no audio (purged)")
-    with default_storage.open(clip.audio_name, "rb") as fh:
+    with open_stored(clip.audio_name) as fh:
         blob = fh.read()
     return crypto.decrypt(blob, ring=crypto.data_ring(), context=f"audio:{clip.public_id}")
 

@@ -247,5 +247,5 @@ def evidence_file(*, case_id: int, export_id: int, officer, ip: str | None = Non
 
 
 def read_blob(export: EvidenceExport) -> bytes:
-    with default_storage.open(export.storage_name, "rb") as fh:
+    with vault.open_stored(export.storage_name) as fh:
         return fh.read()

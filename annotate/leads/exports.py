@@ -299,7 +299,7 @@ def read_archive(export: Export) -> Iterator[bytes]:
     Raises DecryptionError (its key retired, the file changed) before a byte is given;
     the file is closed when the iterator is exhausted or closed.
     """
-    fh = default_storage.open(export.file_name, "rb")
+    fh = vault.open_stored(export.file_name)
     try:
         chunks = crypto.decrypt_stream(fh, ring=crypto.data_ring(), context=_context(export.pk))
         first = next(chunks)
