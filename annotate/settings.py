@@ -339,6 +339,12 @@ ANNOTATE_DISTRESS = {
     "scream_seconds": env_float("ANNOTATE_DISTRESS_SCREAM_SECONDS", 0.5, minimum=0.0),
 }
 
+# --- Operator's metrics (annotate/metrics.py) -------------------------------------
+# /metrics answers a request with this bearer token, or from one of these networks
+# (comma-separated, e.g. 10.0.0.0/8,127.0.0.1/32); with neither it does not exist.
+ANNOTATE_METRICS_TOKEN = env_str("ANNOTATE_METRICS_TOKEN", "")
+ANNOTATE_METRICS_ALLOW = [net.strip() for net in env_list("ANNOTATE_METRICS_ALLOW", []) if net.strip()]
+
 # --- Review ----------------------------------------------------------------------
 ANNOTATE_LEASE_SECONDS = env_int("ANNOTATE_LEASE_SECONDS", 600, minimum=10)
 ANNOTATE_AUDIO_URL_SECONDS = env_int("ANNOTATE_AUDIO_URL_SECONDS", 300, minimum=5)
@@ -362,8 +368,17 @@ ANNOTATE_LOG_LEVEL = env_str("ANNOTATE_LOG_LEVEL", "INFO").upper()
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
-    "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"}},
-    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
+    "formatters": {
+        "plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"},
+        "json": {"()": "annotate.logs.JsonFormatter"},
+    },
+    # ANNOTATE_LOG_FORMAT=json: one JSON object a line (time, level, logger, message, process)
+    "handlers": {
+        "console": {
+            "class": "logging.StreamHandler",
+            "formatter": "json" if env_str("ANNOTATE_LOG_FORMAT", "plain") == "json" else "plain",
+        }
+    },
     "root": {"handlers": ["console"], "level": ANNOTATE_LOG_LEVEL},
     "loggers": {"faster_whisper": {"level": "WARNING"}},
 }

@@ -5,6 +5,7 @@ from django.contrib.auth import views as auth_views
 from django.urls import include, path
 from django_otp.admin import OTPAdminSite
 
+from annotate import metrics
 from annotate.accounts import mfa_views, signin_views
 from annotate.clips import api as clips_api
 from annotate.escalation import care
@@ -19,6 +20,7 @@ urlpatterns = [
     path("logout/", auth_views.LogoutView.as_view(), name="logout"),
     path("account/sign-out-everywhere/", signin_views.sign_out_everywhere, name="sign-out-everywhere"),
     path("account/mfa/", include("annotate.accounts.mfa_urls")),
+    path("metrics", metrics.metrics_view, name="metrics"),
     path("api/v1/clips", clips_api.upload_clip, name="api-upload-clip"),
     path("api/v1/opt-outs", privacy_api.opt_out, name="api-opt-out"),
     path("api/v1/erasures", privacy_api.erasure, name="api-erasure"),

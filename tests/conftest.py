@@ -255,6 +255,12 @@ def outsider(db) -> User:
 
 
 @pytest.fixture
+def personas(reviewer, other_reviewer, lead, officer) -> dict:
+    """Each role's user by name ("anonymous": None), for the role matrices."""
+    return {"reviewer": reviewer, "other_reviewer": other_reviewer, "lead": lead, "officer": officer, "anonymous": None}
+
+
+@pytest.fixture
 def queue(reviewer, other_reviewer) -> Queue:
     """A queue of every clip, reviewed by the reviewer and the second reviewer."""
     return make_queue(reviewer, other_reviewer)

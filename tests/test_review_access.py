@@ -31,11 +31,6 @@ def held(queue, reviewer):
     return claims.claim_next(user=reviewer, queue=queue)
 
 
-@pytest.fixture
-def personas(reviewer, other_reviewer, lead, officer):
-    return {"reviewer": reviewer, "other_reviewer": other_reviewer, "lead": lead, "officer": officer, "anonymous": None}
-
-
 # --- pages and API by role --------------------------------------------------------------
 
 

@@ -83,6 +83,7 @@ class Outcome:
     message: str
     clip: Clip | None = None
     status: int = 200
+    reason: str = ""  # why a clip was rejected: too_large, undecodable, too_short, too_long, silent
 
     @property
     def ok(self) -> bool:
@@ -146,11 +147,25 @@ def _drop_opted_out(meta: ClipMeta, account_hash: str) -> Outcome:
 
 
 def ingest_clip(*, data: bytes, meta: ClipMeta) -> Outcome:
-    """Ingest one clip's bytes with its metadata. Never raises for bad input."""
+    """Ingest one clip's bytes with its metadata. Never raises for bad input.
+
+    Every outcome is counted by day (IngestCount: "imported", "duplicate", "opted_out",
+    "rejected:<reason>"), what the operator's metrics read (annotate/metrics.py).
+    """
+    result = _ingest(data=data, meta=meta)
+    if result.outcome != OPTED_OUT:  # counted where it was dropped, in its own transaction
+        _count(f"{result.outcome}:{result.reason}" if result.reason else result.outcome)
+    return result
+
+
+def _ingest(*, data: bytes, meta: ClipMeta) -> Outcome:
     limit = settings.ANNOTATE_MAX_UPLOAD_BYTES
     if len(data) > limit:
         return Outcome(
-            REJECTED, f"the file is {len(data) / 1e6:.1f} MB, over the {limit / 1e6:.1f} MB limit", status=413
+            REJECTED,
+            f"the file is {len(data) / 1e6:.1f} MB, over the {limit / 1e6:.1f} MB limit",
+            status=413,
+            reason="too_large",
         )
 
     account_hash = crypto.lookup_hash(meta.account_id) if meta.account_id else ""
@@ -165,21 +180,25 @@ def ingest_clip(*, data: bytes, meta: ClipMeta) -> Outcome:
     try:
         decoded = audio.decode(data)
     except audio.AudioError as exc:
-        return Outcome(REJECTED, str(exc), status=422)
+        return Outcome(REJECTED, str(exc), status=422, reason="undecodable")
     segment = decoded.segment
     seconds = segment.duration_seconds
     if seconds < settings.ANNOTATE_MIN_CLIP_SECONDS:
         return Outcome(
-            REJECTED, f"the clip is {seconds:.2f} s, shorter than {settings.ANNOTATE_MIN_CLIP_SECONDS:g} s", status=422
+            REJECTED,
+            f"the clip is {seconds:.2f} s, shorter than {settings.ANNOTATE_MIN_CLIP_SECONDS:g} s",
+            status=422,
+            reason="too_short",
         )
     if seconds > settings.ANNOTATE_MAX_CLIP_SECONDS:
         return Outcome(
             REJECTED,
             f"the clip is {seconds:.1f} s, longer than the {settings.ANNOTATE_MAX_CLIP_SECONDS:g} s limit",
             status=422,
+            reason="too_long",
         )
     if segment.max == 0 or segment.dBFS < settings.ANNOTATE_SILENCE_DBFS:
-        return Outcome(REJECTED, "the clip is silent", status=422)
+        return Outcome(REJECTED, "the clip is silent", status=422, reason="silent")
 
     clip = Clip(
         content_sha256=digest,

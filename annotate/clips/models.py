@@ -127,7 +127,8 @@ class OptOut(models.Model):
 
 
 class IngestCount(models.Model):
-    """Clips dropped at ingest (opted out), counted by day: never stored, only counted."""
+    """Ingest outcomes counted by day: imported, duplicate, rejected (by reason) and opted out
+    (never stored, only counted)."""
 
     day = models.DateField()
     outcome = models.CharField(max_length=32)

@@ -10,6 +10,7 @@ from __future__ import annotations
 from channels.db import database_sync_to_async
 from channels.generic.websocket import AsyncJsonWebsocketConsumer
 
+from annotate import instruments
 from annotate.escalation import notify, selectors
 
 REFUSED = 4403
@@ -34,10 +35,12 @@ class OfficerConsoleConsumer(AsyncJsonWebsocketConsumer):
         await self.channel_layer.group_add(notify.OFFICERS_GROUP, self.channel_name)
         self.joined = True
         await self.accept()
+        instruments.WEBSOCKETS.labels("officers").inc()
         await self.send_json({"type": "hello", "cases": await _open_cases()})
 
     async def disconnect(self, code: int) -> None:
         if getattr(self, "joined", False):
+            instruments.WEBSOCKETS.labels("officers").dec()
             await self.channel_layer.group_discard(notify.OFFICERS_GROUP, self.channel_name)
 
     async def receive_json(self, content, **kwargs) -> None:

@@ -14,6 +14,7 @@ from channels.db import database_sync_to_async
 from channels.generic.websocket import AsyncJsonWebsocketConsumer
 from django.conf import settings
 
+from annotate import instruments
 from annotate.accounts import roles
 from annotate.leads import selectors
 from annotate.leads.live import DASHBOARD_GROUP
@@ -34,12 +35,14 @@ class DashboardConsumer(AsyncJsonWebsocketConsumer):
         await self.channel_layer.group_add(DASHBOARD_GROUP, self.channel_name)
         self.joined = True
         await self.accept()
+        instruments.WEBSOCKETS.labels("dashboard").inc()
         await self.send_snapshot()
 
     async def disconnect(self, code: int) -> None:
         if self.pending is not None:
             self.pending.cancel()
         if self.joined:
+            instruments.WEBSOCKETS.labels("dashboard").dec()
             await self.channel_layer.group_discard(DASHBOARD_GROUP, self.channel_name)
 
     async def receive_json(self, content, **kwargs) -> None:

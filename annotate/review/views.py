@@ -9,7 +9,7 @@ from django.shortcuts import render
 from django.urls import reverse
 from django.views.decorators.http import require_GET, require_POST
 
-from annotate import wiring
+from annotate import instruments, wiring
 from annotate.accounts import roles
 from annotate.clips import audio_urls, playback
 from annotate.clips.serving import wav_response
@@ -96,8 +96,9 @@ def api_claim(request: HttpRequest, *, servable: claims.Servable = claims.every_
     queue_id = body.get("queue_id")
     if queue_id is not None and not isinstance(queue_id, int):
         return JsonResponse({"error": "queue_id must be a number"}, status=400)
-    held = _claim(request, queue_id, servable)
-    return JsonResponse({"tasks": [selectors.task_payload(task=t, user=request.user) for t in held]})
+    with instruments.CLAIM_SECONDS.time():
+        held = _claim(request, queue_id, servable)
+        return JsonResponse({"tasks": [selectors.task_payload(task=t, user=request.user) for t in held]})
 
 
 def _submission(body: dict) -> Submission:
@@ -162,7 +163,8 @@ def _not_held(exc: claims.ClaimError) -> JsonResponse:
 def api_submit(request: HttpRequest, task_id: int) -> JsonResponse:
     try:
         submission = _submission(json_body(request))
-        annotation, created = submit(user=request.user, task_id=task_id, submission=submission)
+        with instruments.SUBMIT_SECONDS.time():
+            annotation, created = submit(user=request.user, task_id=task_id, submission=submission)
     except (BadRequest, SubmitError) as exc:
         return JsonResponse({"error": str(exc)}, status=400)
     except claims.ClaimError as exc:
