@@ -416,6 +416,29 @@ for username, roles in args["users"].items():
 RESULT_MARK = "@@topology-result@@"
 
 
+# --- the demo's clips, uploaded as the pipeline does ---------------------------------------------
+
+
+def demo_clips(count: int, *, skip: int = 0) -> list[tuple[str, bytes, dict]]:
+    """(file name, bytes, manifest fields) of demo clips whose subjects did not opt out."""
+    found = []
+    for line in (BASE_DIR / "demo" / "manifest.jsonl").read_text().splitlines():
+        meta = json.loads(line)
+        if meta.pop("opted_out", False):
+            continue
+        path = BASE_DIR / "demo" / meta.pop("audio")
+        found.append((path.name, path.read_bytes(), meta))
+    return found[skip : skip + count]
+
+
+def upload(client, token: str, clip: tuple[str, bytes, dict]):
+    name, data, meta = clip
+    fields = {k: str(v) for k, v in meta.items()}
+    return client.post(
+        "/api/v1/clips", files={"audio": (name, data)}, data=fields, headers={"Authorization": f"Bearer {token}"}
+    )
+
+
 # --- the stack ---------------------------------------------------------------------------------
 
 
@@ -463,19 +486,32 @@ class Stack:
     def start(self, name: str, args: Iterable[str], *, env: dict[str, str] | None = None) -> Process:
         return self.processes.start(name, args, env=env)
 
-    def web(self, port: int | None = None, *, workers: int = WEB_WORKERS, timeout: float = 60) -> WebServer:
+    def web(
+        self,
+        port: int | None = None,
+        *,
+        workers: int = WEB_WORKERS,
+        timeout: float = 60,
+        env: dict[str, str] | None = None,
+    ) -> WebServer:
         """The README's production web command (uvicorn, `workers` processes), static files collected
-        first; returns once every worker process has loaded the app and the server answers."""
+        first; returns once every worker process has loaded the app and the server answers. `env`
+        adds to the stack's environment for this server alone (another host's settings)."""
         self.env["ANNOTATE_STATIC_ROOT"] = str(self.static_root())
         port = port or free_port()
-        server = WebServer(self.start("web", web_command(port, workers=workers)), port, workers)
+        process = self.start("web", web_command(port, workers=workers), env={**self.env, **(env or {})})
+        server = WebServer(process, port, workers)
         server.wait_ready(timeout=timeout)
         self.webs.append(server)
         return server
 
-    def worker(self, *queues: str) -> Process:
-        """The README's worker command: `manage.py worker QUEUE [QUEUE...]`."""
-        return self.start("worker-" + "-".join(queues), [str(BIN / "python"), "manage.py", "worker", *queues])
+    def worker(self, *queues: str, env: dict[str, str] | None = None) -> Process:
+        """The README's worker command: `manage.py worker QUEUE [QUEUE...]` (`env`: as for web())."""
+        return self.start(
+            "worker-" + "-".join(queues),
+            [str(BIN / "python"), "manage.py", "worker", *queues],
+            env={**self.env, **env} if env else None,
+        )
 
     def manage(self, *args: str, timeout: float = 300, check: bool = True) -> subprocess.CompletedProcess:
         result = subprocess.run(

@@ -7,7 +7,6 @@ waits are generous ceilings for a loaded 2-core machine.
 
 from __future__ import annotations
 
-import json
 import os
 import signal
 import time
@@ -16,25 +15,12 @@ from pathlib import Path
 
 import pytest
 
-from tests.topology.stack import BASE_DIR, wait_for
+from tests.topology.stack import demo_clips, upload, wait_for
 
 pytestmark = pytest.mark.topology
 
-DEMO = BASE_DIR / "demo"
 MODEL_LOADED = "loaded Whisper model"
 SWEEP_SECONDS = 10  # the documented default of ANNOTATE_SWEEP_SECONDS: a lost job is found within this
-
-
-def demo_clips(count: int, *, skip: int = 0) -> list[tuple[str, bytes, dict]]:
-    """(file name, bytes, manifest fields) of demo clips whose subjects did not opt out."""
-    found = []
-    for line in (DEMO / "manifest.jsonl").read_text().splitlines():
-        meta = json.loads(line)
-        if meta.pop("opted_out", False):
-            continue
-        path = DEMO / meta.pop("audio")
-        found.append((path.name, path.read_bytes(), meta))
-    return found[skip : skip + count]
 
 
 def long_clip(seconds: float = 25) -> tuple[str, bytes, dict]:
@@ -50,14 +36,6 @@ def long_clip(seconds: float = 25) -> tuple[str, bytes, dict]:
             break
     _, _, meta = demo_clips(1)[0]
     return "long.wav", audio.to_wav_bytes(joined), meta
-
-
-def upload(client, token: str, clip: tuple[str, bytes, dict]):
-    name, data, meta = clip
-    fields = {k: str(v) for k, v in meta.items()}
-    return client.post(
-        "/api/v1/clips", files={"audio": (name, data)}, data=fields, headers={"Authorization": f"Bearer {token}"}
-    )
 
 
 def clip_states(stack) -> dict[str, str]:
