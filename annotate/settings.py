@@ -483,6 +483,8 @@ ANNOTATE_WIRING = {
     "sample_new_clip": "annotate.queues.services.sample_clip",
     # clips: is this clip held (an escalation case, open or preserved), so it must not be purged?
     "clip_on_hold": "annotate.escalation.selectors.is_on_hold",
+    # queues: the ids of every clip ever flagged (a backfill never takes one)
+    "flagged_clip_ids": "annotate.escalation.selectors.flagged_clip_ids",
     # clips: the ids of every held clip (retention skips them)
     "held_clip_ids": "annotate.escalation.selectors.held_clip_ids",
     # review: a submission's entity spans, from JSON; checked against the typed text; stored

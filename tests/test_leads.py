@@ -14,7 +14,7 @@ from annotate.clips.models import Clip
 from annotate.leads import exports, services
 from annotate.leads.models import Export, SecondOpinion
 from annotate.queues import claims
-from annotate.queues.models import GoldClip, Queue, Task
+from annotate.queues.models import Backfill, GoldClip, Queue, Task
 from annotate.review.services import Submission, submit
 from tests.factories import make_clip, make_queue
 from tests.support import as_user, built_once, make_persona, post_json
@@ -203,6 +203,7 @@ def build_world(reviewer, other_reviewer, lead):
     gold = GoldClip.objects.create(queue=queue, clip=other, reference_text="set a timer")
     export = Export.objects.create(requested_by=lead, format="nemo")
     exports.build_export(export_id=export.pk)
+    backfill = Backfill.objects.create(queue=queue, requested_by=lead, days=7, cap=10, sample_rate=1.0)
     from annotate.leads.views import lead_audio_url
 
     return {
@@ -211,6 +212,7 @@ def build_world(reviewer, other_reviewer, lead):
         "opinion": opinion,
         "gold": gold,
         "export": export,
+        "backfill": backfill,
         "audio": lambda user: lead_audio_url(clip=clip, user=user),
     }
 
@@ -232,6 +234,8 @@ def lead_endpoints(w):
         ("post", f"/lead/queues/{q}/archive", {"archived": "0"}, 302, "page"),
         ("post", f"/lead/queues/{q}/members/add", {"user": reviewer_id}, 302, "page"),
         ("post", f"/lead/queues/{q}/members/{reviewer_id}/remove", {}, 302, "page"),
+        ("post", f"/lead/queues/{q}/backfill", {"days": "7", "cap": "5"}, 302, "page"),
+        ("get", f"/lead/queues/{q}/backfill/{w['backfill'].pk}/status", None, 200, "json"),
         ("post", f"/lead/queues/{q}/gold/add", {"clip": c, "reference_text": "play halo"}, 302, "page"),
         ("post", f"/lead/queues/{q}/gold/{w['gold'].pk}/retire", {}, 302, "page"),
         ("get", "/lead/adjudicate/", None, 200, "page"),
@@ -249,7 +253,7 @@ def lead_endpoints(w):
     ]
 
 
-ENDPOINT_COUNT = 26
+ENDPOINT_COUNT = 28
 
 
 @pytest.fixture(scope="class")

@@ -93,6 +93,11 @@ def held_clip_ids(*, now: datetime | None = None) -> QuerySet:
     return Case.objects.filter(hold_filter(now)).values("clip_id")
 
 
+def flagged_clip_ids() -> QuerySet:
+    """Ids of every clip ever flagged (a case, open or closed): such a clip goes back to no queue."""
+    return Case.objects.values("clip_id")
+
+
 OPEN_HOLD = "open"  # hold_ends: held until an open case is closed (no date yet)
 
 

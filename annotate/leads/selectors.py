@@ -15,6 +15,7 @@ from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.db.models import Avg, Count, Exists, OuterRef, Q, QuerySet, Subquery, Sum
 from django.db.models.functions import Coalesce, TruncHour
+from django.urls import reverse
 from django.utils import timezone
 from django.utils.formats import date_format
 
@@ -447,3 +448,33 @@ def screenings(*, decision: str = "", page: int = 1) -> dict:
         "distressing": everything.filter(likely_distressing=True).count(),
         "with_personal_data": everything.exclude(personal_data=[]).count(),
     }
+
+
+def backfill_json(backfill) -> dict[str, Any]:
+    """A backfill's progress, for the queue page (and its polling)."""
+    target = max(1, min(backfill.cap, backfill.matching))
+    return {
+        "id": backfill.pk,
+        "state": backfill.state,
+        "state_label": backfill.get_state_display(),
+        "days": backfill.days,
+        "cap": backfill.cap,
+        "matching": backfill.matching,
+        "considered": backfill.considered,
+        "added": backfill.added,
+        "progress": round(min(1.0, backfill.considered / max(1, backfill.matching)), 3)
+        if backfill.state != "done"
+        else 1.0,
+        "expected": round(target * backfill.sample_rate),
+        "error": backfill.error,
+        "status_url": reverse("lead-backfill-status", args=[backfill.queue_id, backfill.pk]),
+    }
+
+
+def backfill_preview(queue, *, days: int = 7) -> dict[str, Any]:
+    """What a backfill of the queue would take now: clips of the last `days` days matching its rule
+    and not in it yet, and about how many at its rate."""
+    from annotate.queues.services import backfill_candidates
+
+    matching = backfill_candidates(queue=queue, days=days).count()
+    return {"days": days, "matching": matching, "sampled": round(matching * min(max(queue.sample_rate, 0), 1))}

@@ -21,6 +21,7 @@ from annotate.leads import exports, live
 from annotate.leads.models import Export, SecondOpinion
 from annotate.quality import services as quality
 from annotate.quality.models import FinalTranscript
+from annotate.queues import services as queue_services
 from annotate.queues.models import GoldClip, Queue, Task
 from annotate.review.models import Annotation
 
@@ -287,3 +288,16 @@ def open_export(*, export: Export, lead, ip: str | None = None) -> Iterator[byte
         details={"format": export.format, "clips": export.clip_count},
     )
     return chunks
+
+
+def backfill(*, queue: Queue, lead, days: int, cap: int, ip: str | None = None):
+    """A lead fills the queue with matching clips ingested before it (queues.services), audited."""
+    made = queue_services.request_backfill(queue=queue, lead=lead, days=days, cap=cap)
+    audit.record(
+        action="queue.backfill",
+        actor=lead,
+        target=f"queue:{queue.pk}",
+        ip=ip,
+        details={"backfill": made.pk, "days": made.days, "cap": made.cap, "matching": made.matching},
+    )
+    return made

@@ -35,7 +35,8 @@ from annotate.leads import guards, selectors, services
 from annotate.leads.forms import AdjudicationForm, AnswerForm, ExportForm, GoldForm, QueueForm
 from annotate.leads.models import Export, SecondOpinion
 from annotate.leads.routing import DASHBOARD_SOCKET
-from annotate.queues.models import GoldClip, Queue
+from annotate.queues.models import Backfill, GoldClip, Queue
+from annotate.queues.services import BackfillError
 from annotate.web import client_ip, json_body, role_required
 
 # --- access ------------------------------------------------------------------------------------------
@@ -151,9 +152,42 @@ def queue_detail(request: HttpRequest, queue_id: int) -> HttpResponse:
             "candidates": selectors.reviewers_not_in(queue),
             "golds": selectors.gold_clips(queue),
             "gold_form": GoldForm(),
+            "backfill_preview": selectors.backfill_preview(queue),
+            "backfills": [selectors.backfill_json(b) for b in queue.backfills.all()[:10]],
             "section": "queues",
         },
     )
+
+
+@lead_required
+@require_POST
+def backfill_create(request: HttpRequest, queue_id: int) -> HttpResponse:
+    """Fill the queue with matching clips ingested before it (a job; progress on the queue's page)."""
+    queue = _get_queue_for_lead(request, queue_id)
+    try:
+        days = int(request.POST.get("days", "7"))
+        cap = int(request.POST.get("cap", "1000"))
+    except ValueError:
+        messages.error(request, "Days and the cap must be whole numbers.")
+        return redirect("lead-queue", queue.pk)
+    try:
+        backfill = services.backfill(queue=queue, lead=request.user, days=days, cap=cap, ip=client_ip(request))
+    except BackfillError as exc:
+        messages.error(request, f"No backfill: {exc}.")
+    else:
+        messages.success(
+            request,
+            f"Backfill {backfill.pk}: {backfill.matching} clip(s) of the last {backfill.days} days match; "
+            f"at most {backfill.cap} will be added, at the queue's sampling rate.",
+        )
+    return redirect(reverse("lead-queue", args=[queue.pk]) + "#backfill")
+
+
+@lead_api
+@require_GET
+def backfill_status(request: HttpRequest, queue_id: int, backfill_id: int) -> JsonResponse:
+    backfill = get_object_or_404(Backfill, pk=backfill_id, queue_id=queue_id)
+    return JsonResponse(selectors.backfill_json(backfill))
 
 
 @lead_api

@@ -120,3 +120,34 @@ class Skip(models.Model):
     class Meta:
         db_table = "review_skip"  # the table it had when skips lived in the review app
         indexes = [models.Index(fields=["reviewer", "task"], name="review_skip_reviewe_e95f08_idx")]
+
+
+class Backfill(models.Model):
+    """A queue taking clips ingested before it existed (or before its rule changed): those of the last
+    `days` days that match its rule, at its sampling rate, at most `cap`, never one it had already.
+    Run by a job on the `default` worker (annotate.queues.services.run_backfill), progress recorded here."""
+
+    class State(models.TextChoices):
+        QUEUED = "queued", "waiting for a worker"
+        RUNNING = "running", "running"
+        DONE = "done", "done"
+        FAILED = "failed", "failed"
+
+    queue = models.ForeignKey(Queue, on_delete=models.CASCADE, related_name="backfills")
+    requested_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="+")
+    days = models.PositiveSmallIntegerField()
+    cap = models.PositiveIntegerField()
+    sample_rate = models.FloatField()
+    matching = models.PositiveIntegerField(default=0, help_text="clips matching the rule when it was asked for")
+    considered = models.PositiveIntegerField(default=0)
+    added = models.PositiveIntegerField(default=0, help_text="clips given tasks in the queue")
+    state = models.CharField(max_length=10, choices=State.choices, default=State.QUEUED)
+    error = models.TextField(blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    finished_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at", "-pk"]
+
+    def __str__(self) -> str:
+        return f"backfill {self.pk} of {self.queue}"
