@@ -65,7 +65,7 @@ def _read_audio(path: Path, root: Path) -> bytes | ingest.Outcome:
         return ingest.Outcome(ingest.REJECTED, f"the file could not be read ({exc.strerror})", status=400)
 
 
-def _ingest_file(path: Path, root: Path, meta: ingest.ClipMeta) -> ingest.Outcome:
+def ingest_file(path: Path, root: Path, meta: ingest.ClipMeta) -> ingest.Outcome:
     data = _read_audio(path, root)
     if isinstance(data, ingest.Outcome):
         return data
@@ -100,7 +100,7 @@ def iter_manifest(manifest: Path) -> Iterator[Line]:
             except ingest.MetadataError as exc:
                 yield Line(where, ingest.Outcome(ingest.REJECTED, str(exc), status=400))
                 continue
-            yield Line(where, _ingest_file(base / audio_path, root, meta))
+            yield Line(where, ingest_file(base / audio_path, root, meta))
 
 
 def iter_folder(folder: Path, *, locale: str, device_type: str) -> Iterator[Line]:
@@ -115,4 +115,4 @@ def iter_folder(folder: Path, *, locale: str, device_type: str) -> Iterator[Line
             device_type=device_type,
             account_id="",
         )
-        yield Line(str(path.relative_to(folder)), _ingest_file(path, root, meta))
+        yield Line(str(path.relative_to(folder)), ingest_file(path, root, meta))

@@ -76,7 +76,7 @@ def spans_from(final: FinalTranscript, annotations: Sequence[Annotation]) -> Ann
     return fitting[0] if fitting else None
 
 
-def _documents_of(finals: list[FinalTranscript]) -> Iterator[dict[str, Any]]:
+def documents_of(finals: list[FinalTranscript]) -> Iterator[dict[str, Any]]:
     by_clip: dict[int, list[Annotation]] = defaultdict(list)
     for annotation in Annotation.objects.filter(clip_id__in=[f.clip_id for f in finals]).only(
         "pk", "clip_id", "corrected_text", "accidental", "no_speech", "unintelligible", "other_language", "created_at"
@@ -104,7 +104,7 @@ def entity_documents() -> Iterator[dict[str, Any]]:
     """One document per exportable clip, in clip order; 3 queries per CHUNK clips."""
     finals = selectors.exportable_finals().iterator(chunk_size=CHUNK)
     while chunk := list(itertools.islice(finals, CHUNK)):
-        yield from _documents_of(chunk)
+        yield from documents_of(chunk)
 
 
 def write_jsonl(stream: TextIO, *, only_tagged: bool = False) -> ExportSummary:

@@ -61,7 +61,7 @@ from annotate.clips import crypto, screening, vault
 from annotate.clips.models import AudioVariant, Clip
 from annotate.jobs import services as jobs
 from annotate.jobs.models import Job
-from annotate.leads import selectors
+from annotate.leads import entity_exports, labelstudio, selectors
 from annotate.leads.models import Export, ExportItem
 from annotate.quality.models import FinalTranscript
 
@@ -121,6 +121,19 @@ def _manifest(fmt: str, records: list[dict[str, Any]]) -> tuple[str, str]:
         for r in records
     ]
     return "train/metadata.csv", _csv(rows, ("file_name", "transcription", "duration", "locale", "id"))
+
+
+def _labelstudio(finals: list[FinalTranscript], records: list[dict[str, Any]]) -> list[tuple[str, str]]:
+    """Label Studio tasks of the archived clips, with their entity spans, and the label config."""
+    archived = {r["id"]: r for r in records}
+    kept = [f for f in finals if f.clip.public_id in archived]
+    documents = list(entity_exports.documents_of(kept))
+    tasks = [labelstudio.task_json(d, archived[d["id"]]["audio_filepath"]) for d in documents]
+    kinds = [span["kind"] for d in documents for span in d.get("spans") or []]
+    return [
+        ("labelstudio.json", json.dumps(tasks, ensure_ascii=False, indent=1)),
+        ("labelstudio.xml", labelstudio.label_config(kinds)),
+    ]
 
 
 def _batches(ids: Iterable[int]) -> Iterator[list[int]]:
@@ -199,8 +212,12 @@ def _write_archive(export: Export, finals: list[FinalTranscript], path: Path) ->
                     archived.append(final.clip_id)
                 if done % step == 0 or done == total:
                     Export.objects.filter(pk=export.pk).update(done=done)
-            name, text = _manifest(export.format, records)
-            archive.writestr(name, text)
+            if export.format == Export.Format.LABELSTUDIO:
+                for name, text in _labelstudio(finals, records):
+                    archive.writestr(name, text)
+            else:
+                name, text = _manifest(export.format, records)
+                archive.writestr(name, text)
         size = sealed.tell()
     return size, archived
 

@@ -51,6 +51,7 @@ class Export(models.Model):
         CSV = "csv", "CSV"
         NEMO = "nemo", "NeMo ASR manifest"
         HF = "hf", "Hugging Face audiofolder"
+        LABELSTUDIO = "labelstudio", "Label Studio tasks"
 
     class State(models.TextChoices):
         QUEUED = "queued", "queued"
@@ -61,7 +62,7 @@ class Export(models.Model):
         WITHDRAWN = "withdrawn", "withdrawn"
 
     requested_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="exports")
-    format = models.CharField(max_length=8, choices=Format.choices)
+    format = models.CharField(max_length=16, choices=Format.choices)
     queue = models.ForeignKey("queues.Queue", null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
     state = models.CharField(max_length=10, choices=State.choices, default=State.QUEUED)
     total = models.PositiveIntegerField(default=0)

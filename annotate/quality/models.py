@@ -18,6 +18,7 @@ class FinalTranscript(models.Model):
         CONSENSUS = "consensus", "reviewers agreed"
         ADJUDICATED = "adjudicated", "adjudicated by a lead"
         GOLD = "gold", "gold reference"
+        IMPORTED = "imported", "imported (Label Studio)"
 
     clip = models.OneToOneField("clips.Clip", on_delete=models.CASCADE, related_name="final_transcript")
     text = models.TextField()
