@@ -5,11 +5,10 @@ from django.contrib.auth import views as auth_views
 from django.urls import include, path
 from django_otp.admin import OTPAdminSite
 
+from annotate import api as rest_api
 from annotate import metrics
 from annotate.accounts import mfa_views, signin_views
-from annotate.clips import api as clips_api
 from annotate.escalation import care
-from annotate.privacy import api as privacy_api
 from annotate.review import urls as review_urls
 
 # The admin site asks for a second factor too (its sign-in form has a code field).
@@ -21,10 +20,7 @@ urlpatterns = [
     path("account/sign-out-everywhere/", signin_views.sign_out_everywhere, name="sign-out-everywhere"),
     path("account/mfa/", include("annotate.accounts.mfa_urls")),
     path("metrics", metrics.metrics_view, name="metrics"),
-    path("api/v1/clips", clips_api.upload_clip, name="api-upload-clip"),
-    path("api/v1/opt-outs", privacy_api.opt_out, name="api-opt-out"),
-    path("api/v1/erasures", privacy_api.erasure, name="api-erasure"),
-    path("api/v1/privacy-requests/<str:public_id>", privacy_api.request_receipt, name="api-privacy-request"),
+    path("api/v1/", rest_api.api.urls),
     path("admin/login/", mfa_views.admin_sign_in, name="admin-sign-in"),
     path("admin/", admin.site.urls),
     path("catalog/", include("annotate.catalog.urls")),

@@ -84,7 +84,7 @@ def test_a_clip_is_never_taken_twice_nor_a_flagged_purged_or_old_one(reviewer, l
 
 def test_bad_requests_are_refused_with_a_message(reviewer, lead):
     queue = make_queue(reviewer)
-    for days, cap, message in ((0, 10, "days must be between 1 and 90"), (7, 0, "the cap must be at least 1")):
+    for days, cap, message in ((0, 10, "days must be between 1 and 90"), (7, 0, "the cap must be between 1 and")):
         with pytest.raises(queues.BackfillError, match=message):
             queues.request_backfill(queue=queue, lead=lead, days=days, cap=cap)
     Queue.objects.filter(pk=queue.pk).update(archived=True)

@@ -144,6 +144,7 @@ def test_missing_or_invalid_token_is_401(client, ingest_client, header, private_
     assert response.json() == {
         "outcome": "rejected",
         "error": "missing or invalid API token (Authorization: Bearer <token>)",
+        "code": "unauthorized",
     }
     assert_nothing_stored(private_storage)
 
@@ -171,7 +172,7 @@ def test_token_of_a_user_not_in_ingest_is_403(client, persona, request, private_
     response = post(client, token, **form())
 
     assert response.status_code == 403
-    assert response.json() == {"outcome": "rejected", "error": "this account may not ingest clips"}
+    assert response.json() == {"outcome": "rejected", "error": "this account may not ingest clips", "code": "forbidden"}
     assert_nothing_stored(private_storage)
 
 
@@ -323,7 +324,11 @@ def test_file_over_the_size_limit_is_413(client, ingest_client, settings, privat
     response = post(client, token, upload="stereo44k.wav", **form())
 
     assert response.status_code == 413
-    assert response.json() == {"outcome": "rejected", "error": "the file is 0.2 MB, over the 0.1 MB limit"}
+    assert response.json() == {
+        "outcome": "rejected",
+        "error": "the file is 0.2 MB, over the 0.1 MB limit",
+        "code": "too_large",
+    }
     assert_nothing_stored(private_storage)
 
 

@@ -13,11 +13,22 @@ def hash_token(token: str) -> str:
     return hashlib.sha256(token.encode()).hexdigest()
 
 
+SCOPES = ("ingest", "requests", "results", "exports")  # what a token may do (annotate/api.py)
+PIPELINE_SCOPES = ["ingest", "requests"]  # what every token could do before scopes existed
+
+
+def pipeline_scopes() -> list[str]:
+    return list(PIPELINE_SCOPES)
+
+
 class ApiToken(models.Model):
-    """A bearer token of a service account (the upstream pipeline). Only its hash is kept."""
+    """A bearer token of a service account (the upstream pipeline, a results reader). Only its hash
+    is kept. Its scopes say what it opens: ingest (clips), requests (opt-outs and erasures),
+    results (the results feed), exports (exports and queue backfills)."""
 
     user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="api_tokens")
     name = models.CharField(max_length=100)
+    scopes = models.JSONField(default=pipeline_scopes, help_text=f"any of {', '.join(SCOPES)}")
     token_hash = models.CharField(max_length=64, unique=True, editable=False)
     prefix = models.CharField(max_length=12, editable=False)
     created_at = models.DateTimeField(auto_now_add=True)
@@ -28,9 +39,18 @@ class ApiToken(models.Model):
         return f"{self.name} ({self.prefix}…)"
 
     @classmethod
-    def issue(cls, *, user, name: str) -> tuple[ApiToken, str]:
+    def issue(cls, *, user, name: str, scopes: list[str] | None = None) -> tuple[ApiToken, str]:
+        unknown = set(scopes or ()) - set(SCOPES)
+        if unknown:
+            raise ValueError(f"unknown scope(s) {', '.join(sorted(unknown))}; one of: {', '.join(SCOPES)}")
         token = "ann_" + secrets.token_urlsafe(32)
-        obj = cls.objects.create(user=user, name=name, token_hash=hash_token(token), prefix=token[:10])
+        obj = cls.objects.create(
+            user=user,
+            name=name,
+            token_hash=hash_token(token),
+            prefix=token[:10],
+            scopes=list(scopes) if scopes is not None else pipeline_scopes(),
+        )
         return obj, token
 
 

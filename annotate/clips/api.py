@@ -11,19 +11,24 @@ import json
 
 from django.conf import settings
 from django.http import HttpRequest, JsonResponse
+from django.http.multipartparser import MultiPartParserError
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_POST
 
 from annotate.accounts import roles
-from annotate.accounts.tokens import user_for_bearer
+from annotate.accounts.tokens import token_for_bearer
 from annotate.clips import ingest
 from annotate.web import client_ip
 
 FORM_TYPES = {"wake_word_score": float, "opted_out": bool}
 
 
+CODES = {400: "invalid", 401: "unauthorized", 403: "forbidden", 405: "method_not_allowed", 413: "too_large"}
+
+
 def _error(status: int, message: str) -> JsonResponse:
-    return JsonResponse({"outcome": ingest.REJECTED, "error": message}, status=status)
+    code = CODES.get(status, "rejected")
+    return JsonResponse({"outcome": ingest.REJECTED, "error": message, "code": code}, status=status)
 
 
 def _form_meta(request: HttpRequest) -> dict:
@@ -53,12 +58,18 @@ def _form_meta(request: HttpRequest) -> dict:
 @csrf_exempt
 @require_POST
 def upload_clip(request: HttpRequest) -> JsonResponse:
-    user = user_for_bearer(request)
-    if user is None:
+    token = token_for_bearer(request)
+    if token is None:
         return _error(401, "missing or invalid API token (Authorization: Bearer <token>)")
+    user = token.user
     if not roles.has_role(user, roles.INGEST):
         return _error(403, "this account may not ingest clips")
-    upload = request.FILES.get("audio")
+    if "ingest" not in token.scopes:
+        return _error(403, "this token may not ingest clips: ask for a token with the scope ingest")
+    try:
+        upload = request.FILES.get("audio")
+    except MultiPartParserError as exc:
+        return _error(400, f"the body is not valid multipart/form-data ({exc})")
     if upload is None:
         return _error(400, "missing file field: audio")
     try:

@@ -478,3 +478,32 @@ def backfill_preview(queue, *, days: int = 7) -> dict[str, Any]:
 
     matching = backfill_candidates(queue=queue, days=days).count()
     return {"days": days, "matching": matching, "sampled": round(matching * min(max(queue.sample_rate, 0), 1))}
+
+
+def results_of(finals: list) -> list[dict[str, Any]]:
+    """The results feed's items (annotate/api.py): each final transcript with its entity spans (the
+    entity export's rule: spans of a reviewer who wrote that very text, else null) and its grades
+    (reviewers' answer grades, counted). Four queries for the page."""
+    from annotate.leads.entity_exports import documents_of
+
+    documents = {d["id"]: d for d in documents_of(finals)}
+    grades: dict[int, dict[str, int]] = {}
+    for clip_id, grade, n in (
+        Annotation.objects.filter(clip_id__in=[f.clip_id for f in finals])
+        .exclude(answer_grade="")
+        .values_list("clip_id", "answer_grade")
+        .annotate(n=Count("pk"))
+    ):
+        grades.setdefault(clip_id, {})[grade] = n
+    return [
+        {
+            "clip": f.clip.public_id,
+            "text": f.text,
+            "source": f.source,
+            "decided_at": f.decided_at,
+            "locale": f.clip.locale,
+            "spans": documents[f.clip.public_id]["spans"],
+            "grades": grades.get(f.clip_id, {}),
+        }
+        for f in finals
+    ]

@@ -20,7 +20,7 @@ from django.http import HttpRequest, JsonResponse
 from django.views.decorators.csrf import csrf_exempt
 
 from annotate.accounts import roles
-from annotate.accounts.tokens import user_for_bearer
+from annotate.accounts.tokens import token_for_bearer
 from annotate.privacy import selectors, services
 from annotate.privacy.models import PrivacyRequest
 from annotate.web import client_ip
@@ -28,8 +28,13 @@ from annotate.web import client_ip
 MAX_BODY = 4096
 
 
+CODES = {400: "invalid", 401: "unauthorized", 403: "forbidden", 404: "not_found", 405: "method_not_allowed",
+         413: "too_large"}  # fmt: skip
+
+
 def _error(status: int, message: str) -> JsonResponse:
-    return JsonResponse({"error": message}, status=status)
+    """The API's one error shape (annotate/api.py): what to fix, and a machine code."""
+    return JsonResponse({"error": message, "code": CODES.get(status, "error")}, status=status)
 
 
 def _wrong_method(request: HttpRequest, allowed: str) -> JsonResponse | None:
@@ -42,12 +47,14 @@ def _wrong_method(request: HttpRequest, allowed: str) -> JsonResponse | None:
 
 def _pipeline(request: HttpRequest):
     """(user, None) for a pipeline token, else (None, the error response)."""
-    user = user_for_bearer(request)
-    if user is None:
+    token = token_for_bearer(request)
+    if token is None:
         return None, _error(401, "missing or invalid API token (Authorization: Bearer <token>)")
-    if not roles.has_role(user, roles.INGEST):
+    if not roles.has_role(token.user, roles.INGEST):
         return None, _error(403, "this account may not send privacy requests (only the ingest pipeline may)")
-    return user, None
+    if "requests" not in token.scopes:
+        return None, _error(403, "this token may not send privacy requests: ask for one with the scope requests")
+    return token.user, None
 
 
 def _submit(request: HttpRequest, kind: str) -> JsonResponse:

@@ -107,6 +107,7 @@ def route_screened(*, clip: Clip, screening) -> list[Task]:
 
 BACKFILL_BATCH = 200
 BACKFILL_MAX_DAYS = 90
+BACKFILL_MAX_CAP = 1_000_000
 
 
 class BackfillError(ValueError):
@@ -138,8 +139,8 @@ def request_backfill(*, queue: Queue, lead, days: int, cap: int) -> Backfill:
         raise BackfillError("the queue is archived: bring it back before filling it")
     if not 1 <= days <= BACKFILL_MAX_DAYS:
         raise BackfillError(f"days must be between 1 and {BACKFILL_MAX_DAYS}")
-    if cap < 1:
-        raise BackfillError("the cap must be at least 1 clip")
+    if not 1 <= cap <= BACKFILL_MAX_CAP:
+        raise BackfillError(f"the cap must be between 1 and {BACKFILL_MAX_CAP:,} clips")
     running = Backfill.objects.filter(queue=queue, state__in=(Backfill.State.QUEUED, Backfill.State.RUNNING)).first()
     if running is not None:
         return running
