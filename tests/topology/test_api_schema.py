@@ -48,7 +48,8 @@ def test_schemathesis_finds_no_server_error_and_no_response_that_breaks_the_sche
             "--request-timeout", "30",
             "--report", "junit", "--report-dir", str(tmp_path),
         ],
-        capture_output=True, text=True, timeout=600, env={**stack.env, "SCHEMATHESIS_HOOKS": ""},
+        capture_output=True, text=True, timeout=600, cwd=tmp_path,  # its cache folder goes there
+        env={**stack.env, "SCHEMATHESIS_HOOKS": ""},
     )  # fmt: skip
     print(run.stdout[-4000:])
     assert run.returncode == 0, run.stdout[-8000:] + run.stderr[-2000:]
