@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 HOST ?= 127.0.0.1
 PORT ?= 8000
 
-.PHONY: demo test setup setup-dev lint format bench clean
+.PHONY: demo test setup setup-dev lint format bench clean messages
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -43,6 +43,17 @@ test: setup-dev
 	npx --no-install eslint static tests/js eslint.config.js
 	node --test tests/js/
 	$(BIN)/pytest $(PYTEST_ARGS)
+
+# Translations (docs/i18n.md): extract the marked strings into locale/*/LC_MESSAGES/*.po, and
+# compile them into the .mo files the app reads (committed). Needs GNU gettext (apt-get install gettext).
+messages: setup-dev
+	$(BIN)/python manage.py makemessages -l ro --ignore=.venv --ignore=node_modules --ignore=staticfiles \
+		--ignore=var --ignore=tests --ignore=bench --ignore=scripts
+	xgettext --language=JavaScript --from-code=UTF-8 --keyword=t --keyword=tf --keyword=tt --keyword=ttf \
+		--no-location --sort-output -o locale/djangojs.pot static/review/*.js static/review/spans/*.js
+	msgmerge --quiet --update --backup=none locale/ro/LC_MESSAGES/djangojs.po locale/djangojs.pot
+	rm locale/djangojs.pot
+	$(BIN)/python manage.py compilemessages --ignore=.venv --ignore=node_modules
 
 lint:
 	$(BIN)/ruff check . && $(BIN)/ruff format --check .

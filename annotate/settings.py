@@ -106,11 +106,13 @@ MIDDLEWARE = [
     # WhiteNoise serves STATIC_ROOT (filled by collectstatic) before sessions and auth run.
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
+    "django.middleware.locale.LocaleMiddleware",  # the browser's language, until a person picks one
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django_otp.middleware.OTPMiddleware",
     "annotate.accounts.mfa_middleware.MfaRequiredMiddleware",
+    "annotate.accounts.locale.UserLocaleMiddleware",  # the person's language and time zone
     "django.contrib.messages.middleware.MessageMiddleware",
     "annotate.accounts.signin.IdleTimeoutMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
@@ -189,7 +191,10 @@ LOGIN_URL = "login"
 LOGIN_REDIRECT_URL = "home"
 LOGOUT_REDIRECT_URL = "login"
 
-LANGUAGE_CODE = "en-us"
+LANGUAGE_CODE = "en"
+# The interface's languages (docs/i18n.md): each person picks one at /account/preferences/.
+LANGUAGES = [("en", "English"), ("ro", "Română")]
+LOCALE_PATHS = [BASE_DIR / "locale"]
 TIME_ZONE = "UTC"
 USE_I18N = True
 USE_TZ = True

@@ -3,6 +3,7 @@
 from django.contrib import admin
 from django.contrib.auth import views as auth_views
 from django.urls import include, path
+from django.views.i18n import JavaScriptCatalog
 from django_otp.admin import OTPAdminSite
 
 from annotate import api as rest_api
@@ -18,6 +19,8 @@ urlpatterns = [
     path("login/", auth_views.LoginView.as_view(), name="login"),
     path("logout/", auth_views.LogoutView.as_view(), name="logout"),
     path("account/sign-out-everywhere/", signin_views.sign_out_everywhere, name="sign-out-everywhere"),
+    path("account/preferences/", signin_views.preferences, name="preferences"),
+    path("jsi18n/", JavaScriptCatalog.as_view(), name="javascript-catalog"),
     path("account/mfa/", include("annotate.accounts.mfa_urls")),
     path("metrics", metrics.metrics_view, name="metrics"),
     path("api/v1/", rest_api.api.urls),

@@ -124,3 +124,18 @@ class RoleGrant(models.Model):
 
     def __str__(self) -> str:
         return f"{self.role} for {self.user} ({self.get_state_display()})"
+
+
+class Preferences(models.Model):
+    """A person's language and time zone: the pages speak it, and "today" (the daily exposure cap,
+    the dashboard's day) is their day (annotate.accounts.locale)."""
+
+    user = models.OneToOneField(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="preferences")
+    language = models.CharField(max_length=10, blank=True, help_text="empty: the browser's")
+    time_zone = models.CharField(max_length=64, blank=True, help_text="empty: the site's (TIME_ZONE)")
+
+    class Meta:
+        verbose_name_plural = "preferences"
+
+    def __str__(self) -> str:
+        return f"preferences of {self.user}"

@@ -29,7 +29,7 @@ from django.db import transaction
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
 
-from annotate.accounts import roles
+from annotate.accounts import locale, roles
 from annotate.audit import services as audit
 
 SIGNED_IN_AT = "annotate_signed_in_at"
@@ -85,6 +85,7 @@ def _on_signed_in(sender, request: HttpRequest | None, user, **kwargs: Any) -> N
         request.session[SIGNED_IN_AT] = now
         request.session[LAST_SEEN] = now
         request.session[IDLE_SECONDS] = idle_seconds_for(user)
+        locale.remember(request.session, user)  # the language and time zone, once per session
     audit.record(action="sign_in", actor=user, ip=_ip(request))
 
 

@@ -5,7 +5,8 @@ could drift: each flag the reviewer raised, and each clip of a queue marked
 likely distressing, or that the Whisper worker found likely distressing
 (annotate.clips.screening), that they submitted or skipped. A lead may set a daily cap
 per reviewer; once today's exposure reaches it, likely distressing queues stop
-serving that reviewer until tomorrow (UTC days). A reviewer may opt out of
+serving that reviewer until tomorrow (their own day: the time zone they chose,
+accounts.Preferences; UTC if none). A reviewer may opt out of
 those queues altogether. Leads see numbers only, never content.
 
 `servable_queues` is the rule the reviewer's page hands to claiming

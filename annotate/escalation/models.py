@@ -12,23 +12,24 @@ from __future__ import annotations
 from django.conf import settings
 from django.db import models
 from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
 
 
 class Category(models.TextChoices):
-    DANGER_NOW = "danger_now", "someone may be in danger now"
-    VIOLENCE = "violence", "violence"
-    SEXUAL_ASSAULT = "sexual_assault", "sexual assault"
-    CHILD_AT_RISK = "child_at_risk", "a child at risk"
-    SELF_HARM = "self_harm", "self-harm"
-    OTHER_CRIME = "other_crime", "other crime"
-    DISTRESSING = "distressing", "distressing but no risk"
+    DANGER_NOW = "danger_now", _("someone may be in danger now")
+    VIOLENCE = "violence", _("violence")
+    SEXUAL_ASSAULT = "sexual_assault", _("sexual assault")
+    CHILD_AT_RISK = "child_at_risk", _("a child at risk")
+    SELF_HARM = "self_harm", _("self-harm")
+    OTHER_CRIME = "other_crime", _("other crime")
+    DISTRESSING = "distressing", _("distressing but no risk")
 
 
 class Severity(models.TextChoices):
-    CRITICAL = "critical", "critical"
-    HIGH = "high", "high"
-    MEDIUM = "medium", "medium"
-    LOW = "low", "low"
+    CRITICAL = "critical", _("critical")
+    HIGH = "high", _("high")
+    MEDIUM = "medium", _("medium")
+    LOW = "low", _("low")
 
 
 SEVERITY_RANK = {Severity.CRITICAL: 0, Severity.HIGH: 1, Severity.MEDIUM: 2, Severity.LOW: 3}

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from django.conf import settings
 from django.db import models
+from django.utils.translation import gettext_lazy as _
 
 
 class Queue(models.Model):
@@ -106,10 +107,10 @@ class Skip(models.Model):
     """A reviewer gave a clip back to the queue, with a reason."""
 
     class Reason(models.TextChoices):
-        AUDIO_PROBLEM = "audio", "audio does not play or is broken"
-        LANGUAGE = "language", "a language I don't review"
-        UNSURE = "unsure", "not sure, leave it to someone else"
-        OTHER = "other", "other"
+        AUDIO_PROBLEM = "audio", _("audio does not play or is broken")
+        LANGUAGE = "language", _("a language I don't review")
+        UNSURE = "unsure", _("not sure, leave it to someone else")
+        OTHER = "other", _("other")
 
     task = models.ForeignKey(Task, on_delete=models.CASCADE, related_name="skips")
     reviewer = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="skips")

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from django.conf import settings
 from django.db import models
+from django.utils.translation import gettext_lazy as _
 
 # A clip counts as heard in full from this share played (the last words' tail may go unplayed).
 HEARD_IN_FULL = 0.95
@@ -11,10 +12,10 @@ HEARD_IN_FULL = 0.95
 
 class Annotation(models.Model):
     class Grade(models.TextChoices):
-        RIGHT = "right", "right"
-        PARTLY = "partly", "partly right"
-        WRONG = "wrong", "wrong"
-        CANT_TELL = "cant_tell", "can't tell"
+        RIGHT = "right", _("right")
+        PARTLY = "partly", _("partly right")
+        WRONG = "wrong", _("wrong")
+        CANT_TELL = "cant_tell", _("can't tell")
 
     task = models.OneToOneField("queues.Task", on_delete=models.CASCADE, related_name="annotation")
     clip = models.ForeignKey("clips.Clip", on_delete=models.CASCADE, related_name="annotations")

@@ -10,6 +10,7 @@
 
 import { el } from "./dom.js";
 import { clock } from "./format.js";
+import { t, tf } from "./i18n.js";
 
 const MAX_QUESTION = 500;
 
@@ -31,40 +32,40 @@ export class AskPlugin {
   }
 
   build() {
-    const panel = this.review.panel("second-opinion", "Second opinion");
+    const panel = this.review.panel("second-opinion", t("Second opinion"));
     panel.classList.add("ask");
-    const intro = el("p", { class: "small muted", text: "Not sure? Ask a team lead about this clip. Only leads see it." });
+    const intro = el("p", { class: "small muted", text: t("Not sure? Ask a team lead about this clip. Only leads see it.") });
     this.form = el("form", { class: "ask-form", novalidate: true });
-    const label = el("label", { for: "ask-question", text: "Your question" });
+    const label = el("label", { for: "ask-question", text: t("Your question") });
     this.question = el("textarea", {
       id: "ask-question",
       rows: 2,
       maxlength: MAX_QUESTION,
-      placeholder: "e.g. what is the word at 0:02?",
+      placeholder: t("e.g. what is the word at 0:02?"),
       "aria-keyshortcuts": "Alt+Q",
     });
     const momentRow = el("label", { class: "ask-moment" });
     this.moment = el("input", { type: "checkbox", id: "ask-moment" });
-    this.momentText = el("span", { text: "at the player's position" });
+    this.momentText = el("span", { text: t("at the player’s position") });
     momentRow.append(this.moment, " ", this.momentText);
-    this.send = el("button", { type: "submit", text: "Ask a lead" });
-    const hint = el("span", { class: "small muted", text: " Enter sends" });
+    this.send = el("button", { type: "submit", text: t("Ask a lead") });
+    const hint = el("span", { class: "small muted", text: ` ${t("Enter sends")}` });
     this.form.append(label, this.question, momentRow, this.send, hint);
     this.list = el("ul", { class: "ask-list", "aria-live": "polite" });
     this.earlier = el("ul", { class: "ask-list earlier", "aria-live": "polite" });
-    this.earlierTitle = el("p", { class: "small muted", hidden: true, text: "Answers about earlier clips" });
+    this.earlierTitle = el("p", { class: "small muted", hidden: true, text: t("Answers about earlier clips") });
     panel.replaceChildren(intro, this.form, this.list, this.earlierTitle, this.earlier);
   }
 
   item(q) {
     const li = el("li", { "data-question": q.id, class: q.answer ? "answered" : "open" });
     const asked = el("p", { class: "ask-q", text: q.question });
-    if (q.moment != null) asked.append(" ", el("span", { class: "chip", text: `at ${clock(q.moment)}` }));
+    if (q.moment != null) asked.append(" ", el("span", { class: "chip", text: tf("at %(moment)s", { moment: clock(q.moment) }) }));
     li.append(asked);
     li.append(
       q.answer
-        ? el("p", { class: "ask-a", text: `Lead: ${q.answer}` })
-        : el("p", { class: "ask-a muted small", text: "Waiting for a lead…" }),
+        ? el("p", { class: "ask-a", text: tf("Lead: %(answer)s", { answer: q.answer }) })
+        : el("p", { class: "ask-a muted small", text: t("Waiting for a lead…") }),
     );
     return li;
   }
@@ -86,7 +87,7 @@ export class AskPlugin {
     }
     this.questions = incoming;
     this.render();
-    if (fresh) this.review.status(`A lead answered “${fresh.question.slice(0, 60)}”: ${fresh.answer}`, "info");
+    if (fresh) this.review.status(tf("A lead answered “%(question)s”: %(answer)s", { question: fresh.question.slice(0, 60), answer: fresh.answer }), "info");
   }
 
   async poll() {
@@ -106,7 +107,7 @@ export class AskPlugin {
     const text = this.question.value.trim();
     if (!this.current || this.sending) return;
     if (!text) {
-      review.status("Type your question first.", "error");
+      review.status(t("Type your question first."), "error");
       this.question.focus();
       return;
     }
@@ -126,10 +127,10 @@ export class AskPlugin {
       this.question.value = "";
       this.moment.checked = false;
       this.render();
-      review.status("Your question went to the team leads. Carry on: the answer shows here.", "ok");
+      review.status(t("Your question went to the team leads. Carry on: the answer shows here."), "ok");
       this.poll();
     } else {
-      review.status(data.error || "The question was not sent. Try again.", "error");
+      review.status(data.error || t("The question was not sent. Try again."), "error");
     }
   }
 
@@ -152,7 +153,7 @@ export class AskPlugin {
     });
     review.keys.register({
       combo: "Alt+Q",
-      label: "Ask a lead for a second opinion",
+      label: t("Ask a lead for a second opinion"),
       group: "Clip",
       run: () => {
         this.review.reveal?.("second-opinion"); // into view in the side column, then the question
@@ -162,7 +163,7 @@ export class AskPlugin {
     review.onClipChange((payload) => {
       this.current = payload; // questions about the clip we left move to "earlier clips" once answered
       this.moment.checked = false;
-      this.momentText.textContent = "at the player's position";
+      this.momentText.textContent = t("at the player’s position");
       this.form.hidden = !payload;
       this.render();
     });

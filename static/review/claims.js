@@ -8,6 +8,7 @@ import { byId as $ } from "./dom.js";
 import { clock } from "./format.js";
 import { Listening } from "./listening.js";
 import { ClipAudio } from "./player.js";
+import { t, tf } from "./i18n.js";
 
 export const RENEW_EVERY_MS = 60_000;
 const IDLE_AFTER_MS = 10 * 60_000; // an idle tab stops renewing, so its clips go back to the queue
@@ -91,7 +92,7 @@ export const Claims = {
           return;
         }
         if (this.items.length) return; // the prefetch can wait for the next submit
-        this.notice(`Could not load the next clip (${data.error || status}). Trying again…`);
+        this.notice(tf("Could not load the next clip (%(why)s). Trying again…", { why: data.error || status }));
         await new Promise((resolve) => setTimeout(resolve, backoffMs(attempt)));
       }
     })().finally(() => {
@@ -175,21 +176,21 @@ export const Claims = {
       lease.hidden = false;
       lease.classList.toggle("warn", left <= LEASE_WARNING_SECONDS);
       lease.classList.toggle("over", left <= 0);
-      lease.textContent = left > 0 ? `Undo ${clock(left, false)}` : "Undo time over";
-      lease.title = "A new version of a submitted clip is accepted until the undo window ends.";
+      lease.textContent = left > 0 ? tf("Undo %(left)s", { left: clock(left, false) }) : t("Undo time over");
+      lease.title = t("A new version of a submitted clip is accepted until the undo window ends.");
       return;
     }
     const left = Math.round((item.leaseDeadline - Date.now()) / 1000);
     lease.hidden = false;
     lease.classList.toggle("warn", left <= LEASE_WARNING_SECONDS);
     lease.classList.toggle("over", left <= 0 || item.lost);
-    if (item.lost) lease.textContent = "Lease lost";
-    else if (left <= 0) lease.textContent = "Lease ran out";
-    else lease.textContent = `Lease ${clock(left, false)}`;
-    lease.title = "While you work on this page the lease renews itself every minute; after 10 idle minutes it stops.";
+    if (item.lost) lease.textContent = t("Lease lost");
+    else if (left <= 0) lease.textContent = t("Lease ran out");
+    else lease.textContent = tf("Lease %(left)s", { left: clock(left, false) });
+    lease.title = t("While you work on this page the lease renews itself every minute; after 10 idle minutes it stops.");
     if (left <= LEASE_WARNING_SECONDS && left > 0 && !this.leaseWarned && !item.lost) {
       this.leaseWarned = true;
-      this.announce(`The lease on this clip ends in ${clock(left, false)}. Submit, or press any key to keep it.`);
+      this.announce(tf("The lease on this clip ends in %(left)s. Submit, or press any key to keep it.", { left: clock(left, false) }));
     }
   },
 };

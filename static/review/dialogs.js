@@ -7,6 +7,7 @@ import { byId as $ } from "./dom.js";
 import { sentence } from "./format.js";
 import { GRADE_ACTIONS } from "./grades.js";
 import { DIALOG_KEYS, GROUP_TITLES, KEYMAP, ariaShortcuts, kbd, matches, primaryCombo } from "./keys.js";
+import { t, tf } from "./i18n.js";
 
 export const Dialogs = {
   /** While a dialog is open, keys belong to it (returns true: the page's keys stay off). */
@@ -55,7 +56,7 @@ export const Dialogs = {
         element.append(hint);
       }
     }
-    document.querySelector(".speed").title = "Alt+, slower · Alt+. faster";
+    document.querySelector(".speed").title = t("Alt+, slower · Alt+. faster");
   },
 
   buildHelp() {
@@ -85,7 +86,7 @@ export const Dialogs = {
       container.append(box);
     };
     for (const [group, rows] of groups) section(GROUP_TITLES[group] || group, rows);
-    section("In dialogs", DIALOG_KEYS);
+    section(t("In dialogs"), DIALOG_KEYS);
   },
 
   openSkip() {
@@ -108,17 +109,17 @@ export const Dialogs = {
     const item = this.items[0];
     $("skip-dialog").close();
     if (!item) return;
-    this.setSave("saving", "Skipping…");
+    this.setSave("saving", t("Skipping…"));
     const { status, data } = await this.api.skip(item.id, reason, note);
     if (this.items[0] !== item) return;
     if (status === 200 || status === 409) {
       // 409: the clip had gone already (lease lost, withdrawn for escalation): say why; nothing to retry.
-      if (status === 200) this.setSave("saved", "Skipped: the clip went back to the queue.");
+      if (status === 200) this.setSave("saved", t("Skipped: the clip went back to the queue."));
       else this.setSave("info", sentence(data.error || "this clip is no longer yours"));
       this.advance();
       this.topUp();
     } else {
-      this.setSave("error", `Not skipped: ${data.error || `the server answered ${status}`}.`);
+      this.setSave("error", tf("Not skipped: %(why)s.", { why: data.error || tf("the server answered %(status)s", { status }) }));
     }
   },
 

@@ -24,6 +24,7 @@
 import { pollReceipts, renderReceipts } from "../escalation/receipts.js";
 import { el, linkStylesheet } from "./dom.js";
 import { clock } from "./format.js";
+import { t, tf } from "./i18n.js";
 
 export const FLAG_COMBO = "Alt+X";
 
@@ -48,7 +49,7 @@ function buildDialog({ categories: choices, severities: levels }) {
   );
   const severities = el(
     "div",
-    { class: "severity", role: "radiogroup", "aria-label": "Severity" },
+    { class: "severity", role: "radiogroup", "aria-label": t("Severity") },
     ...levels.map((s) => el("label", {}, el("input", { type: "radio", name: "flag-severity", value: s.value }), s.label)),
   );
   return el(
@@ -57,14 +58,14 @@ function buildDialog({ categories: choices, severities: levels }) {
     el(
       "form",
       { method: "dialog", id: "flag-form", novalidate: true },
-      el("h2", { id: "flag-title", text: "Flag this clip" }),
+      el("h2", { id: "flag-title", text: t("Flag this clip") }),
       el("p", {
         class: "muted small",
-        text: "It leaves every queue at once and an escalation officer is alerted. What you typed so far is kept with it.",
+        text: t("It leaves every queue at once and an escalation officer is alerted. What you typed so far is kept with it."),
       }),
-      el("fieldset", {}, el("legend", { class: "field-label", text: "What did you hear? (press its number)" }), categories),
-      el("fieldset", {}, el("legend", { class: "field-label", text: "How urgent?" }), severities),
-      el("label", { for: "flag-note", text: "Note for the officer (optional)" }),
+      el("fieldset", {}, el("legend", { class: "field-label", text: t("What did you hear? (press its number)") }), categories),
+      el("fieldset", {}, el("legend", { class: "field-label", text: t("How urgent?") }), severities),
+      el("label", { for: "flag-note", text: t("Note for the officer (optional)") }),
       el("textarea", { id: "flag-note", rows: "3", maxlength: "4000", autocomplete: "off" }),
       el(
         "label",
@@ -77,8 +78,8 @@ function buildDialog({ categories: choices, severities: levels }) {
       el(
         "p",
         { class: "dialog-actions" },
-        el("button", { type: "button", id: "flag-submit", class: "primary" }, "Flag and alert an officer ", el("kbd", { text: "Ctrl+Enter" })),
-        el("button", { value: "cancel" }, "Cancel ", el("kbd", { text: "Esc" })),
+        el("button", { type: "button", id: "flag-submit", class: "primary" }, `${t("Flag and alert an officer")} `, el("kbd", { text: "Ctrl+Enter" })),
+        el("button", { value: "cancel" }, `${t("Cancel")} `, el("kbd", { text: "Esc" })),
       ),
     ),
   );
@@ -109,7 +110,7 @@ export class FlagPlugin {
   // --- the side panel: a button, the break offer, the receipts -------------------------------
 
   buildPanel() {
-    const panel = this.review.panel("flags", "Flags");
+    const panel = this.review.panel("flags", t("Flags"));
     panel.classList.add("flag-care");
     this.flagButton = el(
       "button",
@@ -124,13 +125,13 @@ export class FlagPlugin {
     this.receipts = el(
       "table",
       { class: "list receipts", hidden: true },
-      el("thead", {}, el("tr", {}, el("th", { text: "Flagged" }), el("th", { text: "What" }), el("th", { text: "Now" }))),
+      el("thead", {}, el("tr", {}, el("th", { text: t("Flagged") }), el("th", { text: t("What") }), el("th", { text: t("Now") }))),
       this.tbody,
     );
     panel.append(
       this.flagButton,
       this.receipts,
-      el("p", { class: "small" }, el("a", { href: this.urls.care, text: "Your flags and breaks" })),
+      el("p", { class: "small" }, el("a", { href: this.urls.care, text: t("Your flags and breaks") })),
     );
   }
 
@@ -145,17 +146,17 @@ export class FlagPlugin {
   }
 
   offerBreak(minutes) {
-    const take = el("button", { type: "button", class: "primary", id: "take-break" }, `Take a ${minutes}-minute break`);
-    const later = el("button", { type: "button" }, "Not now");
+    const take = el("button", { type: "button", class: "primary", id: "take-break" }, tf("Take a %(minutes)s-minute break", { minutes }));
+    const later = el("button", { type: "button" }, t("Not now"));
     this.offer.replaceChildren(
-      el("p", { text: "Thank you for flagging it. That may have been hard to hear — take a break if you need one." }),
+      el("p", { text: t("Thank you for flagging it. That may have been hard to hear — take a break if you need one.") }),
       el("p", {}, take, " ", later),
     );
     this.offer.hidden = false;
     take.addEventListener("click", async () => {
       const res = await this.review.api.post(this.urls.break, {});
       if (res.ok) window.location.assign(this.urls.care);
-      else this.review.status(res.data.error || "Could not start the break", "error");
+      else this.review.status(res.data.error || t("Could not start the break"), "error");
     });
     later.addEventListener("click", () => {
       this.offer.hidden = true;
@@ -185,7 +186,7 @@ export class FlagPlugin {
     const { review } = this;
     const current = review.current();
     if (!current) {
-      review.status("There is no clip to flag.", "error");
+      review.status(t("There is no clip to flag."), "error");
       return;
     }
     review.player.pause();
@@ -207,7 +208,7 @@ export class FlagPlugin {
     const current = review.current();
     if (!current) return;
     if (!this.category()) {
-      this.showError(`Choose what you heard (1–${this.config.categories.length}).`);
+      this.showError(tf("Choose what you heard (1–%(n)s).", { n: this.config.categories.length }));
       return;
     }
     this.sending = true;
@@ -231,10 +232,10 @@ export class FlagPlugin {
       this.startPolling();
     } else if (res.status === 409) {
       this.dialog.close();
-      review.status(res.data.error || "This clip is no longer yours to flag.", "error");
+      review.status(res.data.error || t("This clip is no longer yours to flag."), "error");
       review.advance();
     } else {
-      this.showError(res.data.error || `The flag did not go through (${res.status || "no connection"}): try again.`);
+      this.showError(res.data.error || tf("The flag did not go through (%(why)s): try again.", { why: res.status || t("no connection") }));
     }
   }
 
@@ -266,7 +267,7 @@ export class FlagPlugin {
     this.flagButton.addEventListener("click", () => this.open());
     review.keys.register({
       combo: FLAG_COMBO,
-      label: "Flag… (someone may be at risk, or it is distressing)",
+      label: t("Flag… (someone may be at risk, or it is distressing)"),
       group: "Clip",
       run: () => {
         this.review.reveal?.("flags"); // the panel (receipts, break) into view in the side column

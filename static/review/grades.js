@@ -3,10 +3,12 @@
 // ReviewPage (page.js); the grades themselves come from the server
 // (review_page's json_script state, rendered as buttons by the template).
 
+import { t, tf } from "./i18n.js";
+
 /** Grade values → the key map's actions (keys.js): Alt+R, Alt+P, Alt+W, Alt+C. */
 export const GRADE_ACTIONS = { right: "gradeRight", partly: "gradePartly", wrong: "gradeWrong", cant_tell: "gradeCantTell" };
 export const MARKERS = { noSpeech: "no_speech", unintelligible: "unintelligible", otherLanguage: "other_language" };
-const MARKER_NAMES = { no_speech: "No speech", unintelligible: "Unintelligible", other_language: "Other language" };
+const MARKER_NAMES = { no_speech: t("No speech"), unintelligible: t("Unintelligible"), other_language: t("Other language") };
 
 /** Alt+I cycles the intent: not graded → right → wrong → not graded. */
 export function nextIntent(intent) {
@@ -15,7 +17,7 @@ export function nextIntent(intent) {
 
 /** What the screen reader hears after the intent changed. */
 export function intentAnnouncement(intent) {
-  return intent === null ? "Intent not graded" : intent ? "Intent right" : "Intent wrong";
+  return intent === null ? t("Intent not graded") : intent ? t("Intent right") : t("Intent wrong");
 }
 
 export const Grades = {
@@ -23,7 +25,7 @@ export const Grades = {
     this.grade = this.grade === value ? "" : value;
     this.renderChoices();
     const label = document.querySelector(`.grade[data-grade="${value}"]`)?.firstChild?.textContent?.trim();
-    this.announce(this.grade ? `Answer: ${label}` : "Answer not graded");
+    this.announce(this.grade ? tf("Answer: %(grade)s", { grade: label }) : t("Answer not graded"));
   },
 
   setIntent(value) {
@@ -41,7 +43,7 @@ export const Grades = {
   toggleMarker(name) {
     this.markers[name] = !this.markers[name];
     this.renderChoices();
-    this.announce(`${MARKER_NAMES[name]} ${this.markers[name] ? "marked" : "unmarked"}`);
+    this.announce(`${MARKER_NAMES[name]} ${this.markers[name] ? t("marked") : t("unmarked")}`);
   },
 
   renderChoices() {

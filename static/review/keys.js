@@ -9,6 +9,8 @@
 // Alt+1…8 (tabs), Alt+Shift+… (browser), Alt+Space and Alt+Tab (window manager).
 // Plain keys (digits, Enter, ?) act only inside a dialog, or outside text fields.
 
+import { t } from "./i18n.js";
+
 /**
  * @typedef {{action: string, keys: string[], label: string, group: string, repeat?: boolean}} Binding
  * repeat: the action runs again while the key is held down (otherwise once per press).
@@ -17,37 +19,37 @@
 /** @type {Binding[]} */
 export const KEYMAP = [
   // Playback
-  { action: "playPause", keys: ["Ctrl+Space", "Alt+K"], label: "Play / pause", group: "Playback" },
-  { action: "replay", keys: ["Alt+J"], label: "Replay the last 2 seconds", group: "Playback" },
-  { action: "prevWord", keys: ["Alt+["], label: "Previous word: playhead and caret", group: "Playback", repeat: true },
-  { action: "nextWord", keys: ["Alt+]"], label: "Next word: playhead and caret", group: "Playback", repeat: true },
-  { action: "loop", keys: ["Alt+G"], label: "Loop 2 s either side of the playhead (again: stop)", group: "Playback" },
-  { action: "slower", keys: ["Alt+,"], label: "Slower (down to 0.5×)", group: "Playback" },
-  { action: "faster", keys: ["Alt+."], label: "Faster (up to 2×)", group: "Playback" },
-  { action: "volumeUp", keys: ["Alt+ArrowUp"], label: "Volume up", group: "Playback", repeat: true },
-  { action: "volumeDown", keys: ["Alt+ArrowDown"], label: "Volume down", group: "Playback", repeat: true },
-  { action: "hearClearly", keys: ["Alt+V"], label: "Hear a muffled clip clearly (it was announced: likely distressing, or maybe accidental)", group: "Playback" },
+  { action: "playPause", keys: ["Ctrl+Space", "Alt+K"], label: t("Play / pause"), group: "Playback" },
+  { action: "replay", keys: ["Alt+J"], label: t("Replay the last 2 seconds"), group: "Playback" },
+  { action: "prevWord", keys: ["Alt+["], label: t("Previous word: playhead and caret"), group: "Playback", repeat: true },
+  { action: "nextWord", keys: ["Alt+]"], label: t("Next word: playhead and caret"), group: "Playback", repeat: true },
+  { action: "loop", keys: ["Alt+G"], label: t("Loop 2 s either side of the playhead (again: stop)"), group: "Playback" },
+  { action: "slower", keys: ["Alt+,"], label: t("Slower (down to 0.5×)"), group: "Playback" },
+  { action: "faster", keys: ["Alt+."], label: t("Faster (up to 2×)"), group: "Playback" },
+  { action: "volumeUp", keys: ["Alt+ArrowUp"], label: t("Volume up"), group: "Playback", repeat: true },
+  { action: "volumeDown", keys: ["Alt+ArrowDown"], label: t("Volume down"), group: "Playback", repeat: true },
+  { action: "hearClearly", keys: ["Alt+V"], label: t("Hear a muffled clip clearly (it was announced: likely distressing, or maybe accidental)"), group: "Playback" },
 
   // Transcript
-  { action: "focusTranscript", keys: ["Alt+T"], label: "Go to the transcript", group: "Transcript" },
-  { action: "selectWord", keys: ["Alt+H"], label: "Select the word under the playhead (type to replace it)", group: "Transcript" },
-  { action: "noSpeech", keys: ["Alt+M"], label: "Marker: no speech (mute)", group: "Transcript" },
-  { action: "unintelligible", keys: ["Alt+U"], label: "Marker: unintelligible", group: "Transcript" },
-  { action: "otherLanguage", keys: ["Alt+O"], label: "Marker: other language", group: "Transcript" },
+  { action: "focusTranscript", keys: ["Alt+T"], label: t("Go to the transcript"), group: "Transcript" },
+  { action: "selectWord", keys: ["Alt+H"], label: t("Select the word under the playhead (type to replace it)"), group: "Transcript" },
+  { action: "noSpeech", keys: ["Alt+M"], label: t("Marker: no speech (mute)"), group: "Transcript" },
+  { action: "unintelligible", keys: ["Alt+U"], label: t("Marker: unintelligible"), group: "Transcript" },
+  { action: "otherLanguage", keys: ["Alt+O"], label: t("Marker: other language"), group: "Transcript" },
 
   // The assistant's answer
-  { action: "gradeRight", keys: ["Alt+R"], label: "Answer right", group: "Answer" },
-  { action: "gradePartly", keys: ["Alt+P"], label: "Answer partly right", group: "Answer" },
-  { action: "gradeWrong", keys: ["Alt+W"], label: "Answer wrong", group: "Answer" },
-  { action: "gradeCantTell", keys: ["Alt+C"], label: "Can't tell", group: "Answer" },
-  { action: "intent", keys: ["Alt+I"], label: "Intent: right → wrong → not graded", group: "Answer" },
+  { action: "gradeRight", keys: ["Alt+R"], label: t("Answer right"), group: "Answer" },
+  { action: "gradePartly", keys: ["Alt+P"], label: t("Answer partly right"), group: "Answer" },
+  { action: "gradeWrong", keys: ["Alt+W"], label: t("Answer wrong"), group: "Answer" },
+  { action: "gradeCantTell", keys: ["Alt+C"], label: t("Can't tell"), group: "Answer" },
+  { action: "intent", keys: ["Alt+I"], label: t("Intent: right → wrong → not graded"), group: "Answer" },
 
   // The clip
-  { action: "submit", keys: ["Ctrl+Enter"], label: "Submit and show the next clip", group: "Clip" },
-  { action: "undo", keys: ["Alt+B"], label: "Undo the last submit: bring that clip back", group: "Clip" },
-  { action: "skip", keys: ["Alt+S"], label: "Skip… (then the reason's number)", group: "Clip" },
-  { action: "accidental", keys: ["Alt+A"], label: "Accidental recording… (then Enter)", group: "Clip" },
-  { action: "help", keys: ["?", "Alt+/"], label: "Show / hide these keys", group: "Clip" },
+  { action: "submit", keys: ["Ctrl+Enter"], label: t("Submit and show the next clip"), group: "Clip" },
+  { action: "undo", keys: ["Alt+B"], label: t("Undo the last submit: bring that clip back"), group: "Clip" },
+  { action: "skip", keys: ["Alt+S"], label: t("Skip… (then the reason's number)"), group: "Clip" },
+  { action: "accidental", keys: ["Alt+A"], label: t("Accidental recording… (then Enter)"), group: "Clip" },
+  { action: "help", keys: ["?", "Alt+/"], label: t("Show / hide these keys"), group: "Clip" },
 ];
 
 /**
@@ -69,18 +71,18 @@ export function register({ combo, label, group = "Clip", run }) {
 
 /** Keys that only act inside a dialog: listed in the help, handled by the dialog. */
 export const DIALOG_KEYS = [
-  { keys: ["1…4"], label: "Skip dialog: pick the reason" },
-  { keys: ["Enter"], label: "Accidental dialog: confirm (purges the audio)" },
-  { keys: ["Enter"], label: "Not heard in full: submit Whisper's text as it is" },
-  { keys: ["Escape"], label: "Close a dialog, cancel" },
+  { keys: ["1…4"], label: t("Skip dialog: pick the reason") },
+  { keys: ["Enter"], label: t("Accidental dialog: confirm (purges the audio)") },
+  { keys: ["Enter"], label: t("Not heard in full: submit Whisper's text as it is") },
+  { keys: ["Escape"], label: t("Close a dialog, cancel") },
 ];
 
 export const GROUP_TITLES = {
-  Playback: "Playback",
-  Transcript: "Transcript",
-  Answer: "The assistant's answer",
-  Clip: "The clip",
-  Entities: "Entities",
+  Playback: t("Playback"),
+  Transcript: t("Transcript"),
+  Answer: t("The assistant's answer"),
+  Clip: t("The clip"),
+  Entities: t("Entities"),
 };
 
 const CODES = { ",": "Comma", ".": "Period", "[": "BracketLeft", "]": "BracketRight", "/": "Slash" };

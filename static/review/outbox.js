@@ -20,6 +20,7 @@
 // old one (200, created false), the new version follows as an amend.
 
 import { backoffMs, isRetryable } from "./api.js";
+import { tf } from "./i18n.js";
 
 export const RECENT = 6; // finished entries kept for the status list
 const WAITING = new Set(["saving", "retrying"]);
@@ -267,11 +268,11 @@ export class Outbox {
       entry.error = data.error || "this clip is no longer yours";
     } else if (isRetryable(status)) {
       entry.state = "retrying";
-      entry.error = data.error || `the server answered ${status}`;
+      entry.error = data.error || tf("the server answered %(status)s", { status });
       entry.nextAt = this.now() + this.backoff(entry.attempts - 1);
     } else {
       entry.state = "failed";
-      entry.error = data.error || `the server answered ${status}`;
+      entry.error = data.error || tf("the server answered %(status)s", { status });
     }
     this.write();
   }

@@ -25,6 +25,7 @@ import { PluginHost } from "./plugins.js";
 import { Submitting } from "./submit.js";
 import { TranscriptEditor, WhisperWords } from "./transcript.js";
 import { stepWord, timeWords, wordAtTime } from "./wordmap.js";
+import { t, tf } from "./i18n.js";
 
 /** When the media element next starts playing (performance.now()), or null after 2 s. */
 function whenPlaying(media) {
@@ -341,7 +342,7 @@ export class ReviewPage {
     this.setView("clip");
     this.setReady(primed); // primed: playable (and playing) already; the waveform follows
     this.root.dataset.taskId = String(item.id);
-    if (!primed) $("audio-state").textContent = "Loading audio…";
+    if (!primed) $("audio-state").textContent = t("Loading audio…");
     this.renderMeta(item.payload);
     this.renderProtection(item);
     $("heard").textContent = clip.heard || "—";
@@ -419,7 +420,7 @@ export class ReviewPage {
     // A signed audio URL lives a few minutes: a fresh claim signs a new one.
     if (!item.refreshed && error && (error.status === 404 || error.status === 403)) {
       item.refreshed = true;
-      $("audio-state").textContent = "Loading audio (again)…";
+      $("audio-state").textContent = t("Loading audio (again)…");
       await this.topUp();
       if (this.items[0] !== item) return;
       item.fetchAudio();
@@ -430,7 +431,7 @@ export class ReviewPage {
       );
       return;
     }
-    $("audio-state").textContent = "The audio did not load. Skip the clip (Alt+S, then 1: audio problem).";
+    $("audio-state").textContent = t("The audio did not load. Skip the clip (Alt+S, then 1: audio problem).");
     this.pendingTiming = null;
   }
 
@@ -464,8 +465,8 @@ export class ReviewPage {
     notice.hidden = !item.muffled;
     if (item.muffled) {
       $("protection-text").textContent = protection.likely_distressing
-        ? "This clip may be distressing. It plays muffled first; press Play when you are ready."
-        : "This clip may be an accidental recording. It plays muffled first; if nobody spoke to the assistant, mark it accidental (Alt+A).";
+        ? t("This clip may be distressing. It plays muffled first; press Play when you are ready.")
+        : t("This clip may be an accidental recording. It plays muffled first; if nobody spoke to the assistant, mark it accidental (Alt+A).");
     }
   }
 
@@ -475,7 +476,7 @@ export class ReviewPage {
     if (!item || !item.hearClearly()) return;
     const token = ++this.showToken;
     this.setReady(false);
-    $("audio-state").textContent = "Loading the clear audio…";
+    $("audio-state").textContent = t("Loading the clear audio…");
     this.renderProtection(item);
     item.audioPromise.then(
       () => token === this.showToken && this.attachAudio(item, token),
@@ -490,8 +491,8 @@ export class ReviewPage {
       clip.locale,
       clip.device_type,
       queue.id !== this.state.queue_id ? queue.name : null,
-      payload.protection && payload.protection.disguised ? "voice disguised" : null,
-      payload.protection && payload.protection.redacted ? "personal data bleeped" : null,
+      payload.protection && payload.protection.disguised ? t("voice disguised") : null,
+      payload.protection && payload.protection.redacted ? t("personal data bleeped") : null,
     ].filter(Boolean);
     $("clip-meta").replaceChildren(...chips.map((text) => el("span", { className: "meta", text })));
   }
@@ -514,7 +515,7 @@ export class ReviewPage {
   onPlayState(playing) {
     const button = $("play");
     button.classList.toggle("playing", playing);
-    button.querySelector(".play-label").textContent = playing ? "Pause" : "Play";
+    button.querySelector(".play-label").textContent = playing ? t("Pause") : t("Play");
   }
 
   /** A step of the playhead of the clip under review, for its listening record. */
@@ -538,14 +539,14 @@ export class ReviewPage {
     const share = Math.floor(this.listeningOf(item).listened_fraction * 100);
     if (chip.dataset.share === String(share)) return;
     chip.dataset.share = String(share);
-    chip.textContent = `heard ${share}%`;
+    chip.textContent = tf("heard %(share)s%(percent)s", { share, percent: "%" });
     chip.classList.toggle("full", share >= 95);
   }
 
   renderLoop(loop) {
     const button = $("loop");
     button.setAttribute("aria-pressed", String(Boolean(loop)));
-    if (loop) this.announce(`Looping ${clock(loop.start)} to ${clock(loop.end)}`);
+    if (loop) this.announce(tf("Looping %(start)s to %(end)s", { start: clock(loop.start), end: clock(loop.end) }));
   }
 
   // --- status ---------------------------------------------------------------------
@@ -571,7 +572,7 @@ export class ReviewPage {
   }
 
   renderCount() {
-    $("done-count").textContent = `${this.done} reviewed`;
+    $("done-count").textContent = tf("%(n)s reviewed", { n: this.done });
   }
 }
 

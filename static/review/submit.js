@@ -10,6 +10,7 @@ import { byId as $, el } from "./dom.js";
 import { clock, sentence } from "./format.js";
 import { HEARD_ENOUGH, unchangedText } from "./listening.js";
 import { safely } from "./plugins.js";
+import { t, tf } from "./i18n.js";
 
 const SHOWN = 4; // lines of the outbox on screen, the newest last
 const KEEP_MAX = 8; // submitted clips kept in memory (audio too) for undo and reopening
@@ -87,7 +88,7 @@ export const Submitting = {
     }
     const empty = !this.editor.value.trim() && !this.markers.no_speech && !this.markers.unintelligible;
     if (!accidental && empty) {
-      this.setSave("error", "The transcript is empty: type what you hear, or mark no speech (Alt+M) or unintelligible (Alt+U).");
+      this.setSave("error", t("The transcript is empty: type what you hear, or mark no speech (Alt+M) or unintelligible (Alt+U)."));
       this.editor.focus();
       return;
     }
@@ -184,7 +185,7 @@ export const Submitting = {
     this.trimKept();
     const last = this.undoable;
     if (!last) {
-      this.setSave("info", "Nothing to undo: no clip submitted in the last minutes is still in this page.");
+      this.setSave("info", t("Nothing to undo: no clip submitted in the last minutes is still in this page."));
       return;
     }
     this.reopen(last.key);
@@ -196,20 +197,20 @@ export const Submitting = {
     const kept = this.kept.get(key);
     const entry = this.outbox.get(key);
     if (!kept) {
-      this.setSave("error", "That clip is no longer in this page: it cannot be reopened.");
+      this.setSave("error", t("That clip is no longer in this page: it cannot be reopened."));
       return;
     }
     if (entry && entry.state === "gone") {
-      this.setSave("error", `It cannot be reopened: ${entry.error}.`);
+      this.setSave("error", tf("It cannot be reopened: %(why)s.", { why: entry.error }));
       return;
     }
     if (entry && entry.state === "saved") {
       if (kept.accidental) {
-        this.setSave("error", "An accidental recording's audio is purged once it is saved: it cannot be reopened.");
+        this.setSave("error", t("An accidental recording’s audio is purged once it is saved: it cannot be reopened."));
         return;
       }
       if (Date.now() - kept.at > this.amendMs) {
-        this.setSave("error", `The ${Math.round(this.amendMs / 60000)} minutes to undo that submit have passed.`);
+        this.setSave("error", tf("The %(minutes)s minutes to undo that submit have passed.", { minutes: Math.round(this.amendMs / 60000) }));
         return;
       }
     }
@@ -244,8 +245,8 @@ export const Submitting = {
     this.setSave(
       "info",
       sent === "failed"
-        ? "Reopened the clip that was not saved: fix it and submit again (Ctrl+Enter)."
-        : "Back to the clip you submitted: change it and submit again (Ctrl+Enter); that version replaces the first.",
+        ? t("Reopened the clip that was not saved: fix it and submit again (Ctrl+Enter).")
+        : t("Back to the clip you submitted: change it and submit again (Ctrl+Enter); that version replaces the first."),
     );
     this.renderOutbox();
   },
@@ -265,7 +266,7 @@ export const Submitting = {
       if (was === entry.state) continue;
       seen.set(entry.key, entry.state);
       if (was !== undefined || entry.state !== "saving") this.tell(entry, entry === newest);
-      else if (entry === newest) this.setSave("saving", "Saving…");
+      else if (entry === newest) this.setSave("saving", t("Saving…"));
       if (was !== undefined && (entry.state === "saved" || entry.state === "gone")) settled = true;
       if (entry.state === "failed" && !this.kept.has(entry.key)) {
         // Refused, and not in this page's memory (sent after a reload): the clip is still held;
@@ -290,7 +291,7 @@ export const Submitting = {
     const undo = $("undo");
     const undoable = this.undoable && now - this.undoable.at <= this.amendMs;
     undo.hidden = !undoable;
-    if (undoable) undo.title = `Bring the last clip back (${clock((this.undoable.at + this.amendMs - now) / 1000, false)} left)`;
+    if (undoable) undo.title = tf("Bring the last clip back (%(left)s left)", { left: clock((this.undoable.at + this.amendMs - now) / 1000, false) });
   },
 
   outboxLines(shown, now) {
@@ -303,7 +304,7 @@ export const Submitting = {
         " ",
         el("span", { className: "outbox-state", text: stateText(entry, now) }),
         canReopen
-          ? el("button", { type: "button", className: "link outbox-reopen", "data-reopen": entry.key, text: "reopen" })
+          ? el("button", { type: "button", className: "link outbox-reopen", "data-reopen": entry.key, text: t("reopen") })
           : null,
       );
     });
@@ -315,25 +316,25 @@ export const Submitting = {
     if (entry.state === "saved") {
       if (!newest) return;
       const wer = typeof entry.wer === "number" ? ` · Whisper WER ${Math.round(entry.wer * 100)}%` : "";
-      const saved = entry.created === false ? "Already saved" : "Saved";
+      const saved = entry.created === false ? t("Already saved") : t("Saved");
       const accidental = entry.body && entry.body.accidental;
       this.setSave("saved", accidental ? `${saved} as accidental: the audio is purged.` : `${saved}${wer}.`);
     } else if (entry.state === "retrying") {
       const why = retryReason(entry.lastStatus, entry.error);
-      this.setSave("retrying", `Not saved yet (${why}): ${label} is kept here and sent again by itself.`);
+      this.setSave("retrying", tf("Not saved yet (%(why)s): %(label)s is kept here and sent again by itself.", { why, label }));
     } else if (entry.state === "failed") {
-      this.setSave("error", `Not saved: ${entry.error}. ${label} is kept: reopen it to fix it.`);
+      this.setSave("error", tf("Not saved: %(why)s. %(label)s is kept: reopen it to fix it.", { why: entry.error, label }));
       this.notice(`${label} was not saved: ${sentence(entry.error)} Reopen it in the list at the bottom to fix it.`);
     } else if (entry.state === "gone") {
       if (entry.reason === "lapsed") {
         const why = entry.error.replace(/^this clip is no longer yours: /i, "");
         this.notice(`${label}: this clip is no longer yours: ${why}. It was not saved; its text: ${entry.body.corrected_text}`);
-        this.setSave("error", "Not saved: the clip is no longer yours.");
+        this.setSave("error", t("Not saved: the clip is no longer yours."));
       } else {
         this.notice(`${sentence(entry.error || "this clip was withdrawn")} (${label})`);
         this.setSave(
           "info",
-          entry.reason === "submitted" ? "Already submitted: nothing more to save." : "Nothing to save: the clip was withdrawn.",
+          entry.reason === "submitted" ? t("Already submitted: nothing more to save.") : t("Nothing to save: the clip was withdrawn."),
         );
       }
     }
@@ -350,15 +351,16 @@ export const Submitting = {
     if (reason === "lapsed") {
       const why = data.error || "its lease ran out and it went back to the queue";
       this.notice(
-        `This clip is no longer yours: ${why.replace(/^this clip is no longer yours: /i, "")}. ` +
-          "Your text is still below so you can copy it. Ctrl+Enter goes on to the next clip.",
+        tf("This clip is no longer yours: %(why)s. Your text is still below so you can copy it. Ctrl+Enter goes on to the next clip.", {
+          why: why.replace(/^this clip is no longer yours: /i, ""),
+        }),
       );
-      this.setSave("error", "Not saved: the clip is no longer yours.");
+      this.setSave("error", t("Not saved: the clip is no longer yours."));
     } else {
       this.notice(`${sentence(data.error || "this clip was withdrawn")} Ctrl+Enter goes on to the next clip.`);
       this.setSave(
         "info",
-        reason === "submitted" ? "Already submitted: nothing more to save." : "Nothing to save: the clip was withdrawn.",
+        reason === "submitted" ? t("Already submitted: nothing more to save.") : t("Nothing to save: the clip was withdrawn."),
       );
     }
     this.setLostMode(true);
@@ -366,7 +368,7 @@ export const Submitting = {
 
   setLostMode(lost) {
     const submit = $("submit");
-    submit.firstChild.textContent = lost ? "Next clip" : "Submit";
+    submit.firstChild.textContent = lost ? t("Next clip") : t("Submit");
     if (!lost) this.notice("");
   },
 

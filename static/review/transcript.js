@@ -3,6 +3,7 @@
 // with its live word diff against Whisper's.
 
 import { diffWords, renderDiff, summarise, words } from "./diff.js";
+import { t, tf } from "./i18n.js";
 
 export const LOW_CONFIDENCE = 0.5;
 
@@ -36,7 +37,7 @@ export class WhisperWords {
       const confidence = Number.isFinite(w.probability) ? Math.round(w.probability * 100) : null;
       if (confidence !== null && w.probability < LOW_CONFIDENCE) {
         span.classList.add("low");
-        span.title = `Whisper was unsure: ${confidence}% · ${w.start.toFixed(2)} s`;
+        span.title = tf("Whisper was unsure: %(confidence)s %(percent)s · %(start)s s", { confidence, percent: "%", start: w.start.toFixed(2) });
       } else {
         span.title = `${confidence === null ? "" : `${confidence}% · `}${w.start.toFixed(2)} s`;
       }
@@ -50,7 +51,7 @@ export class WhisperWords {
     if (!this.spans.length) {
       const empty = document.createElement("span");
       empty.className = "muted";
-      empty.textContent = fallbackText || "Whisper heard no words.";
+      empty.textContent = fallbackText || t("Whisper heard no words.");
       fragment.append(empty);
     }
     this.container.replaceChildren(fragment);
@@ -143,11 +144,11 @@ export class TranscriptEditor {
 }
 
 function describe({ substitutions, deletions, insertions, errors, wer }) {
-  if (!errors) return "no changes";
+  if (!errors) return t("no changes");
   const parts = [];
-  if (substitutions) parts.push(`${substitutions} replaced`);
-  if (deletions) parts.push(`${deletions} added`);
-  if (insertions) parts.push(`${insertions} removed`);
-  const rate = wer === null ? "" : ` · Whisper WER ≈ ${Math.round(wer * 100)}%`;
+  if (substitutions) parts.push(tf("%(n)s replaced", { n: substitutions }));
+  if (deletions) parts.push(tf("%(n)s added", { n: deletions }));
+  if (insertions) parts.push(tf("%(n)s removed", { n: insertions }));
+  const rate = wer === null ? "" : ` · ${tf("Whisper WER ≈ %(wer)s", { wer: `${Math.round(wer * 100)}%` })}`;
   return parts.join(", ") + rate;
 }

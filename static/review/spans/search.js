@@ -5,15 +5,16 @@
 
 import { el } from "../dom.js";
 import { fold } from "./offsets.js";
+import { t, tf } from "../i18n.js";
 
 const SEARCH_DEBOUNCE_MS = 120;
 const RESULTS = 6;
 
 export const SEARCH_KEYS = [
-  { combo: "Enter", label: "Link the highlighted entry (the top one unless you moved)" },
-  { combo: "↑ / ↓", label: "Move through the entries" },
-  { combo: "Shift+Enter", label: "Not in catalog: keep the name as typed" },
-  { combo: "Escape", label: "Link later (the span stays, marked not linked)" },
+  { combo: "Enter", label: t("Link the highlighted entry (the top one unless you moved)") },
+  { combo: "↑ / ↓", label: t("Move through the entries") },
+  { combo: "Shift+Enter", label: t("Not in catalog: keep the name as typed") },
+  { combo: "Escape", label: t("Link later (the span stays, marked not linked)") },
 ];
 
 /**
@@ -35,7 +36,7 @@ export class LinkBox {
       autocomplete: "off",
       spellcheck: "false",
       enterkeyhint: "done",
-      "aria-label": "Search the catalog",
+      "aria-label": t("Search the catalog"),
       "aria-controls": "spans-results",
       "aria-autocomplete": "list",
     });
@@ -60,7 +61,7 @@ export class LinkBox {
   /** Open for a span: the search starts from its linked name, or its words. */
   show(span, kindName) {
     this.session = { span };
-    this.title.textContent = `Link “${span.text}” (${kindName}) to the catalog`;
+    this.title.textContent = tf("Link “%(words)s” (%(kind)s) to the catalog", { words: span.text, kind: kindName });
     this.element.hidden = false;
     this.input.value = span.entity && !span.needsRecheck ? span.entity.name : span.notInCatalogName || span.text;
     this.results = [];
@@ -104,7 +105,7 @@ export class LinkBox {
         this.renderResults();
       })
       .catch((error) => {
-        if (error.name !== "AbortError") this.say(`Catalog search failed (${error.message}).`, "error");
+        if (error.name !== "AbortError") this.say(tf("Catalog search failed (%(why)s).", { why: error.message }), "error");
       });
     return this.searching;
   }
@@ -120,7 +121,7 @@ export class LinkBox {
       await this.searching; // Enter right after typing: wait for the answer to what was typed
       if (this.session !== session) return;
       const choice = this.results[this.highlight];
-      if (!choice) return this.say("Nothing found: Shift+Enter marks it not in catalog.", "error");
+      if (!choice) return this.say(t("Nothing found: Shift+Enter marks it not in catalog."), "error");
       this.onLink(session.span, choice);
     } else if (event.key === "ArrowDown" || event.key === "ArrowUp") {
       event.preventDefault();
@@ -158,7 +159,7 @@ export class LinkBox {
       ),
     );
     if (!items.length) {
-      items.push(el("li", { className: "muted small", text: "Type a name; Shift+Enter: not in catalog." }));
+      items.push(el("li", { className: "muted small", text: t("Type a name; Shift+Enter: not in catalog.") }));
     }
     this.list.replaceChildren(...items);
     // The side column scrolls on its own: the results (and the chosen one) in view, above the submit bar.

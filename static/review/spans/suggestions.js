@@ -4,6 +4,7 @@
 
 import { el } from "../dom.js";
 import { edgesGlued, fold, moveSpan, overlaps } from "./offsets.js";
+import { t } from "../i18n.js";
 
 export const SUGGEST_DEBOUNCE_MS = 600;
 
@@ -104,18 +105,18 @@ export class Suggestions {
         el(
           "button",
           { type: "button", className: "small", onclick: () => onAccept(s) },
-          "Accept",
+          t("Accept"),
           i === 0 ? keyHint("Alt+Y") : null,
         ),
         el(
           "button",
           { type: "button", className: "small", onclick: () => onReject(s) },
-          "Reject",
+          t("Reject"),
           i === 0 ? keyHint("Alt+Z") : null,
         ),
       ),
     );
-    if (!items.length) items.push(el("li", { className: "muted small", text: "No suggestions." }));
+    if (!items.length) items.push(el("li", { className: "muted small", text: t("No suggestions.") }));
     list.replaceChildren(...items);
   }
 }

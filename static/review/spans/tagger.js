@@ -14,16 +14,17 @@ import { digitOf } from "../keys.js";
 import { diffRange, edgesGlued, extendSelection, moveSpan, overlaps, trimRange, wordAt } from "./offsets.js";
 import { LinkBox } from "./search.js";
 import { Suggestions } from "./suggestions.js";
+import { t as tt, tf as ttf } from "../i18n.js";
 
 /** The tagger's keys, registered with the page's key map (help overlay). */
 export const SPAN_KEYS = [
-  { action: "extendRight", combo: "Alt+Shift+ArrowRight", label: "Select the next word too (from the caret)" },
-  { action: "extendLeft", combo: "Alt+Shift+ArrowLeft", label: "Select the previous word too" },
+  { action: "extendRight", combo: "Alt+Shift+ArrowRight", label: tt("Select the next word too (from the caret)") },
+  { action: "extendLeft", combo: "Alt+Shift+ArrowLeft", label: tt("Select the previous word too") },
   { action: "tag", combo: "Alt+N", label: "Tag the selected words as an entity… (then the kind's number)" },
-  { action: "link", combo: "Alt+L", label: "Link the span at the caret to the catalog (or re-check it)" },
-  { action: "accept", combo: "Alt+Y", label: "Accept the next suggested span" },
-  { action: "reject", combo: "Alt+Z", label: "Reject the next suggested span" },
-  { action: "remove", combo: "Alt+Delete", label: "Remove the span at the caret" },
+  { action: "link", combo: "Alt+L", label: tt("Link the span at the caret to the catalog (or re-check it)") },
+  { action: "accept", combo: "Alt+Y", label: tt("Accept the next suggested span") },
+  { action: "reject", combo: "Alt+Z", label: tt("Reject the next suggested span") },
+  { action: "remove", combo: "Alt+Delete", label: tt("Remove the span at the caret") },
 ];
 
 /** A key as a hint (a label, not a key matcher: keys.js matches keys). */
@@ -73,21 +74,21 @@ export class SpanTagger {
   }
 
   build() {
-    const panel = this.review.panel("entities", "Entities");
+    const panel = this.review.panel("entities", tt("Entities"));
     panel.classList.add("spans-panel");
-    this.mirror = el("p", { className: "spans-mirror", "aria-label": "The transcript with its entity spans" });
-    this.prompt = el("div", { className: "spans-prompt", role: "group", "aria-label": "Choose the kind" });
+    this.mirror = el("p", { className: "spans-mirror", "aria-label": tt("The transcript with its entity spans") });
+    this.prompt = el("div", { className: "spans-prompt", role: "group", "aria-label": tt("Choose the kind") });
     this.prompt.hidden = true;
-    this.suggestList = el("ol", { className: "spans-suggestions", "aria-label": "Suggested spans" });
-    this.spanList = el("ol", { className: "spans-list", "aria-label": "Tagged spans" });
+    this.suggestList = el("ol", { className: "spans-suggestions", "aria-label": tt("Suggested spans") });
+    this.spanList = el("ol", { className: "spans-list", "aria-label": tt("Tagged spans") });
     this.statusLine = el("p", { className: "spans-status small", role: "status", "aria-live": "polite" });
     panel.append(
       this.mirror,
       this.prompt,
       this.linkBox.element,
-      el("h3", { className: "spans-heading", text: "Suggested" }),
+      el("h3", { className: "spans-heading", text: tt("Suggested") }),
       this.suggestList,
-      el("h3", { className: "spans-heading", text: "Tagged" }),
+      el("h3", { className: "spans-heading", text: tt("Tagged") }),
       this.spanList,
       this.statusLine,
       el(
@@ -181,14 +182,14 @@ export class SpanTagger {
       span.text = text.slice(span.start, span.end);
       if (moved.status === "recheck" && !span.needsRecheck) {
         span.needsRecheck = true;
-        this.say(`“${was}” changed: re-check it (Alt+L), or tag it again (Alt+N).`, "info");
+        this.say(ttf("“%(was)s” changed: re-check it (Alt+L), or tag it again (Alt+N).", { was }), "info");
       }
       kept.push(span);
     }
     this.spans = kept;
     if (gone.length) {
       const names = gone.map((s) => `“${s.text}”`).join(", ");
-      this.say(`Removed the span ${names}: its words were replaced. Tag again if needed (Alt+N).`, "info");
+      this.say(ttf("Removed the span %(names)s: its words were replaced. Tag again if needed (Alt+N).", { names }), "info");
     }
     this.suggestions.move(change, text);
     if (this.mode && this.mode.type === "kind") this.closeModes();
@@ -239,7 +240,7 @@ export class SpanTagger {
     const replaced = this.spans.filter((s) => overlaps(s, span));
     this.spans = this.spans.filter((s) => !overlaps(s, span)).concat(span).sort((a, b) => a.start - b.start);
     this.suggestions.dropOverlapping(span);
-    if (replaced.length) this.say(`Replaced ${replaced.map((s) => `“${s.text}”`).join(", ")}.`, "info");
+    if (replaced.length) this.say(ttf("Replaced %(spans)s.", { spans: replaced.map((s) => `“${s.text}”`).join(", ") }), "info");
     return span;
   }
 
@@ -268,18 +269,18 @@ export class SpanTagger {
     let { selectionStart: start, selectionEnd: end } = t;
     if (start === end) {
       const word = wordAt(t.value, start);
-      if (!word) return this.say("Select words first: Alt+Shift+→ / ← or the mouse.", "error");
+      if (!word) return this.say(tt("Select words first: Alt+Shift+→ / ← or the mouse."), "error");
       ({ start, end } = word);
     }
     [start, end] = trimRange(t.value, start, end);
-    if (start === end) return this.say("Select words first: Alt+Shift+→ / ← or the mouse.", "error");
+    if (start === end) return this.say(tt("Select words first: Alt+Shift+→ / ← or the mouse."), "error");
     if (!this.kinds.length) return this.say("Entity kinds are still loading…", "error");
     this.closeModes();
     this.mode = { type: "kind", start, end };
     t.focus();
     t.setSelectionRange(start, end);
     this.renderPrompt();
-    this.say(`Kind of “${t.value.slice(start, end)}”? Press its number; Esc cancels.`, "info");
+    this.say(ttf("Kind of “%(words)s”? Press its number; Esc cancels.", { words: t.value.slice(start, end) }), "info");
   }
 
   /** While the kind prompt is open: a digit picks the kind, Escape cancels, any other key cancels and acts. */
@@ -296,7 +297,7 @@ export class SpanTagger {
       return;
     }
     this.closeModes();
-    this.say(event.key === "Escape" ? "Not tagged." : "Not tagged: after Alt+N, press the kind's number.");
+    this.say(event.key === "Escape" ? tt("Not tagged.") : tt("Not tagged: after Alt+N, press the kind’s number."));
     if (event.key === "Escape") this.textarea.focus();
   }
 
@@ -307,7 +308,7 @@ export class SpanTagger {
     this.render();
     if (kind.linkable) this.openLink(span);
     else {
-      this.say(`Tagged “${span.text}” as ${kind.name}.`, "ok");
+      this.say(ttf("Tagged “%(words)s” as %(kind)s.", { words: span.text, kind: kind.name }), "ok");
       this.backToText(span.end);
     }
   }
@@ -318,11 +319,11 @@ export class SpanTagger {
       this.spanAtCaret() ||
       this.spans.find((s) => this.recheck(s) || this.unlinked(s)) ||
       this.spans[this.spans.length - 1];
-    if (!span) return this.say("No span to link: tag one first (Alt+N).", "error");
+    if (!span) return this.say(tt("No span to link: tag one first (Alt+N)."), "error");
     if (!this.kind(span.kind).linkable) {
       span.needsRecheck = false;
       this.render();
-      return this.say(`“${span.text}” (${this.kind(span.kind).name}) is not linked to the catalog; checked.`, "ok");
+      return this.say(ttf("“%(words)s” (%(kind)s) is not linked to the catalog; checked.", { words: span.text, kind: this.kind(span.kind).name }), "ok");
     }
     this.openLink(span);
   }
@@ -339,7 +340,7 @@ export class SpanTagger {
       source: "suggestion",
     });
     this.render();
-    this.say(`Tagged “${span.text}” as ${this.kind(span.kind).name}: ${next.entity.name}.`, "ok");
+    this.say(ttf("Tagged “%(words)s” as %(kind)s: %(name)s.", { words: span.text, kind: this.kind(span.kind).name, name: next.entity.name }), "ok");
   }
 
   rejectNext() {
@@ -348,13 +349,13 @@ export class SpanTagger {
     if (!next) return this.say("No suggestion left.", "info");
     this.suggestions.reject(next);
     this.render();
-    this.say(`Rejected “${next.text}” → ${next.entity.name}.`, "info");
+    this.say(ttf("Rejected “%(words)s” → %(name)s.", { words: next.text, name: next.entity.name }), "info");
   }
 
   removeAtCaret() {
     this.sync();
     const span = this.spanAtCaret();
-    if (!span) return this.say("Put the caret in a span to remove it.", "error");
+    if (!span) return this.say(tt("Put the caret in a span to remove it."), "error");
     this.removeSpan(span);
   }
 
@@ -362,7 +363,7 @@ export class SpanTagger {
     this.spans = this.spans.filter((s) => s !== span);
     if (this.mode && this.mode.span === span) this.closeModes();
     this.render();
-    this.say(`Removed the span “${span.text}”.`, "info");
+    this.say(ttf("Removed the span “%(words)s”.", { words: span.text }), "info");
   }
 
   backToText(caret) {
@@ -387,14 +388,14 @@ export class SpanTagger {
     this.panel.classList.add("linking");
     this.linkBox.show(span, this.kind(span.kind).name);
     this.render();
-    this.say("Enter links the top entry (↑/↓ to choose) · Shift+Enter: not in catalog · Esc: later", "info");
+    this.say(tt("Enter links the top entry (↑/↓ to choose) · Shift+Enter: not in catalog · Esc: later"), "info");
   }
 
   /** Escape in the link box: the span stays, not linked. */
   later(span) {
     this.closeModes();
     this.render();
-    this.say(`“${span.text}” is not linked yet: Alt+L links it.`, "info");
+    this.say(ttf("“%(words)s” is not linked yet: Alt+L links it.", { words: span.text }), "info");
     this.backToText(span.end);
   }
 
@@ -405,9 +406,9 @@ export class SpanTagger {
     this.closeModes();
     this.render();
     if (this.recheck(span)) {
-      this.say(`Linked, but letters run on across “${span.text}”: fix the text, or tag the whole word (Alt+N).`, "error");
+      this.say(ttf("Linked, but letters run on across “%(words)s”: fix the text, or tag the whole word (Alt+N).", { words: span.text }), "error");
     } else {
-      this.say(`Linked “${span.text}” → ${entity.name} (${this.kind(span.kind).name}).`, "ok");
+      this.say(ttf("Linked “%(words)s” → %(name)s (%(kind)s).", { words: span.text, name: entity.name, kind: this.kind(span.kind).name }), "ok");
     }
     this.backToText(span.end);
   }
@@ -418,7 +419,7 @@ export class SpanTagger {
     span.needsRecheck = false;
     this.closeModes();
     this.render();
-    this.say(`“${span.text}”: not in the catalog, kept as “${name}”.`, "ok");
+    this.say(ttf("“%(words)s”: not in the catalog, kept as “%(name)s”.", { words: span.text, name }), "ok");
     this.backToText(span.end);
   }
 
@@ -438,7 +439,7 @@ export class SpanTagger {
   renderPrompt() {
     const box = this.prompt;
     box.replaceChildren(
-      el("span", { className: "spans-prompt-title", text: "Kind:" }),
+      el("span", { className: "spans-prompt-title", text: tt("Kind:") }),
       ...this.kinds.map((kind) =>
         el(
           "button",
@@ -490,7 +491,7 @@ export class SpanTagger {
 
   describeLink(span) {
     if (span.entity) return `→ ${span.entity.name}`;
-    if (span.notInCatalogName) return `not in catalog: “${span.notInCatalogName}”`;
+    if (span.notInCatalogName) return ttf("not in catalog: “%(name)s”", { name: span.notInCatalogName });
     return this.kind(span.kind).linkable ? "not linked yet (Alt+L)" : "";
   }
 
@@ -503,18 +504,18 @@ export class SpanTagger {
         el("mark", { className: `span ${this.kindClass(span.kind)}`, text: span.text }),
         el("span", { className: "spans-kind-name", text: kind.name }),
         el("span", { className: "spans-linked", text: this.describeLink(span) }),
-        this.recheck(span) ? el("span", { className: "spans-flag", text: "words changed: re-check" }) : null,
+        this.recheck(span) ? el("span", { className: "spans-flag", text: tt("words changed: re-check") }) : null,
         el("span", { className: "spans-gap" }),
         kind.linkable
-          ? el("button", { type: "button", className: "small", onclick: () => this.openLink(span) }, "Link")
+          ? el("button", { type: "button", className: "small", onclick: () => this.openLink(span) }, tt("Link"))
           : null,
-        el("button", { type: "button", className: "small", onclick: () => this.removeSpan(span) }, "Remove"),
+        el("button", { type: "button", className: "small", onclick: () => this.removeSpan(span) }, tt("Remove")),
       );
       li.dataset.start = String(span.start);
       li.dataset.end = String(span.end);
       return li;
     });
-    if (!items.length) items.push(el("li", { className: "muted small", text: "None yet: select words, then Alt+N." }));
+    if (!items.length) items.push(el("li", { className: "muted small", text: tt("None yet: select words, then Alt+N.") }));
     this.spanList.replaceChildren(...items);
   }
 
