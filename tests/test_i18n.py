@@ -23,23 +23,27 @@ pytestmark = pytest.mark.django_db
 LOCALE = Path(settings.BASE_DIR) / "locale"
 
 
-def po_entries(path: Path) -> dict[str, str]:
-    """msgid -> msgstr of a PO file (enough of the format for ours: no plurals, no contexts)."""
+def po_entries(path: Path) -> dict[str, list[str]]:
+    """msgid -> its msgstr (or msgstr[0], [1], … of a plural) of a PO file; obsolete entries left out."""
 
-    def text(lines: list[str]) -> str:
-        joined = "".join(re.match(r'^(?:msgid |msgstr )?"(.*)"$', line).group(1) for line in lines)
-        return joined.replace('\\"', '"').replace("\\n", "\n").replace("\\\\", "\\")
+    def unquote(text: str) -> str:
+        return text.replace('\\"', '"').replace("\\n", "\n").replace("\\\\", "\\")
 
-    entries: dict[str, str] = {}
+    entries: dict[str, list[str]] = {}
     for block in path.read_text(encoding="utf-8").split("\n\n"):
-        lines = [line for line in block.splitlines() if not line.startswith("#")]
-        if not any(line.startswith("msgid ") for line in lines):
-            continue
-        i = next(k for k, line in enumerate(lines) if line.startswith("msgid "))
-        j = next(k for k, line in enumerate(lines) if line.startswith("msgstr "))
-        msgid = text(lines[i:j])
-        if msgid:
-            entries[msgid] = text(lines[j:])
+        fields: dict[str, str] = {}
+        current = None
+        for line in block.splitlines():
+            if line.startswith("#"):
+                continue
+            head = re.match(r'^(msgid_plural|msgid|msgstr(?:\[\d+\])?) "(.*)"$', line)
+            if head:
+                current = head.group(1)
+                fields[current] = unquote(head.group(2))
+            elif current and line.startswith('"'):
+                fields[current] += unquote(line[1:-1])
+        if fields.get("msgid"):
+            entries[fields["msgid"]] = [v for k, v in sorted(fields.items()) if k.startswith("msgstr")]
     return entries
 
 
@@ -47,12 +51,13 @@ def po_entries(path: Path) -> dict[str, str]:
 def test_the_romanian_catalogues_are_complete_and_compiled(domain):
     po = LOCALE / "ro" / "LC_MESSAGES" / f"{domain}.po"
     entries = po_entries(po)
-    assert entries and all(entries.values()), [k for k, v in entries.items() if not v]
-    for msgid, msgstr in entries.items():  # every placeholder kept
-        assert sorted(re.findall(r"%\(\w+\)s", msgid)) == sorted(re.findall(r"%\(\w+\)s", msgstr)), msgid
+    assert entries and all(all(v) for v in entries.values()), [k for k, v in entries.items() if not all(v)]
+    for msgid, translations in entries.items():  # every placeholder kept
+        for msgstr in translations:
+            assert set(re.findall(r"%\(\w+\)s", msgid)) == set(re.findall(r"%\(\w+\)s", msgstr)), msgid
     with (po.with_suffix(".mo")).open("rb") as fh:  # the .mo the app reads says the same (make messages)
         compiled = gettext.GNUTranslations(fh)
-    stale = [m for m, s in entries.items() if compiled.gettext(m) != s]
+    stale = [m for m, v in entries.items() if len(v) == 1 and compiled.gettext(m) != v[0]]
     assert not stale, f"{po.with_suffix('.mo')} is older than its .po: run make messages ({stale[:3]})"
 
 

@@ -48,19 +48,19 @@ DEFAULT_SEVERITY = {
 
 class Case(models.Model):
     class State(models.TextChoices):
-        NEW = "new", "new"
-        ACKNOWLEDGED = "acknowledged", "acknowledged"
-        INVESTIGATING = "investigating", "investigating"
-        REFERRED = "referred", "referred"
-        WELFARE_CONTACT = "welfare_contact", "welfare contact"
-        NO_ACTION = "no_action", "no action"
-        FALSE_ALARM = "false_alarm", "false alarm"
-        CLOSED = "closed", "closed"
+        NEW = "new", _("new")
+        ACKNOWLEDGED = "acknowledged", _("acknowledged")
+        INVESTIGATING = "investigating", _("investigating")
+        REFERRED = "referred", _("referred")
+        WELFARE_CONTACT = "welfare_contact", _("welfare contact")
+        NO_ACTION = "no_action", _("no action")
+        FALSE_ALARM = "false_alarm", _("false alarm")
+        CLOSED = "closed", _("closed")
 
     class ReferredTo(models.TextChoices):
-        POLICE = "police", "police"
-        CHILD_PROTECTION = "child_protection", "child protection"
-        EMERGENCY_SERVICES = "emergency_services", "emergency services"
+        POLICE = "police", _("police")
+        CHILD_PROTECTION = "child_protection", _("child protection")
+        EMERGENCY_SERVICES = "emergency_services", _("emergency services")
 
     clip = models.ForeignKey("clips.Clip", on_delete=models.PROTECT, related_name="cases")
     category = models.CharField(max_length=20, choices=Category.choices)
@@ -142,16 +142,16 @@ class CaseEvent(models.Model):
     """One line of a case's timeline. Officers see all of it; reviewers never see it."""
 
     class Kind(models.TextChoices):
-        FLAGGED = "flagged", "flagged"
-        TRANSITION = "transition", "state changed"
-        SEVERITY = "severity", "severity raised"
-        OVERDUE = "overdue", "overdue, officers re-notified"
-        UNSEAL_REQUESTED = "unseal_requested", "identity unsealing requested"
-        UNSEAL_APPROVED = "unseal_approved", "identity unsealing approved"
-        UNSEAL_REFUSED = "unseal_refused", "identity unsealing refused"
-        IDENTITY_VIEWED = "identity_viewed", "identity viewed"
-        EVIDENCE_EXPORTED = "evidence_exported", "evidence exported"
-        EVIDENCE_DOWNLOADED = "evidence_downloaded", "evidence downloaded"
+        FLAGGED = "flagged", _("flagged")
+        TRANSITION = "transition", _("state changed")
+        SEVERITY = "severity", _("severity raised")
+        OVERDUE = "overdue", _("overdue, officers re-notified")
+        UNSEAL_REQUESTED = "unseal_requested", _("identity unsealing requested")
+        UNSEAL_APPROVED = "unseal_approved", _("identity unsealing approved")
+        UNSEAL_REFUSED = "unseal_refused", _("identity unsealing refused")
+        IDENTITY_VIEWED = "identity_viewed", _("identity viewed")
+        EVIDENCE_EXPORTED = "evidence_exported", _("evidence exported")
+        EVIDENCE_DOWNLOADED = "evidence_downloaded", _("evidence downloaded")
 
     case = models.ForeignKey(Case, on_delete=models.PROTECT, related_name="events")
     at = models.DateTimeField(auto_now_add=True)
@@ -173,9 +173,9 @@ class UnsealRequest(models.Model):
     """An officer's written request to see the recorded person's identity on a case."""
 
     class State(models.TextChoices):
-        PENDING = "pending", "waiting for a second officer"
-        APPROVED = "approved", "approved"
-        REFUSED = "refused", "refused"
+        PENDING = "pending", _("waiting for a second officer")
+        APPROVED = "approved", _("approved")
+        REFUSED = "refused", _("refused")
 
     case = models.ForeignKey(Case, on_delete=models.PROTECT, related_name="unseal_requests")
     requested_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")

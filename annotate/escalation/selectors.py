@@ -16,6 +16,7 @@ from django.conf import settings
 from django.db.models import Count, Q, QuerySet
 from django.urls import reverse
 from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
 
 from annotate.accounts import roles
 from annotate.clips.models import Clip
@@ -39,15 +40,16 @@ UNSEALABLE_STATES = frozenset(
 )
 
 # What the reviewer who flagged is told, in their words: never the officers' notes.
+STAGE_LABELS = {"acknowledge": _("acknowledge"), "decide": _("decide"), "close": _("close")}
 RECEIPT_LABELS = {
-    Case.State.NEW: "Received — an officer has been alerted",
-    Case.State.ACKNOWLEDGED: "An officer has taken it on",
-    Case.State.INVESTIGATING: "Being looked into",
-    Case.State.REFERRED: "Passed on to the authorities",
-    Case.State.WELFARE_CONTACT: "Handled with a welfare contact",
-    Case.State.NO_ACTION: "Reviewed: no further action needed",
-    Case.State.FALSE_ALARM: "Reviewed: no one was at risk",
-    Case.State.CLOSED: "Closed",
+    Case.State.NEW: _("Received — an officer has been alerted"),
+    Case.State.ACKNOWLEDGED: _("An officer has taken it on"),
+    Case.State.INVESTIGATING: _("Being looked into"),
+    Case.State.REFERRED: _("Passed on to the authorities"),
+    Case.State.WELFARE_CONTACT: _("Handled with a welfare contact"),
+    Case.State.NO_ACTION: _("Reviewed: no further action needed"),
+    Case.State.FALSE_ALARM: _("Reviewed: no one was at risk"),
+    Case.State.CLOSED: _("Closed"),
 }
 
 
@@ -154,8 +156,10 @@ def case_summary(case: Case, *, now: datetime | None = None) -> dict[str, Any]:
         "severity": case.severity,
         "severity_rank": case.severity_rank,
         "state": case.state,
-        "state_label": Case.State(case.state).label,
+        "state_label": str(Case.State(case.state).label),
         "stage": stage_of(case.state),
+        "stage_label": str(STAGE_LABELS.get(stage_of(case.state) or "", "")),
+        "severity_label": str(Severity(case.severity).label),
         "opened_at": case.opened_at.isoformat(),
         "due_at": case.due_at.isoformat() if case.due_at else None,
         "overdue": bool(case.due_at and case.due_at < now),
@@ -217,7 +221,7 @@ def receipt(flag: Flag) -> dict[str, Any]:
         "category_label": str(Category(flag.category).label),
         "severity": flag.severity,
         "state": case.state,
-        "state_label": RECEIPT_LABELS[Case.State(case.state)],
+        "state_label": str(RECEIPT_LABELS[Case.State(case.state)]),
         "handled": case.state != Case.State.NEW,
         "closed": case.state == Case.State.CLOSED,
         "updated_at": case.state_changed_at.isoformat(),

@@ -22,6 +22,8 @@ from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.utils import timezone
+from django.utils.translation import gettext
+from django.utils.translation import gettext_lazy as _
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET, require_POST
 
@@ -246,14 +248,14 @@ def api_open_cases(request: HttpRequest) -> JsonResponse:
 
 
 STEP_LABELS = {
-    Case.State.NEW: "Reopen",
-    Case.State.ACKNOWLEDGED: "Acknowledge",
-    Case.State.INVESTIGATING: "Start investigating",
-    Case.State.REFERRED: "Refer to the authorities",
-    Case.State.WELFARE_CONTACT: "Welfare contact made",
-    Case.State.NO_ACTION: "No action needed",
-    Case.State.FALSE_ALARM: "False alarm",
-    Case.State.CLOSED: "Close the case",
+    Case.State.NEW: _("Reopen"),
+    Case.State.ACKNOWLEDGED: _("Acknowledge"),
+    Case.State.INVESTIGATING: _("Start investigating"),
+    Case.State.REFERRED: _("Refer to the authorities"),
+    Case.State.WELFARE_CONTACT: _("Welfare contact made"),
+    Case.State.NO_ACTION: _("No action needed"),
+    Case.State.FALSE_ALARM: _("False alarm"),
+    Case.State.CLOSED: _("Close the case"),
 }
 
 
@@ -334,7 +336,7 @@ def case_transition(request: HttpRequest, case_id: int) -> HttpResponse:
     return _done(
         request,
         case.pk,
-        f"Case {case.pk} is now {case.get_state_display()}.",
+        gettext("Case %(id)s is now %(state)s.") % {"id": case.pk, "state": case.get_state_display()},
         {"case": selectors.case_summary(case)},
     )
 
@@ -346,8 +348,12 @@ def case_acknowledge(request: HttpRequest, case_id: int) -> HttpResponse:
     then the case opens. Already taken on by someone else: it just opens, saying so."""
     case = _get_case_for_officer(request, case_id)
     if case.state != Case.State.NEW:
-        who = case.owner.get_username() if case.owner else "another officer"
-        messages.info(request, f"Case {case.pk} was already taken on ({case.get_state_display()}, {who}).")
+        who = case.owner.get_username() if case.owner else gettext("another officer")
+        messages.info(
+            request,
+            gettext("Case %(id)s was already taken on (%(state)s, %(who)s).")
+            % {"id": case.pk, "state": case.get_state_display(), "who": who},
+        )
         return redirect("case", case.pk)
     try:
         case = services.transition(
@@ -360,7 +366,10 @@ def case_acknowledge(request: HttpRequest, case_id: int) -> HttpResponse:
     except (services.CaseError, services.CaseForbidden) as exc:
         return _refused(request, case, exc)
     return _done(
-        request, case.pk, f"Case {case.pk} acknowledged: its clock moves on.", {"case": selectors.case_summary(case)}
+        request,
+        case.pk,
+        gettext("Case %(id)s acknowledged: its clock moves on.") % {"id": case.pk},
+        {"case": selectors.case_summary(case)},
     )
 
 
@@ -416,7 +425,7 @@ def unseal_request(request: HttpRequest, case_id: int) -> HttpResponse:
     return _done(
         request,
         case.pk,
-        "Request recorded: a second officer must approve it." if waiting else "Unsealing approved.",
+        gettext("Request recorded: a second officer must approve it.") if waiting else gettext("Unsealing approved."),
         {"request": unseal.pk, "state": unseal.state},
     )
 
@@ -437,7 +446,7 @@ def _decide(request: HttpRequest, case_id: int, request_id: int, *, approve: boo
     return _done(
         request,
         case.pk,
-        "Unsealing approved." if approve else "Unsealing refused.",
+        gettext("Unsealing approved.") if approve else gettext("Unsealing refused."),
         {"request": unseal.pk, "state": unseal.state},
     )
 

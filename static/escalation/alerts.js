@@ -4,6 +4,8 @@
 // Browsers start audio only after a click or key on the page: until then
 // `sound.enabled` is false and the console shows a button to turn sound on.
 
+import { tf } from "../review/i18n.js";
+
 export class Beeper {
   constructor() {
     this.ctx = null;
@@ -106,7 +108,7 @@ export function span(seconds) {
   if (s >= 3600) {
     const h = Math.floor(s / 3600);
     const m = Math.floor((s % 3600) / 60);
-    return h >= 48 ? `${Math.floor(h / 24)} days` : `${h} h ${String(m).padStart(2, "0")} min`;
+    return h >= 48 ? tf("%(n)s days", { n: Math.floor(h / 24) }) : tf("%(h)s h %(m)s min", { h, m: String(m).padStart(2, "0") });
   }
   return `${Math.floor(s / 60)}:${String(s % 60).padStart(2, "0")}`;
 }

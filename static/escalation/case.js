@@ -3,6 +3,7 @@
 // and a notice when the case changes elsewhere (live over ws/cases/).
 
 import { LiveSocket } from "./alerts.js";
+import { t as tr, tf as trf } from "../review/i18n.js";
 
 const $ = (id) => document.getElementById(id);
 const state = JSON.parse($("case-page-state").textContent);
@@ -37,8 +38,8 @@ if (audio) {
 
 async function getJson(url) {
   const response = await fetch(url, { headers: { Accept: "application/json" }, credentials: "same-origin" });
-  const data = await response.json().catch(() => ({ error: `the server answered ${response.status}` }));
-  if (!response.ok) throw new Error(data.error || `the server answered ${response.status}`);
+  const data = await response.json().catch(() => ({ error: trf("the server answered %(status)s", { status: response.status }) }));
+  if (!response.ok) throw new Error(data.error || trf("the server answered %(status)s", { status: response.status }));
   return data;
 }
 
@@ -57,21 +58,21 @@ showTranscript.addEventListener("click", async () => {
   if (!box.hidden) {
     box.hidden = true;
     box.replaceChildren();
-    showTranscript.textContent = "Show the transcript";
+    showTranscript.textContent = tr("Show the transcript");
     return;
   }
   try {
     const t = await getJson(state.transcript);
     box.replaceChildren(
       para(`Whisper (${t.whisper_model || "none"})`, t.whisper_text),
-      para("The assistant heard", t.heard),
-      para("The assistant answered", t.response),
-      ...t.reviewer_drafts.map((text, i) => para(`Reviewer's transcript so far (flag ${i + 1})`, text)),
+      para(tr("The assistant heard"), t.heard),
+      para(tr("The assistant answered"), t.response),
+      ...t.reviewer_drafts.map((text, i) => para(trf("Reviewer’s transcript so far (flag %(n)s)", { n: i + 1 }), text)),
     );
     box.hidden = false;
-    showTranscript.textContent = "Hide the transcript";
+    showTranscript.textContent = tr("Hide the transcript");
   } catch (error) {
-    box.replaceChildren(para("Could not load the transcript", error.message));
+    box.replaceChildren(para(tr("Could not load the transcript"), error.message));
     box.hidden = false;
   }
 });
@@ -84,15 +85,15 @@ if (showIdentity) {
     if (!box.hidden) {
       box.hidden = true;
       box.replaceChildren();
-      showIdentity.textContent = "Show the identity (logged)";
+      showIdentity.textContent = tr("Show the identity (logged)");
       return;
     }
     try {
       const who = await getJson(state.identity);
       const items = [
-        ["Account id", who.account_id],
-        ["First name", who.first_name],
-        ["Device serial", who.device_serial],
+        [tr("Account id"), who.account_id],
+        [tr("First name"), who.first_name],
+        [tr("Device serial"), who.device_serial],
       ].flatMap(([label, value]) => {
         const dt = document.createElement("dt");
         dt.textContent = label;
@@ -102,9 +103,9 @@ if (showIdentity) {
       });
       box.replaceChildren(...items);
       box.hidden = false;
-      showIdentity.textContent = "Hide the identity";
+      showIdentity.textContent = tr("Hide the identity");
     } catch (error) {
-      box.replaceChildren(para("Refused", error.message));
+      box.replaceChildren(para(tr("Refused"), error.message));
       box.hidden = false;
     }
   });

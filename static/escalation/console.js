@@ -7,6 +7,7 @@
 // reconnect, is announced like a new one: its broadcast was missed in the gap.
 
 import { Beeper, LiveSocket, span } from "./alerts.js";
+import { t, tf } from "../review/i18n.js";
 
 const $ = (id) => document.getElementById(id);
 const state = JSON.parse($("console-state").textContent);
@@ -52,8 +53,8 @@ function announceMissed(missed) {
   const worst = missed.reduce((a, b) => (b.severity_rank < a.severity_rank ? b : a));
   const message =
     missed.length === 1
-      ? `New ${worst.severity} case ${worst.id}: ${worst.category_label}.`
-      : `${missed.length} new cases while the connection was down; the most severe: ${worst.severity} case ${worst.id}.`;
+      ? tf("New %(severity)s case %(id)s: %(category)s.", { severity: worst.severity_label, id: worst.id, category: worst.category_label })
+      : tf("%(n)s new cases while the connection was down; the most severe: %(severity)s case %(id)s.", { n: missed.length, severity: worst.severity_label, id: worst.id });
   announce(message, worst.severity);
 }
 
@@ -81,18 +82,18 @@ function row(c) {
   const sev = document.createElement("td");
   const badge = document.createElement("span");
   badge.className = `badge sev-${c.severity}`;
-  badge.textContent = c.severity;
+  badge.textContent = c.severity_label || c.severity;
   sev.append(badge);
   const link = document.createElement("a");
   link.href = c.url;
-  link.textContent = `Case ${c.id}`;
+  link.textContent = tf("Case %(id)s", { id: c.id });
   const idCell = document.createElement("td");
   idCell.append(link);
   const stateCell = cell(c.state_label);
   if (c.pending_unseal) {
     const pending = document.createElement("span");
     pending.className = "badge pending";
-    pending.textContent = "unsealing to approve";
+    pending.textContent = t("unsealing to approve");
     stateCell.append(" ", pending);
   }
   const deadline = cell("", "deadline");
@@ -106,13 +107,13 @@ function row(c) {
     button.className = "button";
     button.setAttribute("form", "acknowledge-form");
     button.formAction = c.acknowledge_url;
-    button.textContent = "Open and acknowledge";
+    button.textContent = t("Open and acknowledge");
     open.append(button);
   } else {
     const link = document.createElement("a");
     link.className = "button";
     link.href = c.url;
-    link.textContent = "Open";
+    link.textContent = t("Open");
     open.append(link);
   }
   tr.append(sev, idCell, cell(c.category_label), stateCell, deadline, cell(c.owner || "—"), cell(String(c.flags), "num"), open);
@@ -130,10 +131,10 @@ function render() {
 
 function updateTitle() {
   const waiting = [...cases.values()].filter((c) => c.state === "new").length;
-  document.title = `${waiting ? `(${waiting}) ` : ""}Cases · annotate`;
+  document.title = `${waiting ? `(${waiting}) ` : ""}${t("Cases")} · annotate`;
 }
 
-const STAGE = { acknowledge: "acknowledge", decide: "decide", close: "close" };
+const STAGE = { acknowledge: t("acknowledge"), decide: t("decide"), close: t("close") };
 
 function tick() {
   const now = serverNow();
@@ -141,19 +142,19 @@ function tick() {
     const td = tr.querySelector(".deadline");
     if (!td || !td.dataset.due) continue;
     const left = (Date.parse(td.dataset.due) - now) / 1000;
-    const stage = STAGE[td.dataset.stage] || "act";
+    const stage = STAGE[td.dataset.stage] || t("act");
     const id = Number(tr.dataset.caseId);
     if (left < 0) {
-      td.textContent = `${stage}: overdue by ${span(-left)}`;
+      td.textContent = tf("%(stage)s: overdue by %(time)s", { stage, time: span(-left) });
       if (!tr.classList.contains("overdue")) tr.classList.add("overdue");
       const last = overdueAnnounced.get(id) || 0;
       if (Date.now() - last > REANNOUNCE_MS) {
         overdueAnnounced.set(id, Date.now());
         const c = cases.get(id);
-        announce(`Case ${id} is overdue: ${stage} was due ${span(-left)} ago.`, c ? c.severity : "high");
+        announce(tf("Case %(id)s is overdue: %(stage)s was due %(time)s ago.", { id, stage, time: span(-left) }), c ? c.severity : "high");
       }
     } else {
-      td.textContent = `${stage} within ${span(left)}`;
+      td.textContent = tf("%(stage)s within %(time)s", { stage, time: span(left) });
       tr.classList.toggle("overdue", false);
       tr.classList.toggle("soon", left < 300);
     }
@@ -187,10 +188,10 @@ function onMessage(msg) {
   // A change to a case this console never saw (its "new" came in a gap) announces it as new.
   if (msg.type === "case.new" || (unknown && c.state !== "closed")) {
     markFresh(c.id);
-    announce(`New ${c.severity} case ${c.id}: ${c.category_label}.`, c.severity);
+    announce(tf("New %(severity)s case %(id)s: %(category)s.", { severity: c.severity_label, id: c.id, category: c.category_label }), c.severity);
   } else if (msg.type === "case.overdue") {
     overdueAnnounced.set(c.id, Date.now());
-    announce(`Case ${c.id} is overdue (${c.stage}).`, c.severity);
+    announce(tf("Case %(id)s is overdue (%(stage)s).", { id: c.id, stage: c.stage_label || c.stage }), c.severity);
   }
 }
 
@@ -209,7 +210,7 @@ async function poll() {
 function onState(s) {
   root.dataset.connected = String(s === "live");
   const chip = $("live");
-  chip.textContent = { live: "live", down: "reconnecting…", refused: "not allowed" }[s] || s;
+  chip.textContent = { live: t("live"), down: t("reconnecting…"), refused: t("not allowed") }[s] || s;
   chip.classList.toggle("down", s !== "live");
   if (s === "live") {
     clearInterval(pollTimer);
@@ -227,13 +228,13 @@ soundButton.addEventListener("click", async () => {
     beeper.beep(1, 660);
   }
   soundButton.setAttribute("aria-pressed", String(beeper.enabled));
-  soundButton.textContent = beeper.enabled ? "Sound: on" : "Sound: off — click to turn on";
+  soundButton.textContent = beeper.enabled ? t("Sound: on") : t("Sound: off — click to turn on");
 });
 // Any first click or key on the page may start sound (browsers require a gesture).
 const unlock = () => {
   beeper.enable().then((on) => {
     soundButton.setAttribute("aria-pressed", String(on));
-    soundButton.textContent = on ? "Sound: on" : "Sound: off — click to turn on";
+    soundButton.textContent = on ? t("Sound: on") : t("Sound: off — click to turn on");
   });
 };
 document.addEventListener("keydown", unlock, { once: true });
