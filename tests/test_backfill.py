@@ -107,6 +107,7 @@ def test_the_lead_starts_one_on_the_queue_page_and_watches_it(client, reviewer, 
     client.force_login(lead)
     page = client.get(f"/lead/queues/{queue.pk}/").content.decode()
     assert "<strong>4</strong> clips of the last 7 days match" in page
+    assert "<title>Everything · annotate</title>" in page
     with TestCase.captureOnCommitCallbacks(execute=True):
         response = client.post(f"/lead/queues/{queue.pk}/backfill", {"days": "7", "cap": "3"})
     assert response.status_code == 302 and response["Location"].endswith("#backfill")

@@ -1,6 +1,6 @@
 // Exports: poll each unfinished export's status and update its progress bar, note, expiry and link.
 
-const POLL_MS = 1000;
+import { pollRows } from "./poll.js";
 
 function update(row, data) {
   row.dataset.state = data.state;
@@ -19,21 +19,4 @@ function update(row, data) {
   }
 }
 
-async function poll() {
-  const rows = [...document.querySelectorAll("tr[data-export]")].filter(
-    (row) => row.dataset.state === "queued" || row.dataset.state === "running",
-  );
-  await Promise.all(
-    rows.map(async (row) => {
-      try {
-        const response = await fetch(row.dataset.statusUrl, { headers: { Accept: "application/json" } });
-        if (response.ok) update(row, await response.json());
-      } catch {
-        // try again next round
-      }
-    }),
-  );
-  if (rows.length) setTimeout(poll, POLL_MS);
-}
-
-poll();
+pollRows("tr[data-export]", update);
