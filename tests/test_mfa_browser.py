@@ -41,6 +41,7 @@ def test_an_officer_enrols_signs_out_and_needs_the_code_to_reach_cases(live_serv
     manual_key = page.inner_text("#manual-key")
     page.fill("#id_token", code_for(manual_key))
     page.click("button.primary")
+    page.wait_for_selector("#recovery-codes li")
     codes = page.locator("#recovery-codes li").all_inner_texts()
     assert len(codes) == 10
     page.click("text=I have kept them")
