@@ -201,9 +201,8 @@ def private_storage(settings, tmp_path) -> Path:
 
 @pytest.fixture(scope="session")
 def s3_endpoint():
-    """moto's standalone S3 server, one for the session (each test takes a bucket of its own)."""
-    if _s3_missing():
-        pytest.skip(_s3_missing())
+    """moto's standalone S3 server, one for the session (each test takes a bucket of its own). Its tests
+    carry the marker `s3`, which skips them without moto, or fails them when services are required."""
     with moto_s3() as endpoint:
         yield endpoint
 
