@@ -247,10 +247,6 @@ def request_score(words: list[str]) -> float:
     return score + (0.5 if DOMAIN.intersection(tokens) else 0.0)
 
 
-def addresses_assistant(words: list[str]) -> bool:
-    return request_score(words) >= 1.0
-
-
 @dataclass(frozen=True)
 class Gate:
     decision: str  # keep | purge | review

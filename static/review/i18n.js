@@ -11,14 +11,3 @@ export function tf(message, parts) {
   const translated = t(message);
   return translated.replace(/%\(([a-z_]+)\)s/g, (_, name) => String(parts[name] ?? ""));
 }
-
-/** One of two messages by a count: tn("%(n)s change", "%(n)s changes", 3). */
-export function tn(singular, plural, count, parts = {}) {
-  const chosen =
-    typeof globalThis.ngettext === "function"
-      ? globalThis.ngettext(singular, plural, count)
-      : count === 1
-        ? singular
-        : plural;
-  return chosen.replace(/%\(([a-z_]+)\)s/g, (_, name) => String(name === "n" ? count : (parts[name] ?? "")));
-}
