@@ -153,6 +153,9 @@ ANNOTATE_DB_POOL_MIN = env_int("ANNOTATE_DB_POOL_MIN", 1, minimum=0)
 ANNOTATE_DB_POOL_MAX = env_int("ANNOTATE_DB_POOL_MAX", 10, minimum=0)
 ANNOTATE_DB_POOL_TIMEOUT = env_float("ANNOTATE_DB_POOL_TIMEOUT", 10.0, minimum=0.1)
 ANNOTATE_DB_CONN_MAX_AGE = env_int("ANNOTATE_DB_CONN_MAX_AGE", 0, minimum=0)
+# Threads per web process serving HTTP (annotate/asgi.py); by default one per pooled
+# database connection.
+ANNOTATE_WEB_THREADS = env_int("ANNOTATE_WEB_THREADS", ANNOTATE_DB_POOL_MAX or 10, minimum=1)
 if DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql" and ANNOTATE_DB_POOL_MAX:
     if ANNOTATE_DB_CONN_MAX_AGE:
         raise ImproperlyConfigured("ANNOTATE_DB_CONN_MAX_AGE must be 0 with the pool (or set ANNOTATE_DB_POOL_MAX=0)")
@@ -169,6 +172,14 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql" and ANNOTAT
     }
 else:
     DATABASES["default"]["CONN_MAX_AGE"] = ANNOTATE_DB_CONN_MAX_AGE
+if DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql":
+    # The hot statements (the claim, the submit's finish: annotate.sql.prepared) run
+    # with server-side parameters and become prepared statements after this many runs on a
+    # connection; planning the claim costs several times its execution. Django turns psycopg's
+    # preparing off unless set here; its own ORM cursors bind on the client and never prepare.
+    # ANNOTATE_DB_PREPARE_AFTER=0: never (a PgBouncer older than 1.21 in transaction mode).
+    ANNOTATE_DB_PREPARE_AFTER = env_int("ANNOTATE_DB_PREPARE_AFTER", 2, minimum=0)
+    DATABASES["default"].setdefault("OPTIONS", {})["prepare_threshold"] = ANNOTATE_DB_PREPARE_AFTER or None
 if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
     # Claims, ingest and audited plays write from several threads in the demo server.
     # A transaction takes the write lock when it begins (IMMEDIATE) and waits for it up
@@ -358,6 +369,8 @@ ANNOTATE_PREFETCH = env_int("ANNOTATE_PREFETCH", 1, minimum=0)
 ANNOTATE_AMEND_SECONDS = env_int("ANNOTATE_AMEND_SECONDS", 300, minimum=0)
 
 # --- Security --------------------------------------------------------------------
+# Django's database sessions, read with one prepared statement (annotate/accounts/sessions.py).
+SESSION_ENGINE = "annotate.accounts.sessions"
 SESSION_COOKIE_HTTPONLY = True
 SESSION_COOKIE_SECURE = env_bool("ANNOTATE_SECURE_COOKIES", not DEBUG and bool(os.environ.get("ANNOTATE_SECRET_KEY")))
 CSRF_COOKIE_SECURE = SESSION_COOKIE_SECURE

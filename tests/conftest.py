@@ -298,6 +298,8 @@ def _empty_rq_queues() -> None:
         ):
             for job_id in registry.get_job_ids():
                 registry.remove(job_id, delete_job=True)
+        for key in queue.connection.scan_iter(f"annotate:kick:{name}:*"):  # the marks of waiting kicks
+            queue.connection.delete(key)
 
 
 @pytest.fixture

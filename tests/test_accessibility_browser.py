@@ -162,7 +162,7 @@ def test_signing_in_with_and_without_a_second_factor(live_server, officer, brows
     page.fill("#id_username", officer.username)
     page.fill("#id_password", "not the password")
     page.keyboard.press("Enter")
-    pages.settle()
+    pages.settle("p.error[role=alert]")  # the refusal's page, not the form still showing before it
     pages.check("the sign-in form, refused")
 
     # The password: then the authenticator's enrolment, then the recovery codes.
@@ -178,7 +178,7 @@ def test_signing_in_with_and_without_a_second_factor(live_server, officer, brows
     secret = b32decode(key + "=" * (-len(key) % 8))
     page.fill("#id_token", "000000" if f"{totp(secret):06d}" != "000000" else "111111")
     page.click("button.primary")
-    pages.settle()
+    pages.settle("p.error[role=alert]")
     pages.check("the enrolment, a wrong code")
     page.fill("#id_token", f"{totp(secret):06d}")
     page.click("button.primary")
@@ -208,7 +208,6 @@ def test_the_lockout_page(live_server, reviewer, browser, settings):
         page.fill("#id_password", "not the password")
         page.keyboard.press("Enter")
         page.wait_for_load_state("load")
-    pages.settle()
-    assert page.is_visible("#lockout-message")
+    pages.settle("#lockout-message")
     pages.check("the lockout page")
     pages.done()

@@ -19,6 +19,7 @@ from annotate.queues.models import GoldClip, Task
 from annotate.queues.services import gold_count, mix_gold, sample_clip
 from annotate.review import metrics
 from annotate.review import selectors as review_selectors
+from annotate.review.models import Annotation
 from annotate.review.services import Submission, submit
 from tests.factories import derived, make_clip, make_queue, reviewed
 from tests.support import make_user
@@ -356,6 +357,37 @@ def test_an_adjudicated_clip_can_become_gold(client, reviewer, other_reviewer, l
 
 
 # --- the annotation outbox ------------------------------------------------------------------
+
+
+@pytest.mark.redis
+@pytest.mark.django_db(transaction=True)
+def test_kicks_coalesce_while_one_waits_and_none_is_missed(queue, reviewer, rq_queues):
+    """Each submit kicks the default worker; while one kick waits in RQ, more submits add no job
+    (at 150 submits a second the worker would otherwise run 150 jobs a second). The kick's run
+    clears its mark first, so a submit after it starts queues a run of its own."""
+    import django_rq
+    from rq import SimpleWorker
+
+    rq_queue = django_rq.get_queue("default")
+
+    def kicks() -> int:
+        return sum(1 for job in rq_queue.jobs if job.description.startswith("kick "))
+
+    def submitted(text: str) -> None:
+        task = claims.claim_next(user=reviewer, queue=queue)
+        submit(user=reviewer, task_id=task.pk, submission=Submission(idempotency_key=text, corrected_text=text))
+
+    for i in range(3):
+        make_clip(f"clip {i}")
+    submitted("one")
+    submitted("two")
+    assert kicks() == 1
+    SimpleWorker([rq_queue], connection=rq_queue.connection).work(burst=True)
+    assert Annotation.objects.filter(derived_at__isnull=True).count() == 0  # both derived by the one run
+    submitted("three")
+    assert kicks() == 1  # the mark was cleared when the run started: a new kick
+    SimpleWorker([rq_queue], connection=rq_queue.connection).work(burst=True)
+    assert Annotation.objects.filter(derived_at__isnull=True).count() == 0
 
 
 def test_what_follows_a_submit_is_derived_after_it_by_the_worker_or_the_sweeper(queue, reviewer):

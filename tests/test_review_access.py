@@ -279,3 +279,33 @@ def test_query_counts_of_claim_submit_and_page(client, queue, reviewer):
     assert claim_counts == {"sql": 3, "round_trips": 3}  # one statement: no transaction of its own
     assert submit_counts == {"sql": 4, "round_trips": 6}  # the session, the user, the task done, the annotation
     assert [t["task_id"] for t in claimed.json()["tasks"]][0] != task_id
+
+
+@pytest.mark.postgres
+@pytest.mark.django_db(transaction=True)
+def test_every_statement_of_the_reviewer_loop_runs_prepared(client, queue, reviewer):
+    """Planning the claim statement costs several times running it, and building the session's
+    and the user's ORM queries more than reading them: after a few runs on a connection,
+    PostgreSQL holds all four statements of the loop (the session, the user with their roles,
+    the claim, the submit's finish) as prepared statements, parsed once per connection
+    (Django turns psycopg's preparing off unless OPTIONS set it)."""
+    from django.db import connection
+
+    for i in range(6):
+        make_clip(f"clip {i}")
+    client.force_login(reviewer)
+    client.get("/")
+    for i in range(4):
+        claimed = post_json(client, "/review/api/claim", {"queue_id": queue.pk}).json()["tasks"]
+        done = post_json(
+            client,
+            f"/review/api/tasks/{claimed[0]['task_id']}/submit",
+            {"idempotency_key": f"k{i}", "corrected_text": "fixed", "listened_fraction": 1.0},
+        )
+        assert done.status_code == 201
+    # The test client's requests share this thread's connection with the test.
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT statement FROM pg_prepared_statements WHERE NOT from_sql")
+        prepared = [row[0] for row in cursor.fetchall()]
+    for part in ("mine AS", "locked AS", "FROM django_session", "FROM auth_user u"):
+        assert any(part in text for text in prepared), (part, prepared)

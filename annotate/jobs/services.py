@@ -104,17 +104,26 @@ def schedule(
     return job
 
 
+KICK_WAITING_SECONDS = 300  # a kick's mark outlives a worker that is slow to take it, not a lost one
+
+
 def kick(queue_name: str, path: str) -> None:
     """Once the current transaction commits, have a worker run the function at `path` (no arguments).
 
     For work whose own rows are the outbox (say annotations not yet derived): the kick only
     makes a worker look soon, and carries nothing that could be lost. No row, no query: if
     Redis is unavailable the kick is dropped and the sweeper's hook for that work finds it.
-    Without Redis (the demo) the function runs here, after the commit.
+    Kicks coalesce: while one waits in RQ, another for the same function adds nothing (the
+    waiting one, once it starts, finds this work too). Without Redis (the demo) the function
+    runs here, after the commit.
     """
     if queue_name not in settings.RQ_QUEUE_NAMES:
         raise ValueError(f"unknown queue {queue_name!r}; one of: {', '.join(settings.RQ_QUEUE_NAMES)}")
     transaction.on_commit(lambda: _kick_now(queue_name, path), robust=True)
+
+
+def _kick_key(queue_name: str, path: str) -> str:
+    return f"annotate:kick:{queue_name}:{path}"
 
 
 def _kick_now(queue_name: str, path: str) -> None:
@@ -124,16 +133,36 @@ def _kick_now(queue_name: str, path: str) -> None:
     import django_rq
     from redis.exceptions import RedisError
 
+    client, key = redis_for(queue_name), _kick_key(queue_name, path)
     try:
-        django_rq.get_queue(queue_name, connection=redis_for(queue_name)).enqueue(
-            run_kicked, path, result_ttl=0, failure_ttl=24 * 3600, description=f"kick {path}"
+        # One round trip when a kick already waits: its run starts by clearing the mark, then
+        # looks for work, so it sees whatever committed before this call.
+        if not client.set(key, "1", nx=True, ex=KICK_WAITING_SECONDS):
+            return
+        django_rq.get_queue(queue_name, connection=client).enqueue(
+            run_kicked,
+            path,
+            queue_name,
+            result_ttl=0,
+            failure_ttl=24 * 3600,
+            description=f"kick {path}",
         )
     except RedisError as exc:
         log.warning("kick of %s not handed to RQ, the sweeper will find the work: %s", path, exc)
+        with contextlib.suppress(RedisError):
+            client.delete(key)  # so that the next kick tries again
 
 
-def run_kicked(path: str) -> Any:
-    """The RQ job of a kick."""
+def run_kicked(path: str, queue_name: str | None = None) -> Any:
+    """The RQ job of a kick: clears its mark first (a kick after this point queues a run of its
+    own), then runs the function."""
+    if queue_name is not None and settings.REDIS_URL:
+        from redis.exceptions import RedisError
+
+        try:
+            redis_for(queue_name).delete(_kick_key(queue_name, path))
+        except RedisError as exc:  # the mark expires; the sweeper's hook covers the gap
+            log.warning("kick mark of %s not cleared: %s", path, exc)
     return resolve(path)()
 
 
