@@ -156,6 +156,7 @@ ANNOTATE_DB_CONN_MAX_AGE = env_int("ANNOTATE_DB_CONN_MAX_AGE", 0, minimum=0)
 # Threads per web process serving HTTP (annotate/asgi.py); by default one per pooled
 # database connection.
 ANNOTATE_WEB_THREADS = env_int("ANNOTATE_WEB_THREADS", ANNOTATE_DB_POOL_MAX or 10, minimum=1)
+
 if DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql" and ANNOTATE_DB_POOL_MAX:
     if ANNOTATE_DB_CONN_MAX_AGE:
         raise ImproperlyConfigured("ANNOTATE_DB_CONN_MAX_AGE must be 0 with the pool (or set ANNOTATE_DB_POOL_MAX=0)")
@@ -170,6 +171,12 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql" and ANNOTAT
         "max_size": ANNOTATE_DB_POOL_MAX,
         "timeout": ANNOTATE_DB_POOL_TIMEOUT,
     }
+    # A prepared statement (annotate.sql) keeps one plan, made without its parameters' values.
+    # Left to choose, PostgreSQL planned the claim anew on every run (its generic plan looked
+    # dearer than the custom ones), which cost more than running it. Statements that are not
+    # prepared (the ORM's) are planned as ever. A startup parameter: behind PgBouncer (no pool
+    # here) the prepared statements keep PostgreSQL's choice.
+    DATABASES["default"]["OPTIONS"]["options"] = "-c plan_cache_mode=force_generic_plan"
 else:
     DATABASES["default"]["CONN_MAX_AGE"] = ANNOTATE_DB_CONN_MAX_AGE
 if DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql":

@@ -204,7 +204,7 @@ _ELIGIBLE = """
         WHERE o.clip_id = t.clip_id AND o.queue_id = t.queue_id AND o.claimed_by_id = %(user)s AND o.id <> t.id{fence})
     AND NOT EXISTS (
         SELECT 1 FROM {annotation} a JOIN {task} ta ON ta.id = a.task_id
-        WHERE ta.clip_id = t.clip_id AND ta.queue_id = t.queue_id AND a.reviewer_id = %(user)s{fence})"""
+        WHERE a.clip_id = t.clip_id AND ta.queue_id = t.queue_id AND a.reviewer_id = %(user)s{fence})"""
 # What the page shows of each claim, from `rows` (id, queue_id, clip_id, claimed_at, lease_expires_at, fresh).
 _PAGE = """
 SELECT r.id, r.queue_id, q.name, q.kind, q.guidelines, c.public_id, c.duration_ms, c.peaks, c.locale,
