@@ -100,3 +100,40 @@ def test_the_daily_cap_counts_the_persons_own_day():
     assert care.day_start(late) == datetime(2026, 12, 1, tzinfo=UTC)
     with timezone.override(ZoneInfo("Europe/Bucharest")):
         assert care.day_start(late) == datetime(2026, 12, 2, tzinfo=ZoneInfo("Europe/Bucharest"))
+
+
+def test_signing_in_in_romanian_before_anyone_picked_a_language(client, settings):
+    """Before sign-in there is no person to ask: the browser's language decides (the sign-in
+    page, its refusal, the lockout), and the lockout's minutes take Romanian's three plural
+    forms: 1 minut, 2 minute, 20 de minute."""
+    from annotate.accounts import signin
+
+    page = client.get("/login/", HTTP_ACCEPT_LANGUAGE="ro").content.decode()
+    assert '<html lang="ro">' in page and "Nume de utilizator" in page and "Parolă" in page
+    refused = client.post("/login/", {"username": "nobody", "password": "x"}, HTTP_ACCEPT_LANGUAGE="ro")
+    assert "Numele de utilizator și parola nu se potrivesc." in refused.content.decode()
+    with translation.override("ro"):
+        said = {}
+        for minutes in (1, 2, 20, 101):
+            settings.ANNOTATE_LOGIN_COOLOFF_MINUTES = minutes
+            said[minutes] = signin.lockout_message()
+    assert "peste 1 minut " in said[1] and "peste 2 minute " in said[2]
+    assert "peste 20 de minute " in said[20] and "peste 101 minute " in said[101]
+
+
+def test_the_reviewers_first_page_and_the_code_step_in_romanian(client, reviewer, officer):
+    Preferences.objects.create(user=reviewer, language="ro")
+    client.force_login(reviewer)
+    home = client.get("/").content.decode()
+    assert "Cozile dumneavoastră" in home and "Nu sunteți încă în nicio coadă de verificare." in home
+    client.logout()
+    from django.test import Client
+
+    from tests.support import PASSWORD
+
+    officer_client = Client(HTTP_ACCEPT_LANGUAGE="ro")
+    assert officer_client.login(username=officer.username, password=PASSWORD)  # the second factor is owed
+    step = officer_client.get("/cases/", follow=True).content.decode()
+    assert "Configurați aplicația de autentificare" in step and "Codul din aplicație" in step
+    wrong = officer_client.post("/account/mfa/enrol/", {"token": "000000"}).content.decode()
+    assert "codul nu se potrivește" in wrong or "Codul nu se potrivește" in wrong

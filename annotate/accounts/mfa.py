@@ -13,6 +13,7 @@ from base64 import b32encode
 
 from django.conf import settings
 from django.db import transaction
+from django.utils.translation import gettext
 from django_otp import devices_for_user, match_token
 from django_otp.models import Device
 from django_otp.plugins.otp_static.models import StaticDevice, StaticToken
@@ -58,7 +59,7 @@ def manual_key(device: TOTPDevice) -> str:
 def pending_authenticator(*, user) -> TOTPDevice:
     """The unconfirmed authenticator being enrolled (made on first call). Refused once one is confirmed."""
     if has_authenticator(user):
-        raise MfaError("you already have an authenticator; an admin can reset it if it is lost")
+        raise MfaError(gettext("you already have an authenticator; an admin can reset it if it is lost"))
     device = TOTPDevice.objects.filter(user=user, confirmed=False).order_by("pk").first()
     if device is None:
         device = TOTPDevice.objects.create(user=user, name=AUTHENTICATOR_NAME, confirmed=False)
@@ -70,9 +71,9 @@ def confirm_authenticator(*, user, device_id: int, token: str, ip: str | None) -
     """Confirm the pending authenticator with a code from it; return it and fresh recovery codes (shown once)."""
     device = TOTPDevice.objects.select_for_update().filter(pk=device_id, user=user, confirmed=False).first()
     if device is None or has_authenticator(user):
-        raise MfaError("this enrolment is no longer open; start again")
+        raise MfaError(gettext("this enrolment is no longer open; start again"))
     if not device.verify_token(token.strip().replace(" ", "")):
-        raise MfaError("that code did not match; check the clock of your phone and type the current code")
+        raise MfaError(gettext("that code did not match; check the clock of your phone and type the current code"))
     device.confirmed = True
     device.save(update_fields=["confirmed"])
     TOTPDevice.objects.filter(user=user, confirmed=False).delete()

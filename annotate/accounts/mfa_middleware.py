@@ -35,9 +35,9 @@ class MfaRequiredMiddleware:
 
     def __call__(self, request: HttpRequest) -> HttpResponse:
         user = getattr(request, "user", None)
-        if user is None or not user.is_authenticated or self._open(request.path):
+        if user is None or not user.is_authenticated:
             return self.get_response(request)
-        if user.is_verified() or not mfa.mfa_required(user):
+        if user.is_verified() or not mfa.mfa_required(user) or self._open(request.path):
             return self.get_response(request)
         if _is_api(request):
             return JsonResponse({"error": MESSAGE, "mfa": "required"}, status=401)

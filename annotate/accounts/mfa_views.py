@@ -13,6 +13,7 @@ from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.utils.http import url_has_allowed_host_and_scheme
+from django.utils.translation import gettext
 from django.views.decorators.http import require_POST
 from django_otp import login as otp_login
 
@@ -87,7 +88,7 @@ def verify(request: HttpRequest) -> HttpResponse:
             otp_login(request, device)
             request.session.cycle_key()
             return redirect(_next_url(request))
-        error = "That code did not match. Type the current code of your authenticator, or a recovery code."
+        error = gettext("That code did not match. Type the current code of your authenticator, or a recovery code.")
     return render(
         request, "accounts/mfa_verify.html", {"error": error, "next": _next_url(request)}, status=400 if error else 200
     )

@@ -28,6 +28,7 @@ from django.contrib.auth.signals import user_logged_in, user_login_failed
 from django.db import transaction
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
+from django.utils.translation import gettext, ngettext
 
 from annotate.accounts import locale, roles
 from annotate.audit import services as audit
@@ -67,8 +68,11 @@ def cool_off_minutes() -> int:
 
 def lockout_message() -> str:
     minutes = cool_off_minutes()
-    unit = "minute" if minutes == 1 else "minutes"
-    return f"Too many failed sign-ins; try again in {minutes} {unit} or ask an admin."
+    return ngettext(
+        "Too many failed sign-ins; try again in %(minutes)d minute or ask an admin.",
+        "Too many failed sign-ins; try again in %(minutes)d minutes or ask an admin.",
+        minutes,
+    ) % {"minutes": minutes}
 
 
 def lockout_response(request: HttpRequest, original_response: Any = None, credentials: Any = None) -> HttpResponse:
@@ -160,9 +164,13 @@ class IdleTimeoutMiddleware:
             audit.record(action="sign_out.timeout", actor=user, ip=_ip(request), details={"reason": reason})
         logout(request)
         if reason == "idle":
-            text = f"You were signed out after {minutes} minutes without activity. Sign in again."
+            text = ngettext(
+                "You were signed out after %(minutes)d minute without activity. Sign in again.",
+                "You were signed out after %(minutes)d minutes without activity. Sign in again.",
+                minutes,
+            ) % {"minutes": minutes}
         else:
-            text = "Your session reached its maximum age. Sign in again."
+            text = gettext("Your session reached its maximum age. Sign in again.")
         messages.info(request, text)
 
 

@@ -7,6 +7,7 @@ from django.contrib.auth import authenticate, update_session_auth_hash
 from django.contrib.auth.decorators import login_required
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
+from django.utils.translation import gettext
 
 from annotate.accounts import signin
 from annotate.web import client_ip
@@ -21,9 +22,9 @@ def sign_out_everywhere(request: HttpRequest) -> HttpResponse:
         if checked is not None and checked.pk == request.user.pk:
             signin.sign_out_everywhere(user=request.user, password=password, ip=client_ip(request))
             update_session_auth_hash(request, request.user)  # this session stays signed in
-            messages.success(request, "Every other session of yours is signed out.")
+            messages.success(request, gettext("Every other session of yours is signed out."))
             return redirect("sign-out-everywhere")
-        error = "That is not your password."
+        error = gettext("That is not your password.")
     return render(request, "registration/sign_out_everywhere.html", {"error": error})
 
 
