@@ -191,20 +191,17 @@ _NEED_ONE = """
 need AS (SELECT %(want)s AS n)"""
 # A task of the queue `t` the reviewer may be served: its clip is transcribed, and they never
 # skipped, held or annotated another task of the same clip in the queue (overlap and gold).
-# OFFSET 0 (`fence`, PostgreSQL) keeps each NOT EXISTS a check per candidate (through the clip's tasks, by index):
-# turned into an anti-join, it read every skip, task and annotation of the reviewer's history
-# on every claim, and a claim took twice as long once they had reviewed 5,000 clips.
 _ELIGIBLE = """
     EXISTS (SELECT 1 FROM {clip} c WHERE c.id = t.clip_id AND c.state = %(ready)s)
     AND NOT EXISTS (
         SELECT 1 FROM {skip} s JOIN {task} st ON st.id = s.task_id
-        WHERE st.clip_id = t.clip_id AND st.queue_id = t.queue_id AND s.reviewer_id = %(user)s{fence})
+        WHERE st.clip_id = t.clip_id AND st.queue_id = t.queue_id AND s.reviewer_id = %(user)s)
     AND NOT EXISTS (
         SELECT 1 FROM {task} o
-        WHERE o.clip_id = t.clip_id AND o.queue_id = t.queue_id AND o.claimed_by_id = %(user)s AND o.id <> t.id{fence})
+        WHERE o.clip_id = t.clip_id AND o.queue_id = t.queue_id AND o.claimed_by_id = %(user)s AND o.id <> t.id)
     AND NOT EXISTS (
         SELECT 1 FROM {annotation} a JOIN {task} ta ON ta.id = a.task_id
-        WHERE a.clip_id = t.clip_id AND ta.queue_id = t.queue_id AND a.reviewer_id = %(user)s{fence})"""
+        WHERE ta.clip_id = t.clip_id AND ta.queue_id = t.queue_id AND a.reviewer_id = %(user)s)"""
 # What the page shows of each claim, from `rows` (id, queue_id, clip_id, claimed_at, lease_expires_at, fresh).
 _PAGE = """
 SELECT r.id, r.queue_id, q.name, q.kind, q.guidelines, c.public_id, c.duration_ms, c.peaks, c.locale,
@@ -296,7 +293,7 @@ def _statement(name: str, *, top_up: bool, servable: str, fresh: str = "NULL") -
         "mine": _MINE.format(**tables, servable=servable),
         "held": _HELD.format(**tables),
         "need": _NEED_TOP_UP if top_up else _NEED_ONE,
-        "eligible": _ELIGIBLE.format(**tables, fence=" OFFSET 0" if name == "pg" else ""),
+        "eligible": _ELIGIBLE.format(**tables),
         "page": _PAGE.format(**tables, latest=(_LATEST_PG if name == "pg" else _LATEST_SQLITE).format(**tables)),
     }
     template = {"pg": _CLAIM_PG, "sqlite candidates": _CANDIDATES_SQLITE, "sqlite held": _HELD_SQLITE}[name]
