@@ -137,3 +137,19 @@ def test_the_reviewers_first_page_and_the_code_step_in_romanian(client, reviewer
     assert "Configurați aplicația de autentificare" in step and "Codul din aplicație" in step
     wrong = officer_client.post("/account/mfa/enrol/", {"token": "000000"}).content.decode()
     assert "codul nu se potrivește" in wrong or "Codul nu se potrivește" in wrong
+
+
+def test_the_reviewers_flags_and_breaks_page_in_romanian(client, reviewer, settings):
+    """The page a reviewer who heard something distressing turns to: in their language, with
+    Romanian's plural forms for the break's minutes and the day's counts."""
+    from annotate.accounts.models import ReviewerCare
+
+    Preferences.objects.create(user=reviewer, language="ro")
+    ReviewerCare.objects.create(user=reviewer, opted_out_of_distressing=True)
+    settings.ANNOTATE_BREAK_MINUTES = 20
+    client.force_login(reviewer)
+    page = client.get("/cases/care/").content.decode()
+    assert "Semnalările și pauzele dumneavoastră" in page and "Nu ați semnalat niciun clip." in page
+    assert "Luați o pauză de 20 de minute" in page
+    assert "0 de semnalări" not in page and "0 semnalări și 0 clipuri tulburătoare azi" in page
+    assert "În acest moment, ați ales să nu primiți cozi marcate ca probabil tulburătoare." in page

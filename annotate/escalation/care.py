@@ -24,6 +24,7 @@ from django.contrib.auth import get_user_model
 from django.db import transaction
 from django.db.models import Count, Q
 from django.utils import timezone
+from django.utils.translation import gettext
 
 from annotate.accounts import roles
 from annotate.accounts.models import ReviewerCare
@@ -122,9 +123,9 @@ def distressing_blocked_reason(*, user, care: ReviewerCare | None = None) -> str
     if care is None:
         return None
     if care.opted_out_of_distressing:
-        return "you opted out of queues marked likely distressing"
+        return gettext("you opted out of queues marked likely distressing")
     if care.distressing_daily_cap is not None and exposure_of(user=user).today >= care.distressing_daily_cap:
-        return "today's limit of distressing clips is reached; these queues serve you again tomorrow"
+        return gettext("today's limit of distressing clips is reached; these queues serve you again tomorrow")
     return None
 
 

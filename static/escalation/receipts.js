@@ -1,5 +1,6 @@
 // A reviewer's receipts: that each flag arrived, and the state of its case.
 // Shared by the care page (care.js) and the review page plugin (../review/flag.js).
+import { t } from "../review/i18n.js";
 
 export async function fetchReceipts(url) {
   const response = await fetch(url, { headers: { Accept: "application/json" }, credentials: "same-origin" });
@@ -15,7 +16,7 @@ export function renderReceipts(tbody, receipts) {
     const td = document.createElement("td");
     td.colSpan = 3;
     td.className = "empty";
-    td.textContent = "You have not flagged a clip.";
+    td.textContent = t("You have not flagged a clip.");
     tr.append(td);
     tbody.replaceChildren(tr);
     return;
