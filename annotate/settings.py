@@ -171,18 +171,12 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql" and ANNOTAT
         "max_size": ANNOTATE_DB_POOL_MAX,
         "timeout": ANNOTATE_DB_POOL_TIMEOUT,
     }
-    # A prepared statement (annotate.sql) keeps one plan, made without its parameters' values.
-    # Left to choose, PostgreSQL planned the claim anew on every run (its generic plan looked
-    # dearer than the custom ones), which cost more than running it. Statements that are not
-    # prepared (the ORM's) are planned as ever. A startup parameter: behind PgBouncer (no pool
-    # here) the prepared statements keep PostgreSQL's choice.
-    DATABASES["default"]["OPTIONS"]["options"] = "-c plan_cache_mode=force_generic_plan"
 else:
     DATABASES["default"]["CONN_MAX_AGE"] = ANNOTATE_DB_CONN_MAX_AGE
 if DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql":
-    # The hot statements (the claim, the submit's finish: annotate.sql.prepared) run
-    # with server-side parameters and become prepared statements after this many runs on a
-    # connection; planning the claim costs several times its execution. Django turns psycopg's
+    # The hot statements (session, user, claim, the submit's finish: annotate.sql.prepared)
+    # run with server-side parameters and become prepared statements after this many runs on
+    # a connection; parsing the claim cost more than running it. Django turns psycopg's
     # preparing off unless set here; its own ORM cursors bind on the client and never prepare.
     # ANNOTATE_DB_PREPARE_AFTER=0: never (a PgBouncer older than 1.21 in transaction mode).
     ANNOTATE_DB_PREPARE_AFTER = env_int("ANNOTATE_DB_PREPARE_AFTER", 2, minimum=0)

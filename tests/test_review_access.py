@@ -287,8 +287,10 @@ def test_every_statement_of_the_reviewer_loop_runs_prepared(client, queue, revie
     """Planning the claim statement costs several times running it, and building the session's
     and the user's ORM queries more than reading them: after a few runs on a connection,
     PostgreSQL holds all four statements of the loop (the session, the user with their roles,
-    the claim, the submit's finish) as prepared statements, parsed and planned once per
-    connection (Django turns psycopg's preparing off unless OPTIONS set it)."""
+    the claim, the submit's finish) as prepared statements, parsed once per connection
+    (Django turns psycopg's preparing off unless OPTIONS set it). The claim keeps a plan made
+    for its parameters at each run: a generic plan, forced, cost 0.8 ms at 100k open tasks but
+    200 ms at 1M."""
     from django.db import connection
 
     for i in range(6):
@@ -305,9 +307,7 @@ def test_every_statement_of_the_reviewer_loop_runs_prepared(client, queue, revie
         assert done.status_code == 201
     # The test client's requests share this thread's connection with the test.
     with connection.cursor() as cursor:
-        cursor.execute("SELECT statement, custom_plans FROM pg_prepared_statements WHERE NOT from_sql")
+        cursor.execute("SELECT statement FROM pg_prepared_statements WHERE NOT from_sql")
         prepared = cursor.fetchall()
     for part in ("mine AS", "locked AS", "FROM django_session", "FROM auth_user u"):
-        assert any(part in text for text, _ in prepared), (part, prepared)
-    # Planned once: left to choose, PostgreSQL planned the claim anew on every run.
-    assert all(custom == 0 for _, custom in prepared), prepared
+        assert any(part in text for (text,) in prepared), (part, prepared)
