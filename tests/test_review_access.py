@@ -287,10 +287,9 @@ def test_every_statement_of_the_reviewer_loop_runs_prepared(client, queue, revie
     """Planning the claim statement costs several times running it, and building the session's
     and the user's ORM queries more than reading them: after a few runs on a connection,
     PostgreSQL holds all four statements of the loop (the session, the user with their roles,
-    the claim, the submit's finish) as prepared statements, parsed once per connection
-    (Django turns psycopg's preparing off unless OPTIONS set it). The claim keeps a plan made
-    for its parameters at each run: a generic plan, forced, cost 0.8 ms at 100k open tasks but
-    200 ms at 1M."""
+    the claim, the submit's finish) as prepared statements, parsed and planned once per
+    connection (Django turns psycopg's preparing off unless OPTIONS set it), with JIT off (a
+    generic plan's guessed cost at 1M open tasks made PostgreSQL compile the claim: 290 ms)."""
     from django.db import connection
 
     for i in range(6):
@@ -307,7 +306,11 @@ def test_every_statement_of_the_reviewer_loop_runs_prepared(client, queue, revie
         assert done.status_code == 201
     # The test client's requests share this thread's connection with the test.
     with connection.cursor() as cursor:
-        cursor.execute("SELECT statement FROM pg_prepared_statements WHERE NOT from_sql")
+        cursor.execute("SELECT statement, custom_plans FROM pg_prepared_statements WHERE NOT from_sql")
         prepared = cursor.fetchall()
+        cursor.execute("SHOW jit")
+        jit = cursor.fetchone()[0]
     for part in ("mine AS", "locked AS", "FROM django_session", "FROM auth_user u"):
-        assert any(part in text for (text,) in prepared), (part, prepared)
+        assert any(part in text for text, _ in prepared), (part, prepared)
+    assert all(custom == 0 for _, custom in prepared), prepared  # planned once
+    assert jit == "off"
