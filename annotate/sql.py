@@ -9,7 +9,7 @@ prepared, the claim statement took 4 ms in process instead of 11 on a 2-core mac
 and the session's and the user's reads 0.5 ms instead of 1. Each still goes through
 Django's cursor wrapper, for its error classes and its query log. Behind
 PgBouncer in transaction mode: PgBouncer 1.21 or later with max_prepared_statements
-set (README). Other databases: Django's own cursor.
+set (README). PostgreSQL only: each caller keeps its own way for SQLite (the demo).
 """
 
 from __future__ import annotations
@@ -18,11 +18,7 @@ from django.db import connection
 
 
 def prepared(sql: str, params: dict) -> list[tuple]:
-    """The rows of `sql` (with %(name)s parameters)."""
-    if connection.vendor != "postgresql":
-        with connection.cursor() as cursor:
-            cursor.execute(sql, params)
-            return cursor.fetchall()
+    """The rows of `sql` (with %(name)s parameters), on PostgreSQL."""
     import psycopg
 
     connection.ensure_connection()
