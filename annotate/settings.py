@@ -163,9 +163,11 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql" and ANNOTAT
     if ANNOTATE_DB_POOL_MIN > ANNOTATE_DB_POOL_MAX:
         raise ImproperlyConfigured("ANNOTATE_DB_POOL_MIN must not be above ANNOTATE_DB_POOL_MAX")
     DATABASES["default"]["CONN_MAX_AGE"] = 0
-    # With the pool, health checks test a connection as it leaves the pool, so a restarted
-    # PostgreSQL costs a reconnect, not an error page.
-    DATABASES["default"]["CONN_HEALTH_CHECKS"] = True
+    # A connection is checked as it leaves the pool, so a restarted PostgreSQL costs a
+    # reconnect, not an error page; with a round trip only when the server has written to
+    # it (annotate/postgresql/base.py), not Django's empty query on every checkout.
+    DATABASES["default"]["ENGINE"] = "annotate.postgresql"
+    DATABASES["default"]["CONN_HEALTH_CHECKS"] = False
     DATABASES["default"].setdefault("OPTIONS", {})["pool"] = {
         "min_size": ANNOTATE_DB_POOL_MIN,
         "max_size": ANNOTATE_DB_POOL_MAX,
@@ -180,7 +182,7 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql" and ANNOTAT
     DATABASES["default"]["OPTIONS"]["options"] = "-c plan_cache_mode=force_generic_plan -c jit=off"
 else:
     DATABASES["default"]["CONN_MAX_AGE"] = ANNOTATE_DB_CONN_MAX_AGE
-if DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql":
+if DATABASES["default"]["ENGINE"] in ("django.db.backends.postgresql", "annotate.postgresql"):
     # The hot statements (session, user, claim, the submit's finish: annotate.sql.prepared)
     # run with server-side parameters and become prepared statements after this many runs on
     # a connection; parsing the claim cost more than running it. Django turns psycopg's

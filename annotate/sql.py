@@ -30,3 +30,34 @@ def prepared(sql: str, params: dict) -> list[tuple]:
     if connection.queries_logged and connection.queries_log and connection.queries_log[-1]["sql"] is None:
         connection.queries_log[-1]["sql"] = sql  # a prepared run has no text of its own to log
     return rows
+
+
+_INSERTS: dict[type, tuple[str, list]] = {}
+
+
+def insert(instance) -> None:
+    """Store a new model instance with one prepared INSERT … RETURNING its id (PostgreSQL).
+
+    What Model.save() stores for a new row (each field's pre_save, so auto_now_add is set,
+    and its database value), without the ORM's query building on every call: the statement
+    is built once per model. No save signals are sent; use it only for models nothing listens
+    to (the submit's annotation).
+    """
+    from django.db.models import AutoField
+
+    model = type(instance)
+    if model not in _INSERTS:
+        fields = [f for f in model._meta.concrete_fields if not isinstance(f, AutoField)]
+        columns = ", ".join(connection.ops.quote_name(f.column) for f in fields)
+        values = ", ".join(f"%({f.attname})s" for f in fields)
+        pk = connection.ops.quote_name(model._meta.pk.column)
+        table = connection.ops.quote_name(model._meta.db_table)
+        # Names from the model's own fields, never from input; the values are parameters.
+        statement = f"INSERT INTO {table} ({columns}) VALUES ({values}) RETURNING {pk}"  # noqa: S608
+        _INSERTS[model] = (statement, fields)
+    sql, fields = _INSERTS[model]
+    params = {f.attname: f.get_db_prep_save(f.pre_save(instance, True), connection) for f in fields}
+    ((pk,),) = prepared(sql, params)
+    instance.pk = pk
+    instance._state.adding = False
+    instance._state.db = connection.alias

@@ -286,8 +286,8 @@ def test_query_counts_of_claim_submit_and_page(client, queue, reviewer):
 def test_every_statement_of_the_reviewer_loop_runs_prepared(client, queue, reviewer):
     """Planning the claim statement costs several times running it, and building the session's
     and the user's ORM queries more than reading them: after a few runs on a connection,
-    PostgreSQL holds all four statements of the loop (the session, the user with their roles,
-    the claim, the submit's finish) as prepared statements, parsed and planned once per
+    PostgreSQL holds all five statements of the loop (the session, the user with their roles,
+    the claim, the submit's finish and its annotation's INSERT) as prepared statements, parsed and planned once per
     connection (Django turns psycopg's preparing off unless OPTIONS set it), with JIT off (a
     generic plan's guessed cost at 1M open tasks made PostgreSQL compile the claim: 290 ms)."""
     from django.db import connection
@@ -310,7 +310,7 @@ def test_every_statement_of_the_reviewer_loop_runs_prepared(client, queue, revie
         prepared = cursor.fetchall()
         cursor.execute("SHOW jit")
         jit = cursor.fetchone()[0]
-    for part in ("mine AS", "locked AS", "FROM django_session", "FROM auth_user u"):
+    for part in ("mine AS", "locked AS", "FROM django_session", "FROM auth_user u", 'INSERT INTO "review_annotation"'):
         assert any(part in text for text, _ in prepared), (part, prepared)
     assert all(custom == 0 for _, custom in prepared), prepared  # planned once
     assert jit == "off"

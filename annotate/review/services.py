@@ -7,10 +7,10 @@ from datetime import timedelta
 from typing import Any
 
 from django.conf import settings
-from django.db import IntegrityError, transaction
+from django.db import IntegrityError, connection, transaction
 from django.utils import timezone
 
-from annotate import wiring
+from annotate import sql, wiring
 from annotate.clips.models import Clip
 from annotate.clips.services import purge_clip
 from annotate.jobs import services as jobs
@@ -154,7 +154,7 @@ def _store(*, user, task: Finished, submission: Submission, amended_at=None) -> 
     whisper_text = task.whisper_text
     corrected = "" if accidental else submission.corrected_text.strip()
     wer, cer = (None, None) if accidental else error_rates(reference=corrected, hypothesis=whisper_text)
-    annotation = Annotation.objects.create(
+    annotation = Annotation(
         task_id=task.task_id,
         clip_id=task.clip_id,
         reviewer=user,
@@ -177,6 +177,10 @@ def _store(*, user, task: Finished, submission: Submission, amended_at=None) -> 
         confirmed_unheard=submission.confirmed_unheard,
         amended_at=amended_at,
     )
+    if connection.vendor == "postgresql":
+        sql.insert(annotation)  # prepared: the ORM's INSERT building was 8 % of a submit's CPU
+    else:
+        annotation.save(force_insert=True)
     if submission.spans and not accidental:
         try:
             wiring.call(

@@ -1,6 +1,8 @@
 """The topology harness itself: a fresh stack serves the login page under the production web
 command (uvicorn, two worker processes), a user made for the test signs in, and the test's
-redis-server stops and starts on the same port."""
+redis-server stops and starts on the same port. When PostgreSQL ends the web's pooled
+connections under it (as a restart does), the next requests are answered, not given an error
+page: a connection the server has written to is checked before it is used (annotate/dbpool.py)."""
 
 from __future__ import annotations
 
@@ -17,6 +19,13 @@ def test_stack_serves_pages_to_its_users_and_its_redis_restarts(stack):
     assert stack.login("olga").get("/cases/").status_code == 200
     assert users["pipe"].token.startswith("ann_")
     assert stack.sql("SELECT count(*) FROM auth_user")[0][0] == 3
+
+    stack.sql(
+        "SELECT pg_terminate_backend(pid) FROM pg_stat_activity"
+        " WHERE datname = current_database() AND pid <> pg_backend_pid()"
+    )
+    rita = stack.client(users["rita"])
+    assert [rita.get("/").status_code for _ in range(12)] == [200] * 12
 
     stack.redis.stop()
     assert not stack.redis.running

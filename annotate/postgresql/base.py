@@ -1,0 +1,52 @@
+"""Django's PostgreSQL backend, with its pool's connections checked without a round trip
+(settings: ENGINE "annotate.postgresql" whenever the pool is on).
+
+Django's own check (CONN_HEALTH_CHECKS with the pool) sends an empty query on every
+checkout: one more round trip for each request, about 3 % of the web process's CPU in
+the reviewer loop (bench/http_loop.py). An idle pooled connection has nothing to read,
+unless the server has written to it: when PostgreSQL ends a connection (a restart, a
+crash, pg_terminate_backend, idle_session_timeout) it sends an error or just closes
+the socket, and either makes the socket readable. So a connection is checked with a
+round trip only when its socket is readable or psycopg already knows it is broken;
+otherwise it is handed out as it is. A checkout that fails its check is discarded and
+the pool gives another, so a restarted PostgreSQL still costs a reconnect, not an
+error page (tests/topology/test_web_harness.py).
+
+What this does not see is a connection whose peer vanished without a word (a host
+lost from the network): the empty query would wait for it too, until TCP gives up. The
+TCP keepalive settings of docs/asr.md cover that.
+"""
+
+from __future__ import annotations
+
+import select
+
+from django.db.backends.postgresql import base
+
+
+class DatabaseWrapper(base.DatabaseWrapper):
+    @property
+    def pool(self):
+        pool = super().pool
+        # Django passes psycopg_pool its own check and refuses a second; psycopg_pool keeps
+        # the check in `_check` (psycopg-pool is pinned; tests/topology/test_web_harness.py
+        # fails if no check runs).
+        if pool is not None and pool._check is not check_pooled:
+            pool._check = check_pooled
+        return pool
+
+
+def check_pooled(conn) -> None:
+    """Raise if `conn` cannot be used; a round trip only if the server has written to it."""
+    import psycopg
+    from psycopg.pq import ConnStatus
+    from psycopg_pool import ConnectionPool
+
+    if conn.closed or conn.pgconn.status != ConnStatus.OK:
+        raise psycopg.OperationalError("the pooled connection is closed")
+    try:
+        readable, _, _ = select.select([conn.fileno()], [], [], 0)
+    except (OSError, ValueError) as exc:
+        raise psycopg.OperationalError(f"the pooled connection's socket: {exc}") from exc
+    if readable:
+        ConnectionPool.check_connection(conn)
