@@ -50,7 +50,8 @@ messages: setup-dev
 	$(BIN)/python manage.py makemessages -l ro --ignore=.venv --ignore=node_modules --ignore=staticfiles \
 		--ignore=var --ignore=tests --ignore=bench --ignore=scripts
 	xgettext --language=JavaScript --from-code=UTF-8 --keyword=t --keyword=tf --keyword=tt --keyword=ttf --keyword=tr --keyword=trf \
-		--no-location --sort-output -o locale/djangojs.pot static/review/*.js static/review/spans/*.js static/escalation/*.js
+		--keyword=tn:1,2 --no-location --sort-output -o locale/djangojs.pot \
+		static/review/*.js static/review/spans/*.js static/escalation/*.js static/leads/*.js static/catalog/*.js
 	msgmerge --quiet --update --backup=none locale/ro/LC_MESSAGES/djangojs.po locale/djangojs.pot
 	rm locale/djangojs.pot
 	$(BIN)/python manage.py compilemessages --ignore=.venv --ignore=node_modules

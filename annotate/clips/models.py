@@ -10,6 +10,7 @@ from __future__ import annotations
 import secrets
 
 from django.db import models
+from django.utils.translation import gettext_lazy as _
 
 
 def new_public_id() -> str:
@@ -145,9 +146,9 @@ class Screening(models.Model):
     """
 
     class Decision(models.TextChoices):
-        KEEP = "keep", "kept"
-        PURGE = "purge", "purged unheard"
-        REVIEW = "review", "a human decides, with protective playback"
+        KEEP = "keep", _("kept")
+        PURGE = "purge", _("purged unheard")
+        REVIEW = "review", _("a human decides, with protective playback")
 
     clip = models.OneToOneField(Clip, on_delete=models.CASCADE, related_name="screening")
     decision = models.CharField(max_length=8, choices=Decision.choices)

@@ -18,6 +18,7 @@ from fractions import Fraction
 
 import numpy as np
 from django.conf import settings
+from django.utils.translation import gettext_noop
 
 RATE = 16_000
 
@@ -250,7 +251,7 @@ def request_score(words: list[str]) -> float:
 @dataclass(frozen=True)
 class Gate:
     decision: str  # keep | purge | review
-    reason: str
+    reason: str  # stored in English as written; the lead's screening page shows it translated (gettext_noop)
     inputs: dict = field(default_factory=dict)
 
 
@@ -302,30 +303,30 @@ def gate(
         "likely_distressing": distressing,
     }
     if not rules.get("enabled", True):
-        return Gate(KEEP, "gate off", inputs)
+        return Gate(KEEP, gettext_noop("gate off"), inputs)
     if distressing:
         if score >= 1.0:
-            return Gate(KEEP, "a request to the assistant, likely distressing", inputs)
-        return Gate(REVIEW, "likely distressing: never purged unheard", inputs)
+            return Gate(KEEP, gettext_noop("a request to the assistant, likely distressing"), inputs)
+        return Gate(REVIEW, gettext_noop("likely distressing: never purged unheard"), inputs)
     wake = wake_word_score
     if not words or speech_share < rules["min_speech_share"]:
-        return Gate(PURGE, "no speech", inputs)
+        return Gate(PURGE, gettext_noop("no speech"), inputs)
     if score < 1.0 and _sentences(words) >= 2:  # "What did the doctor say? Just rest.": a dialogue
         score = 0.0
         inputs["request_score"], inputs["addresses_assistant"] = 0.0, False
     if score >= 1.0:
         if wake is not None and wake < rules["wake_floor"]:
-            return Gate(REVIEW, "a request, but the wake word was barely heard", inputs)
-        return Gate(KEEP, "a request to the assistant", inputs)
+            return Gate(REVIEW, gettext_noop("a request, but the wake word was barely heard"), inputs)
+        return Gate(KEEP, gettext_noop("a request to the assistant"), inputs)
     if score > 0:
         if wake is not None and wake < rules["question_wake"]:
-            return Gate(PURGE, "a question or the assistant's words, wake word weak", inputs)
-        return Gate(KEEP, "a question or the assistant's words", inputs)
+            return Gate(PURGE, gettext_noop("a question or the assistant's words, wake word weak"), inputs)
+        return Gate(KEEP, gettext_noop("a question or the assistant's words"), inputs)
     if no_speech_prob >= rules["no_speech_purge"]:
-        return Gate(PURGE, "Whisper heard no speech", inputs)
+        return Gate(PURGE, gettext_noop("Whisper heard no speech"), inputs)
     if wake is not None and wake < rules["request_wake"]:
-        return Gate(PURGE, "speech not addressed to the assistant, wake word weak", inputs)
-    return Gate(REVIEW, "speech not addressed to the assistant", inputs)
+        return Gate(PURGE, gettext_noop("speech not addressed to the assistant, wake word weak"), inputs)
+    return Gate(REVIEW, gettext_noop("speech not addressed to the assistant"), inputs)
 
 
 # --- personal data -------------------------------------------------------------------------------

@@ -6,9 +6,10 @@ from datetime import datetime
 
 from django.conf import settings
 from django.db import models
-from django.template.defaultfilters import pluralize
 from django.utils import timezone
 from django.utils.formats import date_format
+from django.utils.translation import gettext_lazy as _
+from django.utils.translation import ngettext
 
 
 class SecondOpinion(models.Model):
@@ -47,19 +48,19 @@ class Export(models.Model):
     """
 
     class Format(models.TextChoices):
-        JSONL = "jsonl", "JSON lines"
-        CSV = "csv", "CSV"
-        NEMO = "nemo", "NeMo ASR manifest"
-        HF = "hf", "Hugging Face audiofolder"
-        LABELSTUDIO = "labelstudio", "Label Studio tasks"
+        JSONL = "jsonl", _("JSON lines")
+        CSV = "csv", _("CSV")
+        NEMO = "nemo", _("NeMo ASR manifest")
+        HF = "hf", _("Hugging Face audiofolder")
+        LABELSTUDIO = "labelstudio", _("Label Studio tasks")
 
     class State(models.TextChoices):
-        QUEUED = "queued", "queued"
-        RUNNING = "running", "running"
-        DONE = "done", "done"
-        FAILED = "failed", "failed"
-        EXPIRED = "expired", "expired"
-        WITHDRAWN = "withdrawn", "withdrawn"
+        QUEUED = "queued", _("queued")
+        RUNNING = "running", _("running")
+        DONE = "done", _("done")
+        FAILED = "failed", _("failed")
+        EXPIRED = "expired", _("expired")
+        WITHDRAWN = "withdrawn", _("withdrawn")
 
     requested_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="exports")
     format = models.CharField(max_length=16, choices=Format.choices)
@@ -109,17 +110,32 @@ class Export(models.Model):
         return self.state
 
     @property
+    def current_state_label(self) -> str:
+        """The current state in the page's words."""
+        return str(self.State(self.current_state).label)
+
+    @property
     def note(self) -> str:
         """Clips withdrawn since the first build, in the page's words."""
         if not self.withdrawn_count or self.rebuilt_at is None:
             return ""
         day = date_format(timezone.localtime(self.rebuilt_at), "DATE_FORMAT")
-        clips = f"{self.withdrawn_count} clip{pluralize(self.withdrawn_count)}"
+        n = self.withdrawn_count
         if self.state == self.State.WITHDRAWN:
-            return f"withdrawn on {day}: every clip in it ({clips}) was erased or purged"
-        if self.state in (self.State.QUEUED, self.State.RUNNING):
-            return f"being rebuilt without {clips} (withdrawn on {day})"
-        return f"rebuilt without {clips} on {day}"
+            message = ngettext(
+                "withdrawn on %(day)s: every clip in it (%(n)s clip) was erased or purged",
+                "withdrawn on %(day)s: every clip in it (%(n)s clips) was erased or purged",
+                n,
+            )
+        elif self.state in (self.State.QUEUED, self.State.RUNNING):
+            message = ngettext(
+                "being rebuilt without %(n)s clip (withdrawn on %(day)s)",
+                "being rebuilt without %(n)s clips (withdrawn on %(day)s)",
+                n,
+            )
+        else:
+            message = ngettext("rebuilt without %(n)s clip on %(day)s", "rebuilt without %(n)s clips on %(day)s", n)
+        return message % {"n": n, "day": day}
 
 
 class ExportItem(models.Model):

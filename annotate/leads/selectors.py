@@ -141,17 +141,26 @@ def listening_alerts(reviewers: list[dict[str, Any]]) -> list[dict[str, Any]]:
     for r in reviewers:
         if r["submits"] < ALERT_MIN_SUBMITS:
             continue
-        why = []
+        why: list[str] = []
+        reasons: list[dict[str, Any]] = []
         unheard = r["median_listened"] is None or r["median_listened"] < HEARD_IN_FULL
         if r["unchanged_share"] >= ALERT_UNCHANGED_SHARE and unheard:
-            heard = "not reported" if r["median_listened"] is None else f"{round(r['median_listened'] * 100)}%"
+            unchanged = round(r["unchanged_share"] * 100)
+            heard = None if r["median_listened"] is None else round(r["median_listened"] * 100)
             why.append(
-                f"{round(r['unchanged_share'] * 100)}% of Whisper's texts submitted unchanged, median heard {heard}"
+                f"{unchanged}% of Whisper's texts submitted unchanged, "
+                f"median heard {'not reported' if heard is None else f'{heard}%'}"
             )
+            reasons.append({"kind": "unchanged", "unchanged": unchanged, "heard": heard})
         if r["pace"] < ALERT_PACE:
             why.append(f"{r['pace']} s of work per second of audio: faster than the clips play")
+            reasons.append({"kind": "pace", "pace": r["pace"]})
         if why:
-            alerts.append({"reviewer": r["reviewer"], "submits": r["submits"], "why": "; ".join(why)})
+            # `why` in English; `reasons` in numbers, which the dashboard's script words in the lead's
+            # language (the WebSocket pushes the same snapshot to every lead).
+            alerts.append(
+                {"reviewer": r["reviewer"], "submits": r["submits"], "why": "; ".join(why), "reasons": reasons}
+            )
     return alerts
 
 
@@ -411,6 +420,7 @@ def export_json(export: Export) -> dict[str, Any]:
     return {
         "id": export.pk,
         "state": export.current_state,
+        "state_label": export.current_state_label,
         "format": export.format,
         "progress": round(export.progress, 4),
         "done": export.done,
@@ -456,7 +466,7 @@ def backfill_json(backfill) -> dict[str, Any]:
     return {
         "id": backfill.pk,
         "state": backfill.state,
-        "state_label": backfill.get_state_display(),
+        "state_label": str(backfill.get_state_display()),
         "days": backfill.days,
         "cap": backfill.cap,
         "matching": backfill.matching,

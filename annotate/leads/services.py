@@ -13,6 +13,7 @@ from typing import Any
 
 from django.db import transaction
 from django.utils import timezone
+from django.utils.translation import gettext, ngettext
 
 from annotate.accounts import roles
 from annotate.audit import services as audit
@@ -95,7 +96,7 @@ def set_archived(*, queue: Queue, lead, archived: bool, ip: str | None = None) -
 @transaction.atomic
 def add_member(*, queue: Queue, reviewer, lead, ip: str | None = None) -> None:
     if not roles.has_role(reviewer, roles.REVIEWER):
-        raise ConsoleError(f"{reviewer.get_username()} is not a reviewer")
+        raise ConsoleError(gettext("%(name)s is not a reviewer") % {"name": reviewer.get_username()})
     queue.members.add(reviewer)
     audit.record(
         action="queue.member_add",
@@ -185,22 +186,29 @@ def ask(
     """A reviewer asks a lead about a clip they hold (or just reviewed)."""
     question = " ".join(question.split())
     if not question:
-        raise ConsoleError("type your question")
+        raise ConsoleError(gettext("type your question"))
     if len(question) > MAX_QUESTION:
-        raise ConsoleError(f"the question is longer than {MAX_QUESTION} characters")
+        raise ConsoleError(
+            ngettext(
+                "the question is longer than %(max)s character",
+                "the question is longer than %(max)s characters",
+                MAX_QUESTION,
+            )
+            % {"max": MAX_QUESTION}
+        )
     task = (
         Task.objects.select_related("clip")
         .filter(pk=task_id, claimed_by=user, state__in=[Task.State.CLAIMED, Task.State.DONE])
         .first()
     )
     if task is None:
-        raise LookupError("this clip is not yours")
+        raise LookupError(gettext("this clip is not yours"))
     if moment is not None:
         if not 0 <= moment <= task.clip.duration_seconds + 0.5:
-            raise ConsoleError("the moment is outside the clip")
+            raise ConsoleError(gettext("the moment is outside the clip"))
         moment = round(moment, 2)
     if SecondOpinion.objects.filter(asked_by=user, answered_at__isnull=True).count() >= MAX_OPEN_QUESTIONS:
-        raise ConsoleError("you have many open questions already: wait for the answers")
+        raise ConsoleError(gettext("you have many open questions already: wait for the answers"))
     opinion = SecondOpinion.objects.create(
         clip=task.clip, task=task, queue_id=task.queue_id, asked_by=user, question=question, moment_seconds=moment
     )
@@ -220,9 +228,16 @@ def ask(
 def answer(*, opinion: SecondOpinion, lead, text: str, ip: str | None = None) -> SecondOpinion:
     text = text.strip()
     if not text:
-        raise ConsoleError("type your answer")
+        raise ConsoleError(gettext("type your answer"))
     if len(text) > MAX_ANSWER:
-        raise ConsoleError(f"the answer is longer than {MAX_ANSWER} characters")
+        raise ConsoleError(
+            ngettext(
+                "the answer is longer than %(max)s character",
+                "the answer is longer than %(max)s characters",
+                MAX_ANSWER,
+            )
+            % {"max": MAX_ANSWER}
+        )
     amended = opinion.answered_at is not None
     opinion.answer, opinion.answered_by, opinion.answered_at, opinion.seen_at = text, lead, timezone.now(), None
     opinion.save(update_fields=["answer", "answered_by", "answered_at", "seen_at"])
@@ -261,7 +276,10 @@ def log_question_view(*, opinion: SecondOpinion, lead, ip: str | None = None) ->
 def request_export(*, lead, fmt: str, queue: Queue | None = None, ip: str | None = None) -> Export:
     """Record an export job (RQ queue "default"); it is handed to a worker once this transaction commits."""
     if fmt not in Export.Format.values:
-        raise ConsoleError(f"unknown format {fmt!r}; one of: {', '.join(Export.Format.values)}")
+        raise ConsoleError(
+            gettext("unknown format %(format)r; one of: %(formats)s")
+            % {"format": fmt, "formats": ", ".join(Export.Format.values)}
+        )
     export = Export.objects.create(requested_by=lead, format=fmt, queue=queue)
     audit.record(
         action="export.request",

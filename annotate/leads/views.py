@@ -24,6 +24,8 @@ from django.urls import reverse
 from django.utils import timezone
 from django.utils.formats import date_format
 from django.utils.http import content_disposition_header
+from django.utils.translation import gettext, ngettext
+from django.utils.translation import gettext_lazy as _
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
@@ -31,6 +33,7 @@ from annotate.accounts import roles
 from annotate.clips import audio_urls, playback
 from annotate.clips.models import Clip
 from annotate.clips.serving import wav_response
+from annotate.escalation.models import Category, Severity
 from annotate.leads import guards, selectors, services
 from annotate.leads.forms import AdjudicationForm, AnswerForm, ExportForm, GoldForm, QueueForm
 from annotate.leads.models import Export, SecondOpinion
@@ -42,9 +45,9 @@ from annotate.web import client_ip, json_body, role_required
 # --- access ------------------------------------------------------------------------------------------
 
 
-lead_required = role_required(roles.LEAD, message="This console is for team leads.")
-lead_api = role_required(roles.LEAD, message="for team leads only", answer="json")
-reviewer_api = role_required(roles.REVIEWER, message="for reviewers only", answer="json")
+lead_required = role_required(roles.LEAD, message=_("This console is for team leads."))
+lead_api = role_required(roles.LEAD, message=_("for team leads only"), answer="json")
+reviewer_api = role_required(roles.REVIEWER, message=_("for reviewers only"), answer="json")
 
 
 def _get_queue_for_lead(request: HttpRequest, queue_id: int) -> Queue:
@@ -57,6 +60,11 @@ def _get_clip_for_lead(request: HttpRequest, public_id: str) -> Clip:
     if clip is None:
         raise Http404
     return clip
+
+
+def _period(days: int) -> str:
+    """ "the last 7 days", in the lead's language."""
+    return ngettext("the last %(days)s day", "the last %(days)s days", days) % {"days": days}
 
 
 def lead_audio_url(*, clip: Clip, user) -> str:
@@ -73,7 +81,14 @@ def dashboard(request: HttpRequest) -> HttpResponse:
     return render(
         request,
         "leads/dashboard.html",
-        {"snapshot": selectors.dashboard(), "section": "dashboard", "socket_path": f"/{DASHBOARD_SOCKET}"},
+        {
+            "snapshot": selectors.dashboard(),
+            "section": "dashboard",
+            "socket_path": f"/{DASHBOARD_SOCKET}",
+            # The snapshot names flag categories and severities by value (the WebSocket pushes one
+            # snapshot to every lead): their words in this lead's language.
+            "labels": {"category": dict(Category.choices), "severity": dict(Severity.choices)},
+        },
     )
 
 
@@ -111,7 +126,7 @@ def queue_create(request: HttpRequest) -> HttpResponse:
     form = QueueForm(request.POST or None)
     if request.method == "POST" and form.is_valid():
         queue = services.create_queue(lead=request.user, data=form.cleaned_data, ip=client_ip(request))
-        messages.success(request, f"Queue “{queue.name}” created. Add its reviewers below.")
+        messages.success(request, gettext("Queue “%(name)s” created. Add its reviewers below.") % {"name": queue.name})
         return redirect("lead-queue", queue.pk)
     return render(
         request,
@@ -128,7 +143,7 @@ def queue_edit(request: HttpRequest, queue_id: int) -> HttpResponse:
     form = QueueForm(request.POST or None, instance=Queue.objects.get(pk=queue.pk))
     if request.method == "POST" and form.is_valid():
         services.update_queue(queue=queue, lead=request.user, data=form.cleaned_data, ip=client_ip(request))
-        messages.success(request, "Queue saved.")
+        messages.success(request, gettext("Queue saved."))
         return redirect("lead-queue", queue.pk)
     return render(
         request,
@@ -168,17 +183,23 @@ def backfill_create(request: HttpRequest, queue_id: int) -> HttpResponse:
         days = int(request.POST.get("days", "7"))
         cap = int(request.POST.get("cap", "1000"))
     except ValueError:
-        messages.error(request, "Days and the cap must be whole numbers.")
+        messages.error(request, gettext("Days and the cap must be whole numbers."))
         return redirect("lead-queue", queue.pk)
     try:
         backfill = services.backfill(queue=queue, lead=request.user, days=days, cap=cap, ip=client_ip(request))
     except BackfillError as exc:
-        messages.error(request, f"No backfill: {exc}.")
+        messages.error(request, gettext("No backfill: %(reason)s.") % {"reason": exc})
     else:
         messages.success(
             request,
-            f"Backfill {backfill.pk}: {backfill.matching} clip(s) of the last {backfill.days} days match; "
-            f"at most {backfill.cap} will be added, at the queue's sampling rate.",
+            ngettext(
+                "Backfill %(id)s: %(n)s clip of %(period)s matches; "
+                "at most %(cap)s will be added, at the queue's sampling rate.",
+                "Backfill %(id)s: %(n)s clips of %(period)s match; "
+                "at most %(cap)s will be added, at the queue's sampling rate.",
+                backfill.matching,
+            )
+            % {"id": backfill.pk, "n": backfill.matching, "period": _period(backfill.days), "cap": backfill.cap},
         )
     return redirect(reverse("lead-queue", args=[queue.pk]) + "#backfill")
 
@@ -208,7 +229,7 @@ def queue_preview(request: HttpRequest) -> JsonResponse:
         rate = float(request.GET.get("sample_rate", "1"))
         days = int(request.GET.get("days", "7"))
     except ValueError:
-        return JsonResponse({"error": "sample_rate and days must be numbers"}, status=400)
+        return JsonResponse({"error": gettext("sample_rate and days must be numbers")}, status=400)
     days = min(max(days, 1), 90)
     return JsonResponse(
         selectors.preview_matching(
@@ -226,7 +247,7 @@ def queue_archive(request: HttpRequest, queue_id: int) -> HttpResponse:
     queue = _get_queue_for_lead(request, queue_id)
     archived = request.POST.get("archived", "1") == "1"
     services.set_archived(queue=queue, lead=request.user, archived=archived, ip=client_ip(request))
-    messages.success(request, f"Queue {'archived' if archived else 'back in service'}.")
+    messages.success(request, gettext("Queue archived.") if archived else gettext("Queue back in service."))
     return redirect("lead-queue", queue.pk)
 
 
@@ -240,9 +261,9 @@ def member_add(request: HttpRequest, queue_id: int) -> HttpResponse:
     except services.ConsoleError as exc:
         messages.error(request, str(exc))
     except (ValueError, get_user_model().DoesNotExist):
-        messages.error(request, "Pick a reviewer to add.")
+        messages.error(request, gettext("Pick a reviewer to add."))
     else:
-        messages.success(request, f"{reviewer.get_username()} now reviews this queue.")
+        messages.success(request, gettext("%(name)s now reviews this queue.") % {"name": reviewer.get_username()})
     return redirect("lead-queue", queue.pk)
 
 
@@ -252,8 +273,15 @@ def member_remove(request: HttpRequest, queue_id: int, user_id: int) -> HttpResp
     queue = _get_queue_for_lead(request, queue_id)
     reviewer = get_object_or_404(get_user_model(), pk=user_id, review_queues=queue)
     released = services.remove_member(queue=queue, reviewer=reviewer, lead=request.user, ip=client_ip(request))
-    note = f" ({released} held clip{'s' if released != 1 else ''} went back to the queue)" if released else ""
-    messages.success(request, f"{reviewer.get_username()} no longer reviews this queue{note}.")
+    if released:
+        message = ngettext(
+            "%(name)s no longer reviews this queue (%(n)s held clip went back to the queue).",
+            "%(name)s no longer reviews this queue (%(n)s held clips went back to the queue).",
+            released,
+        )
+    else:
+        message = gettext("%(name)s no longer reviews this queue.")
+    messages.success(request, message % {"name": reviewer.get_username(), "n": released})
     return redirect("lead-queue", queue.pk)
 
 
@@ -263,11 +291,11 @@ def gold_add(request: HttpRequest, queue_id: int) -> HttpResponse:
     queue = _get_queue_for_lead(request, queue_id)
     form = GoldForm(request.POST)
     if not form.is_valid():
-        messages.error(request, "Give the clip id and its reference transcript.")
+        messages.error(request, gettext("Give the clip id and its reference transcript."))
         return redirect("lead-queue", queue.pk)
     clip = selectors.clip_for_gold(form.cleaned_data["clip"].strip())
     if clip is None:
-        messages.error(request, "No such clip.")
+        messages.error(request, gettext("No such clip."))
         return redirect("lead-queue", queue.pk)
     try:
         services.add_gold(
@@ -280,7 +308,7 @@ def gold_add(request: HttpRequest, queue_id: int) -> HttpResponse:
     except ValueError as exc:
         messages.error(request, str(exc))
     else:
-        messages.success(request, f"{clip.public_id} is a gold clip of this queue.")
+        messages.success(request, gettext("%(clip)s is a gold clip of this queue.") % {"clip": clip.public_id})
     return redirect("lead-queue", queue.pk)
 
 
@@ -290,7 +318,7 @@ def gold_retire(request: HttpRequest, queue_id: int, gold_id: int) -> HttpRespon
     queue = _get_queue_for_lead(request, queue_id)
     gold = get_object_or_404(GoldClip.objects.select_related("clip"), pk=gold_id, queue=queue)
     services.retire_gold(gold=gold, lead=request.user, ip=client_ip(request))
-    messages.success(request, f"{gold.clip.public_id} is no longer served as gold.")
+    messages.success(request, gettext("%(clip)s is no longer served as gold.") % {"clip": gold.clip.public_id})
     return redirect("lead-queue", queue.pk)
 
 
@@ -331,7 +359,7 @@ def adjudicate(request: HttpRequest, public_id: str) -> HttpResponse:
         except ValueError as exc:
             form.add_error("text", str(exc))
         else:
-            messages.success(request, f"Final transcript of {clip.public_id} saved.")
+            messages.success(request, gettext("Final transcript of %(clip)s saved.") % {"clip": clip.public_id})
             following = selectors.disagreements().exclude(clip=clip).first()
             return redirect("lead-adjudicate", following.clip.public_id) if following else redirect("lead-adjudication")
     services.log_adjudication_view(clip=clip, lead=request.user, ip=client_ip(request))
@@ -392,7 +420,7 @@ def inbox_item(request: HttpRequest, opinion_id: int) -> HttpResponse:
         except services.ConsoleError as exc:
             form.add_error("answer", str(exc))
         else:
-            messages.success(request, f"Answer sent to {opinion.asked_by.get_username()}.")
+            messages.success(request, gettext("Answer sent to %(name)s.") % {"name": opinion.asked_by.get_username()})
             return redirect("lead-inbox")
     services.log_question_view(opinion=opinion, lead=request.user, ip=client_ip(request))
     transcripts = list(clip.machine_transcripts.order_by("-created_at"))
@@ -422,7 +450,7 @@ def second_opinions(request: HttpRequest) -> JsonResponse:
     if request.method == "GET":
         task_id = request.GET.get("task_id")
         if task_id is not None and not task_id.isdigit():
-            return JsonResponse({"error": "task_id must be a number"}, status=400)
+            return JsonResponse({"error": gettext("task_id must be a number")}, status=400)
         questions = list(selectors.questions_of(user=request.user, task_id=int(task_id) if task_id else None)[:50])
         payload = [selectors.question_json(q) for q in questions]
         services.mark_seen(user=request.user, ids=[q.pk for q in questions if q.answered_at and not q.seen_at])
@@ -431,11 +459,11 @@ def second_opinions(request: HttpRequest) -> JsonResponse:
         body = json_body(request)
         task_id, moment = body.get("task_id"), body.get("moment")
         if not isinstance(task_id, int) or isinstance(task_id, bool):
-            raise ValueError("task_id must be a number")
+            raise ValueError(gettext("task_id must be a number"))
         if moment is not None and (not isinstance(moment, int | float) or isinstance(moment, bool)):
-            raise ValueError("moment must be a number of seconds, or null")
+            raise ValueError(gettext("moment must be a number of seconds, or null"))
         if not isinstance(body.get("question", ""), str):
-            raise ValueError("question must be a string")
+            raise ValueError(gettext("question must be a string"))
         opinion = services.ask(
             user=request.user,
             task_id=task_id,
@@ -490,7 +518,7 @@ def exports(request: HttpRequest) -> HttpResponse:
         services.request_export(
             lead=request.user, fmt=form.cleaned_data["format"], queue=form.cleaned_data["queue"], ip=client_ip(request)
         )
-        messages.success(request, "Export started: its progress shows below.")
+        messages.success(request, gettext("Export started: its progress shows below."))
         return redirect("lead-exports")
     return render(
         request,
@@ -517,13 +545,19 @@ def export_status(request: HttpRequest, export_id: int) -> JsonResponse:
 def _export_gone(request: HttpRequest, export: Export) -> HttpResponse:
     """410, saying why: the export expired, or every clip in it was withdrawn."""
     if export.state == Export.State.WITHDRAWN:
-        message = f"Export {export.pk} was withdrawn: every clip in it was erased or purged, and its file deleted."
+        message = gettext(
+            "Export %(id)s was withdrawn: every clip in it was erased or purged, and its file deleted."
+        ) % {"id": export.pk}
     else:
         when = date_format(timezone.localtime(export.expires_at or timezone.now()), "DATETIME_FORMAT")
-        message = (
-            f"Export {export.pk} expired on {when} and its file was deleted (exports are kept "
-            f"{settings.ANNOTATE_EXPORT_TTL_DAYS} days). Start a new export for a fresh copy."
-        )
+        days = settings.ANNOTATE_EXPORT_TTL_DAYS
+        message = ngettext(
+            "Export %(id)s expired on %(when)s and its file was deleted (exports are kept %(days)s day). "
+            "Start a new export for a fresh copy.",
+            "Export %(id)s expired on %(when)s and its file was deleted (exports are kept %(days)s days). "
+            "Start a new export for a fresh copy.",
+            days,
+        ) % {"id": export.pk, "when": when, "days": days}
     return render(request, "leads/export_gone.html", {"message": message, "section": "exports"}, status=410)
 
 

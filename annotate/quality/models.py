@@ -7,6 +7,7 @@ from __future__ import annotations
 
 from django.conf import settings
 from django.db import models
+from django.utils.translation import gettext_lazy as _
 
 
 class FinalTranscript(models.Model):
@@ -14,11 +15,11 @@ class FinalTranscript(models.Model):
     a lead's adjudication, or a gold reference."""
 
     class Source(models.TextChoices):
-        SINGLE = "single", "one reviewer"
-        CONSENSUS = "consensus", "reviewers agreed"
-        ADJUDICATED = "adjudicated", "adjudicated by a lead"
-        GOLD = "gold", "gold reference"
-        IMPORTED = "imported", "imported (Label Studio)"
+        SINGLE = "single", _("one reviewer")
+        CONSENSUS = "consensus", _("reviewers agreed")
+        ADJUDICATED = "adjudicated", _("adjudicated by a lead")
+        GOLD = "gold", _("gold reference")
+        IMPORTED = "imported", _("imported (Label Studio)")
 
     clip = models.OneToOneField("clips.Clip", on_delete=models.CASCADE, related_name="final_transcript")
     text = models.TextField()

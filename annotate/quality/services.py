@@ -19,6 +19,7 @@ from functools import partial
 from django.conf import settings
 from django.db import IntegrityError, transaction
 from django.utils import timezone
+from django.utils.translation import gettext
 
 from annotate import wiring
 from annotate.clips.models import Clip, MachineTranscript
@@ -310,9 +311,9 @@ def adjudicate(*, clip: Clip, text: str, lead, annotation: Annotation | None = N
     """A lead decides the clip's final transcript (picked from a reviewer, or edited)."""
     text = text.strip()
     if not text:
-        raise ValueError("the final transcript is empty")
+        raise ValueError(gettext("the final transcript is empty"))
     if len(text) > 5000:
-        raise ValueError("the final transcript is longer than 5000 characters")
+        raise ValueError(gettext("the final transcript is longer than 5000 characters"))
     final = set_final(
         clip=clip, text=text, source=FinalTranscript.Source.ADJUDICATED, annotation=annotation, decided_by=lead
     )
@@ -329,9 +330,9 @@ def add_gold(*, queue: Queue, clip: Clip, reference_text: str, lead) -> GoldClip
     """Make a clip a gold clip of the queue, with its reference transcript (also its final text)."""
     reference_text = reference_text.strip()
     if not reference_text:
-        raise ValueError("a gold clip needs a reference transcript")
+        raise ValueError(gettext("a gold clip needs a reference transcript"))
     if not clip.audio_name or clip.state != Clip.State.READY:
-        raise ValueError("only a transcribed clip with its audio can be gold")
+        raise ValueError(gettext("only a transcribed clip with its audio can be gold"))
     gold, _ = GoldClip.objects.update_or_create(
         queue=queue, clip=clip, defaults={"reference_text": reference_text, "active": True, "created_by": lead}
     )

@@ -9,11 +9,11 @@ from django.utils.translation import gettext_lazy as _
 
 class Queue(models.Model):
     class Kind(models.TextChoices):
-        ALL_IN_ONE = "all", "transcribe, tag and grade"
-        TRANSCRIBE = "transcribe", "transcribe from scratch"
-        VERIFY = "verify", "verify Whisper"
-        ENTITIES = "entities", "entities"
-        GRADE = "grade", "grade the answer"
+        ALL_IN_ONE = "all", _("transcribe, tag and grade")
+        TRANSCRIBE = "transcribe", _("transcribe from scratch")
+        VERIFY = "verify", _("verify Whisper")
+        ENTITIES = "entities", _("entities")
+        GRADE = "grade", _("grade the answer")
 
     name = models.CharField(max_length=100, unique=True)
     kind = models.CharField(max_length=16, choices=Kind.choices, default=Kind.ALL_IN_ONE)
@@ -129,10 +129,10 @@ class Backfill(models.Model):
     Run by a job on the `default` worker (annotate.queues.services.run_backfill), progress recorded here."""
 
     class State(models.TextChoices):
-        QUEUED = "queued", "waiting for a worker"
-        RUNNING = "running", "running"
-        DONE = "done", "done"
-        FAILED = "failed", "failed"
+        QUEUED = "queued", _("waiting for a worker")
+        RUNNING = "running", _("running")
+        DONE = "done", _("done")
+        FAILED = "failed", _("failed")
 
     queue = models.ForeignKey(Queue, on_delete=models.CASCADE, related_name="backfills")
     requested_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="+")

@@ -8,6 +8,8 @@ from datetime import timedelta
 from django.db import IntegrityError, transaction
 from django.db.models import Count, Max, Q
 from django.utils import timezone
+from django.utils.formats import number_format
+from django.utils.translation import gettext
 
 from annotate import wiring
 from annotate.clips.models import Clip
@@ -136,11 +138,14 @@ def request_backfill(*, queue: Queue, lead, days: int, cap: int) -> Backfill:
     """Record a backfill of the queue and its job (the `default` worker), run once this transaction
     commits. One at a time per queue: asking again while one waits or runs returns that one."""
     if queue.archived:
-        raise BackfillError("the queue is archived: bring it back before filling it")
+        raise BackfillError(gettext("the queue is archived: bring it back before filling it"))
     if not 1 <= days <= BACKFILL_MAX_DAYS:
-        raise BackfillError(f"days must be between 1 and {BACKFILL_MAX_DAYS}")
+        raise BackfillError(gettext("days must be between 1 and %(max)s") % {"max": BACKFILL_MAX_DAYS})
     if not 1 <= cap <= BACKFILL_MAX_CAP:
-        raise BackfillError(f"the cap must be between 1 and {BACKFILL_MAX_CAP:,} clips")
+        raise BackfillError(
+            gettext("the cap must be between 1 and %(max)s clips")
+            % {"max": number_format(BACKFILL_MAX_CAP, force_grouping=True)}
+        )
     running = Backfill.objects.filter(queue=queue, state__in=(Backfill.State.QUEUED, Backfill.State.RUNNING)).first()
     if running is not None:
         return running

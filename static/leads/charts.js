@@ -1,6 +1,8 @@
 // Small inline-SVG charts drawn from JSON: no charting library. Text goes in as
 // text nodes, never as markup, so names in the data cannot inject anything.
 
+import { t, tf } from "../review/i18n.js";
+
 const SVG = "http://www.w3.org/2000/svg";
 
 function el(name, attrs = {}, text = null) {
@@ -33,7 +35,7 @@ export function barChart(container, items, options = {}) {
       el("text", { x: labelWidth + w + 4, y: y + 15, class: "value" }, item.value == null ? "–" : format(item.value)),
     );
   });
-  if (!items.length) svg.append(el("text", { x: 4, y: 15, class: "label" }, "no data yet"));
+  if (!items.length) svg.append(el("text", { x: 4, y: 15, class: "label" }, t("no data yet")));
   container.replaceChildren(svg);
   return svg;
 }
@@ -59,7 +61,7 @@ export function columnChart(container, points, options = {}) {
       svg.append(el("text", { x: lx, y: height - 4, "text-anchor": anchor, class: "label" }, point.label));
     }
   });
-  svg.append(el("text", { x: 2, y: 10, class: "label" }, `max ${max}`));
+  svg.append(el("text", { x: 2, y: 10, class: "label" }, tf("max %(max)s", { max })));
   container.replaceChildren(svg);
   return svg;
 }

@@ -2,10 +2,14 @@
 // from the WebSocket ws/lead/dashboard/, which pushes fresh numbers whenever a
 // reviewer submits). Reconnects with backoff; never reloads the page.
 
+import { t, tf } from "../review/i18n.js";
 import { barChart, columnChart } from "./charts.js";
+import { tn } from "./plural.js";
 
 const $ = (id) => document.getElementById(id);
 const root = $("dashboard");
+// Flag categories and severities in the lead's words (the snapshot names them by value).
+const labels = JSON.parse($("dashboard-labels").textContent);
 const fmt = {
   int: (v) => (v == null ? "–" : String(v)),
   pct: (v) => (v == null ? "–" : `${Math.round(v * 1000) / 10}%`),
@@ -29,12 +33,24 @@ function fill(tableId, rows, toCells) {
   const body = $(tableId).tBodies[0];
   body.replaceChildren();
   for (const row of rows) cells(body, toCells(row));
-  if (!rows.length) cells(body, [["no data yet", false]]);
+  if (!rows.length) cells(body, [[t("no data yet"), false]]);
 }
 
 function hourLabel(iso) {
   const d = new Date(iso);
   return `${String(d.getHours()).padStart(2, "0")}:00`;
+}
+
+/** Why a reviewer's day looks like rubber-stamping (selectors.listening_alerts), in the lead's words. */
+function reason(r) {
+  if (r.kind === "pace") {
+    return tf("%(pace)s s of work per second of audio: faster than the clips play", { pace: r.pace });
+  }
+  const heard = r.heard == null ? t("not reported") : `${r.heard}%`;
+  return tf("%(unchanged)s of Whisper's texts submitted unchanged, median heard %(heard)s", {
+    unchanged: `${r.unchanged}%`,
+    heard,
+  });
 }
 
 export function render(data) {
@@ -74,7 +90,8 @@ export function render(data) {
       const li = document.createElement("li");
       const who = document.createElement("strong");
       who.textContent = a.reviewer;
-      li.append(who, ` (${a.submits} clips): ${a.why}`);
+      const clips = tn("%(n)s clip", "%(n)s clips", a.submits, { n: a.submits });
+      li.append(who, ` (${clips}): ${a.reasons ? a.reasons.map(reason).join("; ") : a.why}`);
       return li;
     }),
   );
@@ -103,12 +120,15 @@ export function render(data) {
   flags.replaceChildren();
   const entries = data.flags
     ? [
-        ["Total", data.flags.total],
-        ["Last 24 h", data.flags.last_24h],
-        ...Object.entries(data.flags.by_category || {}),
-        ...Object.entries(data.flags.by_severity || {}).map(([k, v]) => [`severity ${k}`, v]),
+        [t("Total"), data.flags.total],
+        [t("Last 24 h"), data.flags.last_24h],
+        ...Object.entries(data.flags.by_category || {}).map(([k, v]) => [labels.category[k] || k, v]),
+        ...Object.entries(data.flags.by_severity || {}).map(([k, v]) => [
+          tf("severity %(severity)s", { severity: labels.severity[k] || k }),
+          v,
+        ]),
       ]
-    : [["Flags", "not recorded here"]];
+    : [[t("Flags"), t("not recorded here")]];
   for (const [label, value] of entries) {
     if (value === undefined) continue;
     const dt = document.createElement("dt");
@@ -138,7 +158,7 @@ function connect() {
   socket.addEventListener("open", () => {
     clearTimeout(opening);
     attempt = 0;
-    setLive("live", "live");
+    setLive("live", t("live"));
   });
   socket.addEventListener("message", (event) => {
     let message;
@@ -155,12 +175,12 @@ function connect() {
   socket.addEventListener("close", (event) => {
     clearTimeout(opening);
     if (event.code === 4403) {
-      setLive("off", "not allowed: sign in as a team lead");
+      setLive("off", t("not allowed: sign in as a team lead"));
       return;
     }
     attempt += 1;
     const wait = Math.min(30, 2 ** attempt);
-    setLive("reconnecting", `reconnecting in ${wait} s…`);
+    setLive("reconnecting", tf("reconnecting in %(wait)s s…", { wait }));
     setTimeout(connect, wait * 1000);
   });
 }

@@ -1,11 +1,12 @@
 // Exports: poll each unfinished export's status and update its progress bar, note, expiry and link.
 
+import { t } from "../review/i18n.js";
 import { pollRows } from "./poll.js";
 
 function update(row, data) {
   row.dataset.state = data.state;
   row.querySelector("progress").value = data.progress;
-  row.querySelector(".state").textContent = data.state;
+  row.querySelector(".state").textContent = data.state_label;
   row.querySelector(".note").textContent = data.note;
   row.querySelector(".expires").textContent = data.expires;
   row.querySelector(".clips").textContent = data.state === "done" ? String(data.clip_count) : `${data.done} / ${data.total}`;
@@ -14,7 +15,7 @@ function update(row, data) {
   } else if (!row.querySelector(".download a")) {
     const link = document.createElement("a");
     link.href = data.download_url;
-    link.textContent = "Download zip";
+    link.textContent = t("Download zip");
     row.querySelector(".download").replaceChildren(link);
   }
 }
