@@ -14,6 +14,7 @@ from typing import Any
 from django.db import transaction
 from django.db.models import F
 from django.utils import timezone
+from django.utils.translation import gettext
 
 from annotate.audit import services as audit
 from annotate.catalog import selectors
@@ -173,7 +174,7 @@ def import_catalog(*, rows: Iterable[CatalogRow | BadRow]) -> ImportReport:
 
 
 class MiningError(ValueError):
-    """The bulk apply or undo cannot be done; the message says why."""
+    """The bulk apply or undo cannot be done; the message says why (in the lead's language)."""
 
 
 class BatchNotFound(MiningError):
@@ -183,21 +184,25 @@ class BatchNotFound(MiningError):
 def _link(*, kind_slug: str, entity_id: Any, not_in_catalog_name: str) -> tuple[EntityKind, Entity | None, str]:
     kind = EntityKind.objects.filter(slug=kind_slug).first()
     if kind is None:
-        raise MiningError(f"unknown kind {kind_slug!r}")
+        raise MiningError(gettext("unknown kind %(kind)r") % {"kind": kind_slug})
     name = (not_in_catalog_name or "").strip()[:200]
     if entity_id is None:
         if kind.linkable and not name:
-            raise MiningError(f"{kind.name}: pick a catalog entry, or give a not-in-catalog name")
+            raise MiningError(
+                gettext("%(kind)s: pick a catalog entry, or give a not-in-catalog name") % {"kind": kind.name}
+            )
         return kind, None, name
     if not isinstance(entity_id, int) or isinstance(entity_id, bool):
-        raise MiningError("entity_id must be a number or null")
+        raise MiningError(gettext("entity_id must be a number or null"))
     if not kind.linkable:
-        raise MiningError(f"{kind.name} spans are not linked to the catalog")
+        raise MiningError(gettext("%(kind)s spans are not linked to the catalog") % {"kind": kind.name})
     entity = Entity.objects.filter(pk=entity_id).first()
     if entity is None:
-        raise MiningError(f"catalog entry {entity_id} does not exist")
+        raise MiningError(gettext("catalog entry %(id)s does not exist") % {"id": entity_id})
     if entity.kind_id != kind.pk:
-        raise MiningError(f"{entity.name!r} is not a {kind.name} in the catalog")
+        raise MiningError(
+            gettext("%(name)r is not a %(kind)s in the catalog") % {"name": entity.name, "kind": kind.name}
+        )
     return kind, entity, ""
 
 
@@ -234,11 +239,11 @@ def apply_mining(
     that overlap a span already there are left alone. Returns (batch, skipped).
     """
     if not fold_phrase(phrase):
-        raise MiningError("the phrase is empty")
+        raise MiningError(gettext("the phrase is empty"))
     if not isinstance(matches, list) or not matches:
-        raise MiningError("choose at least one match")
+        raise MiningError(gettext("choose at least one match"))
     if len(matches) > MAX_MINING_MATCHES:
-        raise MiningError(f"at most {MAX_MINING_MATCHES} matches at once")
+        raise MiningError(gettext("at most %(max)s matches at once") % {"max": MAX_MINING_MATCHES})
     kind_obj, entity, name = _link(kind_slug=kind, entity_id=entity_id, not_in_catalog_name=not_in_catalog_name)
     wanted: dict[str, set[int]] = {s: set() for s in SOURCES}
     for n, match in enumerate(matches, start=1):
@@ -249,7 +254,7 @@ def apply_mining(
                 isinstance(match.get(k), int) and not isinstance(match.get(k), bool) for k in ("id", "start", "end")
             )
         ):
-            raise MiningError(f"match {n} must be {{source: reviewed|machine, id, start, end}}")
+            raise MiningError(gettext("match %(n)s must be {source: reviewed|machine, id, start, end}") % {"n": n})
         wanted[match["source"]].add(match["id"])
     texts = {
         "reviewed": dict(
@@ -283,12 +288,15 @@ def apply_mining(
         key = (match["source"], match["id"])
         text = texts[match["source"]].get(match["id"])
         if text is None:
-            raise MiningError(f"match {n}: that transcript is gone")
+            raise MiningError(gettext("match %(n)s: that transcript is gone") % {"n": n})
         if key not in occurrences:
             occurrences[key] = find_phrase(text, phrase)
         start, end = match["start"], match["end"]
         if (start, end) not in occurrences[key]:
-            raise MiningError(f"match {n}: the text there is no longer {phrase.strip()!r}; search again")
+            raise MiningError(
+                gettext("match %(n)s: the text there is no longer %(phrase)r; search again")
+                % {"n": n, "phrase": phrase.strip()}
+            )
         if any(start < e and s < end for s, e in taken.get(key, [])):
             skipped += 1
             continue
@@ -334,9 +342,9 @@ def undo_mining(*, user, batch_id: int, ip: str | None = None) -> int:
     """Remove the spans a bulk apply created. Returns how many were removed."""
     batch = MiningBatch.objects.select_for_update().filter(pk=batch_id).first()
     if batch is None:
-        raise BatchNotFound("no such bulk apply")
+        raise BatchNotFound(gettext("no such bulk apply"))
     if batch.undone_at is not None:
-        raise MiningError("this bulk apply was already undone")
+        raise MiningError(gettext("this bulk apply was already undone"))
     removed, _ = EntitySpan.objects.filter(batch=batch).delete()
     batch.undone_at = timezone.now()
     batch.undone_by = user

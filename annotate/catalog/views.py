@@ -9,6 +9,8 @@ from __future__ import annotations
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import render
 from django.urls import reverse
+from django.utils.translation import gettext
+from django.utils.translation import gettext_lazy as _
 from django.views.decorators.http import require_GET, require_POST
 
 from annotate.accounts import roles
@@ -20,9 +22,9 @@ MAX_SUGGEST_TEXT = 5000
 MINING_SOURCES = ("all", "reviewed", "machine")
 
 
-catalog_api = role_required(roles.REVIEWER, roles.LEAD, message="for reviewers and leads only", answer="json")
-lead_api = role_required(roles.LEAD, message="for leads only", answer="json")
-lead_required = role_required(roles.LEAD, message="This page is for team leads.")
+catalog_api = role_required(roles.REVIEWER, roles.LEAD, message=_("for reviewers and leads only"), answer="json")
+lead_api = role_required(roles.LEAD, message=_("for leads only"), answer="json")
+lead_required = role_required(roles.LEAD, message=_("This page is for team leads."))
 
 
 def _kind(slug: str | None) -> EntityKind | None:
@@ -30,7 +32,7 @@ def _kind(slug: str | None) -> EntityKind | None:
         return None
     kind = selectors.kind_by_slug(slug)
     if kind is None:
-        raise BadRequest(f"unknown kind {slug!r}")
+        raise BadRequest(gettext("unknown kind %(kind)r") % {"kind": slug})
     return kind
 
 
@@ -41,7 +43,7 @@ def _int_param(request: HttpRequest, name: str, default: int) -> int:
     try:
         return int(raw)
     except ValueError:
-        raise BadRequest(f"{name} must be a whole number") from None
+        raise BadRequest(gettext("%(name)s must be a whole number") % {"name": name}) from None
 
 
 # --- for reviewers and leads ------------------------------------------------------------
@@ -76,7 +78,10 @@ def api_suggest(request: HttpRequest) -> JsonResponse:
         return JsonResponse({"error": str(exc)}, status=400)
     text = body.get("text", "")
     if not isinstance(text, str) or len(text) > MAX_SUGGEST_TEXT:
-        return JsonResponse({"error": f"text must be a string of at most {MAX_SUGGEST_TEXT} characters"}, status=400)
+        return JsonResponse(
+            {"error": gettext("text must be a string of at most %(max)s characters") % {"max": MAX_SUGGEST_TEXT}},
+            status=400,
+        )
     return JsonResponse({"suggestions": selectors.suggest_spans(text=text)})
 
 
@@ -111,9 +116,11 @@ def api_mine(request: HttpRequest) -> JsonResponse:
     except BadRequest as exc:
         return JsonResponse({"error": str(exc)}, status=400)
     if source not in MINING_SOURCES:
-        return JsonResponse({"error": f"source must be one of {', '.join(MINING_SOURCES)}"}, status=400)
+        return JsonResponse(
+            {"error": gettext("source must be one of %(sources)s") % {"sources": ", ".join(MINING_SOURCES)}}, status=400
+        )
     if len(phrase) < 2 or len(phrase) > 200:
-        return JsonResponse({"error": "type a phrase of 2 to 200 characters"}, status=400)
+        return JsonResponse({"error": gettext("type a phrase of 2 to 200 characters")}, status=400)
     result = services.search_mining(
         user=request.user, phrase=phrase, source=source, page=page, per_page=per_page, ip=client_ip(request)
     )
@@ -128,7 +135,7 @@ def api_mine_apply(request: HttpRequest) -> JsonResponse:
         body = json_body(request)
         for name in ("phrase", "kind", "not_in_catalog_name"):
             if not isinstance(body.get(name, ""), str):
-                raise BadRequest(f"{name} must be a string")
+                raise BadRequest(gettext("%(name)s must be a string") % {"name": name})
         batch, skipped = services.apply_mining(
             user=request.user,
             phrase=body.get("phrase", ""),

@@ -2,6 +2,9 @@
 // choose matches, tag them at once with a kind and a catalog entry, undo a bulk
 // tag. Talks to annotate/catalog/views.py; initial state from json_script.
 
+import { tn } from "../leads/plural.js";
+import { t, tf } from "../review/i18n.js";
+
 const $ = (id) => document.getElementById(id);
 const state = JSON.parse($("mine-state").textContent);
 const page = { q: "", source: "all", number: 1, pages: 1, matches: [], entity: null };
@@ -22,10 +25,12 @@ async function call(url, body) {
   }
   try {
     const response = await fetch(url, options);
-    const data = await response.json().catch(() => ({ error: `the server answered ${response.status}` }));
+    const data = await response
+      .json()
+      .catch(() => ({ error: tf("the server answered %(status)s", { status: response.status }) }));
     return { status: response.status, data };
   } catch {
-    return { status: 0, data: { error: "no connection" } };
+    return { status: 0, data: { error: t("no connection") } };
   }
 }
 
@@ -52,41 +57,58 @@ function status(text, kind = "") {
 
 async function search(number = 1) {
   const params = new URLSearchParams({ q: page.q, source: page.source, page: String(number) });
-  $("mine-count").textContent = "Searching…";
+  $("mine-count").textContent = t("Searching…");
   const { status: code, data } = await call(`${state.urls.search}?${params}`);
   if (code !== 200) {
-    $("mine-count").textContent = `Not searched: ${data.error}`;
+    $("mine-count").textContent = tf("Not searched: %(error)s", { error: data.error });
     return;
   }
   page.number = data.page;
   page.pages = data.pages;
   page.matches = data.matches;
   $("mine-results").hidden = false;
-  $("mine-count").textContent = `${data.total} match${data.total === 1 ? "" : "es"} for “${data.phrase}”`;
-  $("mine-window").textContent =
-    `Searched the newest ${data.window.toLocaleString()} transcripts of each kind` +
-    (data.truncated ? " — older ones were not searched." : ".");
+  $("mine-count").textContent = tn("%(n)s match for “%(phrase)s”", "%(n)s matches for “%(phrase)s”", data.total, {
+    n: data.total,
+    phrase: data.phrase,
+  });
+  const newest = data.window.toLocaleString();
+  $("mine-window").textContent = data.truncated
+    ? tn(
+        "Searched the newest %(n)s transcript of each kind — older ones were not searched.",
+        "Searched the newest %(n)s transcripts of each kind — older ones were not searched.",
+        data.window,
+        { n: newest },
+      )
+    : tn(
+        "Searched the newest %(n)s transcript of each kind.",
+        "Searched the newest %(n)s transcripts of each kind.",
+        data.window,
+        { n: newest },
+      );
   renderRows();
 }
 
 function renderRows() {
   const rows = page.matches.map((m, i) => {
-    const tagged = m.tagged.map((t) =>
-      el("span", { className: "chip", text: `${t.kind}: ${t.entity ? t.entity.name : t.not_in_catalog_name || "—"}` }),
+    const tagged = m.tagged.map((span) =>
+      el("span", {
+        className: "chip",
+        text: `${span.kind}: ${span.entity ? span.entity.name : span.not_in_catalog_name || "—"}`,
+      }),
     );
     return el(
       "tr",
       { className: m.tagged.length ? "done" : "" },
-      el("td", {}, el("input", { type: "checkbox", className: "pick", "data-index": String(i), "aria-label": "Pick" })),
-      el("td", { className: "small muted", text: m.source === "reviewed" ? "reviewed" : "machine" }),
+      el("td", {}, el("input", { type: "checkbox", className: "pick", "data-index": String(i), "aria-label": t("Pick") })),
+      el("td", { className: "small muted", text: m.source === "reviewed" ? t("reviewed") : t("machine") }),
       el("td", { className: "context" }, m.before, el("mark", { text: m.match }), m.after),
       el("td", {}, ...tagged),
     );
   });
-  if (!rows.length) rows.push(el("tr", {}, el("td", { colspan: "4", className: "muted", text: "No matches." })));
+  if (!rows.length) rows.push(el("tr", {}, el("td", { colspan: "4", className: "muted", text: t("No matches.") })));
   $("mine-rows").replaceChildren(...rows);
   $("mine-all").checked = false;
-  $("mine-page").textContent = `page ${page.number} of ${page.pages}`;
+  $("mine-page").textContent = tf("page %(number)s of %(pages)s", { number: page.number, pages: page.pages });
   $("mine-prev").disabled = page.number <= 1;
   $("mine-next").disabled = page.number >= page.pages;
   countChosen();
@@ -120,7 +142,7 @@ async function findEntities() {
           onkeydown: (event) => event.key === "Enter" && pickEntity(r),
         },
         el("strong", { text: r.name }),
-        ` · ${r.kind_name} · popularity ${r.popularity}`,
+        ` · ${r.kind_name} · ${tf("popularity %(popularity)s", { popularity: r.popularity })}`,
       ),
     ),
   );
@@ -135,10 +157,11 @@ function pickEntity(entity) {
 
 function renderLink() {
   const linkable = $("mine-kind").selectedOptions[0]?.dataset.linkable === "1";
-  if (!linkable) $("mine-link").textContent = "This kind is not linked to the catalog.";
-  else if ($("mine-nic").checked) $("mine-link").textContent = `Not in catalog: “${$("mine-nic-name").value.trim()}”`;
-  else if (page.entity) $("mine-link").textContent = `Link: ${page.entity.name} (${page.entity.kind_name})`;
-  else $("mine-link").textContent = "Choose a catalog entry, or mark it not in the catalog.";
+  const line = $("mine-link");
+  if (!linkable) line.textContent = t("This kind is not linked to the catalog.");
+  else if ($("mine-nic").checked) line.textContent = tf("Not in catalog: “%(name)s”", { name: $("mine-nic-name").value.trim() });
+  else if (page.entity) line.textContent = tf("Link: %(name)s (%(kind)s)", { name: page.entity.name, kind: page.entity.kind_name });
+  else line.textContent = t("Choose a catalog entry, or mark it not in the catalog.");
 }
 
 // --- apply and undo -------------------------------------------------------------------------
@@ -146,7 +169,7 @@ function renderLink() {
 async function apply(event) {
   event.preventDefault();
   const matches = chosen().map(({ source, id, start, end }) => ({ source, id, start, end }));
-  if (!matches.length) return status("Choose at least one match.", "error");
+  if (!matches.length) return status(t("Choose at least one match."), "error");
   const linkable = $("mine-kind").selectedOptions[0]?.dataset.linkable === "1";
   const notInCatalog = $("mine-nic").checked;
   const body = {
@@ -156,24 +179,32 @@ async function apply(event) {
     entity_id: linkable && !notInCatalog && page.entity ? page.entity.id : null,
     not_in_catalog_name: linkable && notInCatalog ? $("mine-nic-name").value.trim() : "",
   };
-  status("Tagging…");
+  status(t("Tagging…"));
   const { status: code, data } = await call(state.urls.apply, body);
-  if (code !== 201) return status(`Not tagged: ${data.error}`, "error");
-  status(`Tagged ${data.created} match(es)${data.skipped ? `, ${data.skipped} skipped (already tagged)` : ""}.`, "ok");
+  if (code !== 201) return status(tf("Not tagged: %(error)s", { error: data.error }), "error");
+  const tagged = data.skipped
+    ? tn(
+        "Tagged %(n)s match, %(skipped)s skipped (already tagged).",
+        "Tagged %(n)s matches, %(skipped)s skipped (already tagged).",
+        data.created,
+        { n: data.created, skipped: data.skipped },
+      )
+    : tn("Tagged %(n)s match.", "Tagged %(n)s matches.", data.created, { n: data.created });
+  status(tagged, "ok");
   await Promise.all([search(page.number), loadBatches()]);
 }
 
 async function undo(batch) {
   const { status: code, data } = await call(state.urls.undo.replace("{batch_id}", String(batch.id)), {});
-  if (code !== 200) return status(`Not undone: ${data.error}`, "error");
-  status(`Undone: ${data.removed} span(s) removed.`, "ok");
+  if (code !== 200) return status(tf("Not undone: %(error)s", { error: data.error }), "error");
+  status(tn("Undone: %(n)s span removed.", "Undone: %(n)s spans removed.", data.removed, { n: data.removed }), "ok");
   await loadBatches();
   if (page.q) await search(page.number);
 }
 
 function linkText(batch) {
   if (batch.entity) return batch.entity.name;
-  return batch.not_in_catalog_name ? `not in catalog: ${batch.not_in_catalog_name}` : "—";
+  return batch.not_in_catalog_name ? tf("not in catalog: %(name)s", { name: batch.not_in_catalog_name }) : "—";
 }
 
 async function loadBatches() {
@@ -193,12 +224,12 @@ async function loadBatches() {
         "td",
         {},
         b.undone_at
-          ? el("span", { className: "small muted", text: `undone by ${b.undone_by}` })
-          : el("button", { type: "button", onclick: () => undo(b) }, "Undo"),
+          ? el("span", { className: "small muted", text: tf("undone by %(name)s", { name: b.undone_by }) })
+          : el("button", { type: "button", onclick: () => undo(b) }, t("Undo")),
       ),
     ),
   );
-  if (!rows.length) rows.push(el("tr", {}, el("td", { colspan: "7", className: "muted", text: "None yet." })));
+  if (!rows.length) rows.push(el("tr", {}, el("td", { colspan: "7", className: "muted", text: t("None yet.") })));
   $("mine-batches").replaceChildren(...rows);
 }
 
