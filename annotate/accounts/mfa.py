@@ -113,12 +113,12 @@ def check_code(*, user, token: str, ip: str | None) -> Device | None:
 def reset_mfa(*, actor, user, reason: str, ip: str | None) -> int:
     """Remove every second factor of `user` (they enrol again at their next sign-in). Another admin only."""
     if not roles.has_role(actor, roles.ADMIN):
-        raise MfaForbidden("only an admin can reset a second factor")
+        raise MfaForbidden(gettext("only an admin can reset a second factor"))
     if actor.pk == user.pk:
-        raise MfaForbidden("another admin must reset your own second factor")
+        raise MfaForbidden(gettext("another admin must reset your own second factor"))
     reason = reason.strip()
     if not reason:
-        raise MfaError("give a reason for the reset")
+        raise MfaError(gettext("give a reason for the reset"))
     removed = 0
     for device in list(devices_for_user(user, confirmed=None)):
         device.delete()

@@ -13,7 +13,8 @@ from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.utils.http import url_has_allowed_host_and_scheme
-from django.utils.translation import gettext
+from django.utils.translation import gettext, ngettext
+from django.utils.translation import gettext_lazy as _
 from django.views.decorators.http import require_POST
 from django_otp import login as otp_login
 
@@ -94,14 +95,14 @@ def verify(request: HttpRequest) -> HttpResponse:
     )
 
 
-@role_required(roles.ADMIN, message="Only admins can reset a second factor.")
+@role_required(roles.ADMIN, message=_("Only admins can reset a second factor."))
 def people(request: HttpRequest) -> HttpResponse:
     """Admins: who must have an authenticator, who has one, and the reset (for someone else)."""
     return render(request, "accounts/mfa_people.html", {"rows": mfa.people_with_mfa_state()})
 
 
 @require_POST
-@role_required(roles.ADMIN, message="Only admins can reset a second factor.")
+@role_required(roles.ADMIN, message=_("Only admins can reset a second factor."))
 def reset(request: HttpRequest, user_id: int) -> HttpResponse:
     person = get_object_or_404(get_user_model(), pk=user_id)
     try:
@@ -117,6 +118,12 @@ def reset(request: HttpRequest, user_id: int) -> HttpResponse:
             status=403 if isinstance(exc, mfa.MfaForbidden) else 400,
         )
     messages.success(
-        request, f"{person.get_username()}: {removed} second factor(s) removed; they enrol again at their next sign-in."
+        request,
+        ngettext(
+            "%(name)s: %(n)s second factor removed; they enrol again at their next sign-in.",
+            "%(name)s: %(n)s second factors removed; they enrol again at their next sign-in.",
+            removed,
+        )
+        % {"name": person.get_username(), "n": removed},
     )
     return redirect("mfa-people")

@@ -16,8 +16,10 @@ statement embeds, so that claiming stays one statement.
 
 from __future__ import annotations
 
+import zoneinfo
+from collections import defaultdict
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import datetime, timedelta, tzinfo
 
 from django.conf import settings
 from django.contrib.auth import get_user_model
@@ -27,7 +29,7 @@ from django.utils import timezone
 from django.utils.translation import gettext
 
 from annotate.accounts import roles
-from annotate.accounts.models import ReviewerCare
+from annotate.accounts.models import Preferences, ReviewerCare
 from annotate.audit import services as audit
 from annotate.clips.models import Screening
 from annotate.escalation.models import Flag
@@ -59,6 +61,7 @@ class Exposure:
 
 
 def day_start(now: datetime | None = None) -> datetime:
+    """Midnight of today in the active time zone: the reviewer's own, in their requests (accounts.locale)."""
     now = now or timezone.now()
     local = timezone.localtime(now)
     return local.replace(hour=0, minute=0, second=0, microsecond=0)
@@ -174,11 +177,11 @@ def _care_for_update(user) -> ReviewerCare:
 def set_daily_cap(*, lead, reviewer, cap: int | None, ip: str | None = None) -> ReviewerCare:
     """A lead sets (or clears, with None) a reviewer's daily cap of distressing exposures."""
     if not roles.has_role(lead, roles.LEAD):
-        raise CareError("only a team lead sets daily caps")
+        raise CareError(gettext("only a team lead sets daily caps"))
     if not roles.has_role(reviewer, roles.REVIEWER):
-        raise CareError("daily caps apply to reviewers")
+        raise CareError(gettext("daily caps apply to reviewers"))
     if cap is not None and not (0 <= cap <= MAX_DAILY_CAP):
-        raise CareError(f"the cap must be between 0 and {MAX_DAILY_CAP}, or empty for none")
+        raise CareError(gettext("the cap must be between 0 and %(max)s, or empty for none") % {"max": MAX_DAILY_CAP})
     care = _care_for_update(reviewer)
     care.distressing_daily_cap = cap
     care.cap_set_by = lead
@@ -218,9 +221,30 @@ def reviewers():
     return get_user_model().objects.filter(groups__name=roles.REVIEWER, is_active=True).order_by("username")
 
 
+def _zone(name: str) -> tzinfo:
+    """A time zone of accounts.Preferences; the site's when none or unknown (as accounts.locale does)."""
+    try:
+        return zoneinfo.ZoneInfo(name) if name else timezone.get_default_timezone()
+    except (zoneinfo.ZoneInfoNotFoundError, ValueError):
+        return timezone.get_default_timezone()
+
+
 def exposure_rows() -> list[dict]:
-    """The lead's exposure page: per reviewer, their exposure and care settings (numbers, never content)."""
+    """The lead's exposure page: per reviewer, their exposure and care settings (numbers, never content).
+
+    "Today" is each reviewer's own day, in the time zone they chose, as their daily cap counts it
+    (their claims run with their zone active): three queries per time zone among the reviewers."""
     people = list(reviewers())
-    exposure = exposure_by_reviewer(user_ids=[r.pk for r in people])
+    zones = dict(Preferences.objects.filter(user__in=people).values_list("user_id", "time_zone"))
+    by_zone: dict[str, list[int]] = defaultdict(list)
+    for person in people:
+        by_zone[str(_zone(zones.get(person.pk, "")))].append(person.pk)
+    exposure: dict[int, Exposure] = {}
+    for zone, user_ids in by_zone.items():
+        with timezone.override(_zone(zone)):
+            exposure.update(exposure_by_reviewer(user_ids=user_ids))
     cares = {c.user_id: c for c in ReviewerCare.objects.filter(user__in=people)}
-    return [{"reviewer": r, "exposure": exposure[r.pk], "care": cares.get(r.pk)} for r in people]
+    return [
+        {"reviewer": r, "exposure": exposure[r.pk], "care": cares.get(r.pk), "zone": str(_zone(zones.get(r.pk, "")))}
+        for r in people
+    ]

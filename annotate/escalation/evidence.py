@@ -28,6 +28,7 @@ from django.core.files.base import ContentFile
 from django.core.files.storage import default_storage
 from django.db import transaction
 from django.utils import timezone
+from django.utils.translation import gettext
 
 from annotate.audit import services as audit
 from annotate.clips import vault
@@ -157,7 +158,7 @@ def export_evidence(*, case_id: int, officer, ip: str | None = None) -> tuple[Ev
     _require_officer(officer)
     case = _locked_case(case_id)
     if case.referred_at is None:
-        raise CaseError(f"case {case.pk} was not referred: evidence packages are for referrals")
+        raise CaseError(gettext("case %(id)s was not referred: evidence packages are for referrals") % {"id": case.pk})
     files: dict[str, bytes] = {}
     try:
         files["audio.wav"] = vault.load_audio(case.clip)
@@ -233,7 +234,7 @@ def evidence_file(*, case_id: int, export_id: int, officer, ip: str | None = Non
     _require_officer(officer)
     export = EvidenceExport.objects.select_related("case__clip").filter(pk=export_id, case_id=case_id).first()
     if export is None:
-        raise CaseError(f"case {case_id} has no evidence export {export_id}")
+        raise CaseError(gettext("case %(id)s has no evidence export %(export)s") % {"id": case_id, "export": export_id})
     _event(export.case, CaseEvent.Kind.EVIDENCE_DOWNLOADED, actor=officer, export=export.pk)
     audit.record(
         action="evidence.download",

@@ -3,6 +3,9 @@
 Every function checks who may do it, writes the timeline and the audit log in
 the same transaction, and tells the officers only after the commit.
 
+Refusals (CaseError, CaseForbidden) say why in the language of the person refused (gettext when
+raised): the views show them as they are; timelines and audit rows never hold them.
+
 The state machine (each step needs a note):
 
     new → acknowledged → investigating → referred | welfare_contact | no_action | false_alarm → closed
@@ -18,6 +21,7 @@ from typing import Any
 from django.conf import settings
 from django.db import connection, transaction
 from django.utils import timezone
+from django.utils.translation import gettext, ngettext
 
 from annotate import wiring
 from annotate.accounts import roles
@@ -65,19 +69,28 @@ class AlreadyFlagged(Exception):
 
 def _require_officer(user) -> None:
     if not selectors.is_officer(user):
-        raise CaseForbidden("only escalation officers work cases")
+        raise CaseForbidden(gettext("only escalation officers work cases"))
 
 
-def _note(value: Any, *, what: str = "a note", required: bool = True) -> str:
+def _longer_than(what: str, limit: int) -> CaseError:
+    return CaseError(
+        ngettext("%(what)s is longer than %(max)s character", "%(what)s is longer than %(max)s characters", limit)
+        % {"what": what, "max": limit}
+    )
+
+
+def _note(value: Any, *, what: str | None = None, required: bool = True) -> str:
+    """The note, stripped; `what` names it in refusals (in the person's language; default "a note")."""
+    what = what or gettext("a note")
     if value is None:
         value = ""
     if not isinstance(value, str):
-        raise CaseError(f"{what} must be text")
+        raise CaseError(gettext("%(what)s must be text") % {"what": what})
     value = value.strip()
     if required and not value:
-        raise CaseError(f"{what} is required")
+        raise CaseError(gettext("%(what)s is required") % {"what": what})
     if len(value) > MAX_NOTE:
-        raise CaseError(f"{what} is longer than {MAX_NOTE} characters")
+        raise _longer_than(what, MAX_NOTE)
     return value
 
 
@@ -105,7 +118,7 @@ def _locked_case(case_id: int) -> Case:
         qs = qs.select_for_update(of=("self",))
     case = qs.filter(pk=case_id).first()
     if case is None:
-        raise CaseError(f"there is no case {case_id}")
+        raise CaseError(gettext("there is no case %(id)s") % {"id": case_id})
     return case
 
 
@@ -130,27 +143,29 @@ def clean_draft(draft: Any) -> dict[str, Any]:
     if draft in (None, ""):
         return {}
     if not isinstance(draft, dict):
-        raise CaseError("draft must be an object (the annotation so far)")
+        raise CaseError(gettext("draft must be an object (the annotation so far)"))
     clean: dict[str, Any] = {}
     for name, limit in DRAFT_TEXT_FIELDS.items():
         value = draft.get(name, "")
         if not isinstance(value, str):
-            raise CaseError(f"draft.{name} must be text")
+            raise CaseError(gettext("%(what)s must be text") % {"what": f"draft.{name}"})
         if len(value) > limit:
-            raise CaseError(f"draft.{name} is longer than {limit} characters")
+            raise _longer_than(f"draft.{name}", limit)
         if value:
             clean[name] = value
     if clean.get("answer_grade") and clean["answer_grade"] not in Annotation.Grade.values:
-        raise CaseError(f"draft.answer_grade must be one of {', '.join(Annotation.Grade.values)}")
+        raise CaseError(
+            gettext("draft.answer_grade must be one of %(values)s") % {"values": ", ".join(Annotation.Grade.values)}
+        )
     for name in DRAFT_BOOL_FIELDS:
         value = draft.get(name, False)
         if not isinstance(value, bool):
-            raise CaseError(f"draft.{name} must be true or false")
+            raise CaseError(gettext("draft.%(name)s must be true or false") % {"name": name})
         if value:
             clean[name] = True
     intent = draft.get("intent_correct")
     if intent is not None and not isinstance(intent, bool):
-        raise CaseError("draft.intent_correct must be true, false or null")
+        raise CaseError(gettext("draft.intent_correct must be true, false or null"))
     if intent is not None:
         clean["intent_correct"] = intent
     seconds = draft.get("seconds_spent")
@@ -161,17 +176,20 @@ def clean_draft(draft: Any) -> dict[str, Any]:
 
 def _check_flag(flag: FlagInput, clip: Clip) -> tuple[str, str, str, float | None, dict[str, Any]]:
     if flag.category not in Category.values:
-        raise CaseError(f"category must be one of {', '.join(Category.values)}")
+        raise CaseError(gettext("category must be one of %(values)s") % {"values": ", ".join(Category.values)})
     severity = flag.severity or DEFAULT_SEVERITY[Category(flag.category)]
     if severity not in Severity.values:
-        raise CaseError(f"severity must be one of {', '.join(Severity.values)}")
-    note = _note(flag.note, what="the note", required=False)
+        raise CaseError(gettext("severity must be one of %(values)s") % {"values": ", ".join(Severity.values)})
+    note = _note(flag.note, what=gettext("the note"), required=False)
     moment = flag.moment_seconds
     if moment is not None:
         if isinstance(moment, bool) or not isinstance(moment, int | float) or not math.isfinite(moment):
-            raise CaseError("moment_seconds must be a number of seconds")
+            raise CaseError(gettext("moment_seconds must be a number of seconds"))
         if not 0 <= moment <= clip.duration_seconds + 1:
-            raise CaseError(f"moment_seconds must be within the clip (0 to {clip.duration_seconds:.1f} s)")
+            raise CaseError(
+                gettext("moment_seconds must be within the clip (0 to %(end)s s)")
+                % {"end": f"{clip.duration_seconds:.1f}"}
+            )
         moment = round(float(moment), 2)
     return flag.category, severity, note, moment, clean_draft(flag.draft)
 
@@ -204,7 +222,7 @@ def flag_clip(*, user, flag: FlagInput, ip: str | None = None) -> Flag:
     exposure. After the commit, the officers are told live and by e-mail.
     """
     if not roles.has_role(user, roles.REVIEWER):
-        raise CaseForbidden("only reviewers flag clips")
+        raise CaseForbidden(gettext("only reviewers flag clips"))
     task = _flaggable_task(user=user, task_id=flag.task_id)  # the clip is locked: one case per clip
     earlier = Flag.objects.filter(task=task, reviewer=user).select_related("case").first()
     if earlier is not None:
@@ -290,23 +308,40 @@ def transition(
     _require_officer(actor)
     case = _locked_case(case_id)
     if to_state not in Case.State.values:
-        raise CaseError(f"{to_state!r} is not a case state; the states are: {', '.join(Case.State.values)}")
-    allowed = TRANSITIONS[case.state]
-    if to_state not in allowed:
-        if not allowed:
-            raise CaseError(f"case {case.pk} is closed: it cannot move to {to_state!r}")
         raise CaseError(
-            f"case {case.pk} is {case.state!r}: it cannot move to {to_state!r}; "
-            f"from {case.state!r} it can move to: {', '.join(sorted(allowed))}"
+            gettext("%(state)r is not a case state; the states are: %(states)s")
+            % {"state": to_state, "states": ", ".join(Case.State.values)}
         )
-    note = _note(note, what=f"a note on why the case moves to {Case.State(to_state).label}")
+    allowed = TRANSITIONS[case.state]
+    if to_state not in allowed:  # the step asked for as it was sent; the case's states in words
+        if not allowed:
+            raise CaseError(
+                gettext("case %(id)s is closed: it cannot move to %(state)r") % {"id": case.pk, "state": to_state}
+            )
+        raise CaseError(
+            gettext(
+                "case %(id)s is %(current)s: it cannot move to %(state)r; from %(current)s it can move to: %(allowed)s"
+            )
+            % {
+                "id": case.pk,
+                "current": Case.State(case.state).label,
+                "state": to_state,
+                "allowed": ", ".join(str(Case.State(s).label) for s in sorted(allowed)),
+            }
+        )
+    note = _note(
+        note, what=gettext("a note on why the case moves to %(state)s") % {"state": Case.State(to_state).label}
+    )
     details: dict[str, Any] = {}
     if to_state == Case.State.REFERRED:
         if referred_to not in Case.ReferredTo.values:
-            raise CaseError(f"a referral names who it went to: one of {', '.join(Case.ReferredTo.values)}")
-        reference = _note(reference, what="the referral's reference number")
+            raise CaseError(
+                gettext("a referral names who it went to: one of %(values)s")
+                % {"values": ", ".join(Case.ReferredTo.values)}
+            )
+        reference = _note(reference, what=gettext("the referral's reference number"))
         if len(reference) > MAX_REFERENCE:
-            raise CaseError(f"the reference number is longer than {MAX_REFERENCE} characters")
+            raise _longer_than(gettext("the reference number"), MAX_REFERENCE)
         case.referred_to, case.referral_reference = referred_to, reference
         details = {"referred_to": referred_to, "reference": reference}
     now = timezone.now()
@@ -376,16 +411,22 @@ def _seasoned_officer(officer) -> None:
     if left is not None:
         hours = math.ceil(left.total_seconds() / 3600)
         raise CaseForbidden(
-            f"your officer role is new: you may approve an unsealing in {hours} h "
-            f"(ANNOTATE_ROLE_COOLDOWN_HOURS={settings.ANNOTATE_ROLE_COOLDOWN_HOURS})"
+            gettext(
+                "your officer role is new: you may approve an unsealing in %(hours)s h "
+                "(ANNOTATE_ROLE_COOLDOWN_HOURS=%(setting)s)"
+            )
+            % {"hours": hours, "setting": settings.ANNOTATE_ROLE_COOLDOWN_HOURS}
         )
 
 
 def _unsealable(case: Case) -> None:
     if case.state not in selectors.UNSEALABLE_STATES:
         raise CaseError(
-            f"case {case.pk} is {Case.State(case.state).label}: identities are unsealed only on an open case "
-            "that an officer has taken on (acknowledged, investigating, referred or welfare contact)"
+            gettext(
+                "case %(id)s is %(state)s: identities are unsealed only on an open case "
+                "that an officer has taken on (acknowledged, investigating, referred or welfare contact)"
+            )
+            % {"id": case.pk, "state": Case.State(case.state).label}
         )
 
 
@@ -395,13 +436,20 @@ def request_unseal(*, case_id: int, officer, reason: Any, ip: str | None = None)
     _require_officer(officer)
     case = _locked_case(case_id)
     _unsealable(case)
-    reason = _note(reason, what="a written reason")
+    reason = _note(reason, what=gettext("a written reason"))
     if len(reason) < MIN_UNSEAL_REASON:
-        raise CaseError(f"write the reason out (at least {MIN_UNSEAL_REASON} characters)")
+        raise CaseError(
+            ngettext(
+                "write the reason out (at least %(min)s character)",
+                "write the reason out (at least %(min)s characters)",
+                MIN_UNSEAL_REASON,
+            )
+            % {"min": MIN_UNSEAL_REASON}
+        )
     if case.unseal_requests.filter(state=UnsealRequest.State.PENDING).exists():
-        raise CaseError("a request to unseal this case's identity is already waiting for a second officer")
+        raise CaseError(gettext("a request to unseal this case's identity is already waiting for a second officer"))
     if not hasattr(case.clip, "sealed_identity"):
-        raise CaseError("this clip has no sealed identity (it was imported without one)")
+        raise CaseError(gettext("this clip has no sealed identity (it was imported without one)"))
     needs_second = settings.ANNOTATE_UNSEAL_NEEDS_SECOND_OFFICER
     if not needs_second:  # the asking officer approves their own request
         _seasoned_officer(officer)
@@ -436,15 +484,17 @@ def decide_unseal(
     case = _locked_case(case_id)
     unseal = UnsealRequest.objects.filter(pk=request_id, case=case).first()
     if unseal is None:
-        raise CaseError(f"case {case.pk} has no unsealing request {request_id}")
+        raise CaseError(
+            gettext("case %(id)s has no unsealing request %(request)s") % {"id": case.pk, "request": request_id}
+        )
     if unseal.state != UnsealRequest.State.PENDING:
-        raise CaseError(f"that request was already {unseal.get_state_display()}")
+        raise CaseError(gettext("that request was already %(state)s") % {"state": unseal.get_state_display()})
     if unseal.requested_by_id == officer.pk:
-        raise CaseForbidden("a second officer must decide: you cannot approve or refuse your own request")
+        raise CaseForbidden(gettext("a second officer must decide: you cannot approve or refuse your own request"))
     if approve:
         _unsealable(case)
         _seasoned_officer(officer)
-    note = _note(note, what="a note on the decision")
+    note = _note(note, what=gettext("a note on the decision"))
     unseal.state = UnsealRequest.State.APPROVED if approve else UnsealRequest.State.REFUSED
     unseal.decided_by, unseal.decided_at, unseal.decision_note = officer, timezone.now(), note
     unseal.save(update_fields=["state", "decided_by", "decided_at", "decision_note"])
@@ -470,7 +520,7 @@ def identity_for(*, case_id: int, officer, ip: str | None = None, purpose: str =
     _unsealable(case)
     if not selectors.can_view_identity(case, officer):
         raise CaseForbidden(
-            "the identity is shown only to the officer who asked and the officer who approved the unsealing"
+            gettext("the identity is shown only to the officer who asked and the officer who approved the unsealing")
         )
     identity = vault.unseal_identity(case.clip.sealed_identity)
     _event(case, CaseEvent.Kind.IDENTITY_VIEWED, actor=officer, purpose=purpose)

@@ -22,6 +22,7 @@ from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.utils import timezone
+from django.utils.formats import date_format
 from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 from django.views.decorators.cache import never_cache
@@ -39,9 +40,9 @@ from annotate.web import BadRequest, client_ip, form_or_json, json_body, role_re
 # --- access ---------------------------------------------------------------------------------------
 
 
-officer_required = role_required(roles.OFFICER, message="This is for escalation officers.", answer="either")
-reviewer_required = role_required(roles.REVIEWER, message="This is for reviewers.", answer="either")
-lead_required = role_required(roles.LEAD, message="This is for team leads.", answer="either")
+officer_required = role_required(roles.OFFICER, message=_("This is for escalation officers."), answer="either")
+reviewer_required = role_required(roles.REVIEWER, message=_("This is for reviewers."), answer="either")
+lead_required = role_required(roles.LEAD, message=_("This is for team leads."), answer="either")
 
 
 def _get_case_for_officer(request: HttpRequest, case_id: int) -> Case:
@@ -66,10 +67,10 @@ def api_flag(request: HttpRequest) -> JsonResponse:
         body = json_body(request)
         task_id = body.get("task_id")
         if not isinstance(task_id, int) or isinstance(task_id, bool):
-            raise services.CaseError("task_id must be the number of the task you hold")
+            raise services.CaseError(gettext("task_id must be the number of the task you hold"))
         for name in ("category", "severity", "note"):
             if not isinstance(body.get(name, ""), str):
-                raise services.CaseError(f"{name} must be text")
+                raise services.CaseError(gettext("%(name)s must be text") % {"name": name})
         flag = services.flag_clip(
             user=request.user,
             flag=services.FlagInput(
@@ -93,7 +94,7 @@ def api_flag(request: HttpRequest) -> JsonResponse:
     return JsonResponse(
         {
             "receipt": selectors.receipt(flag),
-            "message": "Thank you. The clip is out of every queue and an escalation officer has been alerted.",
+            "message": gettext("Thank you. The clip is out of every queue and an escalation officer has been alerted."),
             "break_minutes": settings.ANNOTATE_BREAK_MINUTES,
             "urls": {
                 "receipts": reverse("cases-api-receipts"),
@@ -150,7 +151,11 @@ def care_break(request: HttpRequest) -> HttpResponse:
     until = reviewer_care.take_break(user=request.user)
     if wants_json(request):
         return JsonResponse({"break_until": until.isoformat()})
-    messages.info(request, f"Enjoy the break. Your clips went back to the queue; come back at {until:%H:%M} UTC.")
+    messages.info(
+        request,
+        gettext("Enjoy the break. Your clips went back to the queue; come back at %(time)s.")
+        % {"time": date_format(timezone.localtime(until), "H:i T")},
+    )
     return redirect("care")
 
 
@@ -176,9 +181,9 @@ def care_opt_out(request: HttpRequest) -> HttpResponse:
         return JsonResponse({"opted_out": opted_out})
     messages.info(
         request,
-        "Queues marked likely distressing will not serve you."
+        gettext("Queues marked likely distressing will not serve you.")
         if opted_out
-        else "Queues marked likely distressing may serve you again.",
+        else gettext("Queues marked likely distressing may serve you again."),
     )
     return redirect("care")
 
@@ -205,7 +210,7 @@ def exposure_cap(request: HttpRequest, user_id: int) -> HttpResponse:
         message = (
             str(exc)
             if isinstance(exc, BadRequest | reviewer_care.CareError | services.CaseError)
-            else "the cap must be a whole number, or empty"
+            else gettext("the cap must be a whole number, or empty")
         )
         if wants_json(request):
             return JsonResponse({"error": message}, status=400)
@@ -213,7 +218,11 @@ def exposure_cap(request: HttpRequest, user_id: int) -> HttpResponse:
         return redirect("exposure")
     if wants_json(request):
         return JsonResponse({"cap": cap})
-    messages.info(request, f"Daily cap of {reviewer.get_username()}: {cap if cap is not None else 'none'}.")
+    messages.info(
+        request,
+        gettext("Daily cap of %(name)s: %(cap)s.")
+        % {"name": reviewer.get_username(), "cap": cap if cap is not None else gettext("none")},
+    )
     return redirect("exposure")
 
 
