@@ -314,3 +314,13 @@ def test_every_statement_of_the_reviewer_loop_runs_prepared(client, queue, revie
         assert any(part in text for text, _ in prepared), (part, prepared)
     assert all(custom == 0 for _, custom in prepared), prepared  # planned once
     assert jit == "off"
+
+
+def test_hand_written_statements_are_numbered_once_with_each_name_one_parameter():
+    """annotate.sql sends its statements through psycopg's RawCursor ($1, $2…): a name used twice
+    is one parameter, and a literal %% stays a percent sign."""
+    from annotate.sql import _numbered
+
+    text, names = _numbered("SELECT %(a)s, %(b)s, %(a)s WHERE x LIKE 'c%%'")
+    assert text == "SELECT $1, $2, $1 WHERE x LIKE 'c%'"
+    assert names == ("a", "b")
