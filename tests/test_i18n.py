@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import gettext
 import re
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
@@ -24,7 +24,8 @@ LOCALE = Path(settings.BASE_DIR) / "locale"
 
 
 def po_entries(path: Path) -> dict[str, list[str]]:
-    """msgid -> its msgstr (or msgstr[0], [1], … of a plural) of a PO file; obsolete entries left out."""
+    """msgid -> its msgstr (or msgstr[0], [1], … of a plural) of a PO file; obsolete entries left out.
+    A msgid with a context is keyed as gettext keeps it: "context\x04msgid"."""
 
     def unquote(text: str) -> str:
         return text.replace('\\"', '"').replace("\\n", "\n").replace("\\\\", "\\")
@@ -36,14 +37,15 @@ def po_entries(path: Path) -> dict[str, list[str]]:
         for line in block.splitlines():
             if line.startswith("#"):
                 continue
-            head = re.match(r'^(msgid_plural|msgid|msgstr(?:\[\d+\])?) "(.*)"$', line)
+            head = re.match(r'^(msgctxt|msgid_plural|msgid|msgstr(?:\[\d+\])?) "(.*)"$', line)
             if head:
                 current = head.group(1)
                 fields[current] = unquote(head.group(2))
             elif current and line.startswith('"'):
                 fields[current] += unquote(line[1:-1])
         if fields.get("msgid"):
-            entries[fields["msgid"]] = [v for k, v in sorted(fields.items()) if k.startswith("msgstr")]
+            key = f"{fields['msgctxt']}\x04{fields['msgid']}" if "msgctxt" in fields else fields["msgid"]
+            entries[key] = [v for k, v in sorted(fields.items()) if k.startswith("msgstr")]
     return entries
 
 
@@ -153,3 +155,149 @@ def test_the_reviewers_flags_and_breaks_page_in_romanian(client, reviewer, setti
     assert "Luați o pauză de 20 de minute" in page
     assert "0 de semnalări" not in page and "0 semnalări și 0 clipuri tulburătoare azi" in page
     assert "În acest moment, ați ales să nu primiți cozi marcate ca probabil tulburătoare." in page
+
+
+# --- the lead's pages, mining, exposure, second factors, the case workflow's refusals ------------------
+
+
+def in_romanian(client, user) -> None:
+    """Sign the person in with Romanian chosen at /account/preferences/."""
+    Preferences.objects.create(user=user, language="ro")
+    client.force_login(user)
+
+
+def test_the_lead_console_in_romanian(client, reviewer, other_reviewer, lead, settings):
+    from annotate.clips.models import Screening
+    from annotate.leads import services as lead_services
+    from annotate.leads.models import Export, SecondOpinion
+    from tests.factories import make_clip, make_queue, reviewed
+
+    settings.ANNOTATE_EXPORT_TTL_DAYS, settings.ANNOTATE_RETENTION_DAYS = 20, 2
+    for n in range(3):
+        make_clip(f"set a timer {n}")  # three clips from before the queue: a backfill would take them
+    queue = make_queue(reviewer, other_reviewer, name="Muzică", overlap=2)
+    clip = make_clip("play hello")
+    reviewed(reviewer, queue, "play halo")
+    reviewed(other_reviewer, queue, "play hello")  # they disagree: a clip to adjudicate
+    opinion = SecondOpinion.objects.create(clip=clip, asked_by=reviewer, queue=queue, question="halo sau hello?")
+    Screening.objects.update_or_create(clip=clip, defaults={"decision": "purge", "reason": "no speech"})
+    export = Export.objects.create(requested_by=lead, format="jsonl", state="running", total=4, done=1)
+    in_romanian(client, lead)
+
+    def page(url: str) -> str:
+        response = client.get(url)
+        assert response.status_code == 200, url
+        return response.content.decode()
+
+    queues = page("/lead/queues/")
+    assert '<html lang="ro">' in queues and "Coadă nouă" in queues and "transcriere, etichetare și notare" in queues
+    assert "100% din orice limbă" in queues
+    detail = page(f"/lead/queues/{queue.pk}/")
+    assert "2 evaluatori per clip" in detail and "Clipuri de dinaintea cozii" in detail
+    assert "Acum, <strong>3</strong> clipuri din ultimele 7 zile se potrivesc" in detail  # the preview's plural
+    assert "Adăugați clipul etalon" in detail and "Textul de referință" in detail  # the gold form's labels
+    assert "Panou în timp real" in page("/lead/") and "Interesați-vă de acești evaluatori" in page("/lead/")
+    exports = page("/lead/exports/")
+    assert "Exporturi pentru antrenare" in exports and "în ultimele 2 zile" in exports
+    assert "șters la 20 de zile după ce a fost construit" in exports and "în curs" in exports
+    assert client.get(f"/lead/exports/{export.pk}/status").json()["state_label"] == "în curs"
+    inbox = page("/lead/inbox/")
+    assert "întrebările evaluatorilor despre un clip" in inbox and "halo sau hello?" in inbox
+    assert "Trimiteți răspunsul" in page(f"/lead/inbox/{opinion.pk}/")
+    assert "Clipuri asupra cărora evaluatorii nu sunt de acord" in page("/lead/adjudicate/")
+    adjudicate = page(f"/lead/adjudicate/{clip.public_id}/")
+    assert "Salvați transcrierea finală" in adjudicate and "Folosiți-o pe aceasta" in adjudicate
+    screening = page("/lead/screening/")
+    assert "Trierea dinaintea verificării" in screening and "șters fără a fi ascultat" in screening
+    assert "fără vorbire" in screening  # the screening's reason, stored in English, shown in Romanian
+
+    with translation.override("ro"):  # the console's refusals
+        with pytest.raises(lead_services.ConsoleError, match="scrieți întrebarea"):
+            lead_services.ask(user=reviewer, task_id=1, question=" ")
+    removed = client.post(f"/lead/queues/{queue.pk}/members/{other_reviewer.pk}/remove", follow=True)
+    assert "ravi nu mai verifică această coadă." in removed.content.decode()
+
+
+def test_the_mining_page_and_its_refusals_in_romanian(client, lead):
+    in_romanian(client, lead)
+    page = client.get("/catalog/mine/").content.decode()
+    assert "Căutare de expresii în transcrieri" in page and "Etichetați potrivirile alese" in page
+    refused = client.get("/catalog/api/mine", {"q": "x"})
+    assert refused.status_code == 400 and refused.json()["error"] == "tastați o expresie de 2 până la 200 de caractere"
+
+
+def test_the_exposure_page_in_romanian_counts_each_reviewers_own_day(client, reviewer, other_reviewer, lead, queue):
+    """A reviewer far east of the lead: their today began hours before the lead's (UTC), and the page
+    counts their flag of just after their midnight as today, as their daily cap does."""
+    from annotate.escalation.models import Flag
+    from tests.factories import flag_task, held_clip
+    from tests.support import post_json
+
+    queue.members.add(reviewer)
+    Preferences.objects.create(user=reviewer, time_zone="Pacific/Kiritimati")  # UTC+14
+    flag = flag_task(reviewer, held_clip(reviewer, queue))
+    with timezone.override(ZoneInfo("Pacific/Kiritimati")):
+        their_midnight = care.day_start()
+    Flag.objects.filter(pk=flag.pk).update(created_at=their_midnight + timedelta(seconds=1))
+    in_romanian(client, lead)
+    page = client.get("/cases/exposure/").content.decode()
+    assert "Expunerea evaluatorilor" in page and "„Azi” este ziua fiecărui evaluator" in page
+    assert "Pacific/Kiritimati" in page
+    rows = {r["reviewer"].username: r for r in care.exposure_rows()}
+    assert rows["rita"]["exposure"].flags_today == 1 and rows["ravi"]["exposure"].flags_today == 0
+    with timezone.override(ZoneInfo("UTC")):  # counted in the lead's zone it would not be today
+        assert care.exposure_by_reviewer(user_ids=[reviewer.pk])[reviewer.pk].flags_today == 0
+    refused = post_json(client, f"/cases/exposure/{reviewer.pk}/cap", {"cap": -3})
+    assert refused.json()["error"] == "limita trebuie să fie între 0 și 1000 sau goală, pentru nicio limită"
+
+
+def test_the_admins_second_factor_page_in_romanian(client, admin_user, reviewer):
+    in_romanian(client, admin_user)
+    page = client.get("/account/mfa/people/").content.decode()
+    assert "Factori secundari" in page and "trebuie să aibă unul" in page and "Resetați" in page
+    refused = client.post(f"/account/mfa/people/{reviewer.pk}/reset", {"reason": " "})
+    assert "scrieți motivul resetării" in refused.content.decode()
+
+
+def test_a_refused_case_action_reaches_the_officer_in_romanian(client, reviewer, officer, queue):
+    from annotate.escalation.models import Case
+    from tests.factories import case_in
+    from tests.support import post_json
+
+    case = case_in(Case.State.NEW, reviewer=reviewer, officer=officer, queue=queue)
+    in_romanian(client, officer)
+    refused = client.post(f"/cases/{case.pk}/transition", {"to": "closed", "note": "gata"})
+    assert refused.status_code == 400
+    assert f"cazul {case.pk} are starea „nou”: nu poate trece în &#x27;closed&#x27;" in refused.content.decode()
+    no_note = post_json(client, f"/cases/{case.pk}/transition", {"to": "acknowledged", "note": " "})
+    assert no_note.json()["error"] == "lipsește o notă despre motivul trecerii cazului în starea „luat în primire”"
+
+
+# --- templates --------------------------------------------------------------------------------------------
+
+# Words a page may show as they are, in every language: the product's and Whisper's names, key names, units.
+NAMES = {"annotate", "Whisper", "UTC", "SHA", "Esc", "Enter"}
+
+
+def visible_words(source: str) -> list[str]:
+    """The words of a template a person would read that no translate tag carries: its text between
+    tags and its title, aria-label, placeholder and alt attributes, without template code."""
+    text = re.sub(r"{%\s*blocktranslate.*?{%\s*endblocktranslate\s*%}", "§", source, flags=re.S)
+    text = re.sub(r"{#.*?#}|{%\s*comment\s*%}.*?{%\s*endcomment\s*%}", "", text, flags=re.S)
+    text = re.sub(r"{%\s*block body_class\s*%}.*?{%\s*endblock\s*%}", "", text, flags=re.S)  # class names
+    text = re.sub(r"<(script|style)\b.*?</\1>", "", text, flags=re.S)
+    text = re.sub(r"{%.*?%}|{{.*?}}", "§", text, flags=re.S)
+    attributes = re.findall(r'\b(?:title|aria-label|placeholder|alt)="([^"]*)"', text)
+    text = re.sub(r"<[^>]*>", " ", text)
+    return [w for w in re.findall(r"[A-Za-z][A-Za-z']+", " ".join([text, *attributes])) if w not in NAMES]
+
+
+def test_no_template_shows_words_outside_translate_tags():
+    templates = sorted((Path(settings.BASE_DIR) / "templates").rglob("*.html"))
+    assert templates
+    untranslated = {t.name: words for t in templates if (words := visible_words(t.read_text(encoding="utf-8")))}
+    assert not untranslated, untranslated
+    for template in templates:  # a template that translates loads the tags itself
+        source = template.read_text(encoding="utf-8")
+        if "translate" in source:
+            assert re.search(r"{%\s*load\b[^%]*\bi18n\b", source), template
