@@ -214,6 +214,10 @@ def test_the_lead_console_in_romanian(client, reviewer, other_reviewer, lead, se
     with translation.override("ro"):  # the console's refusals
         with pytest.raises(lead_services.ConsoleError, match="scrieți întrebarea"):
             lead_services.ask(user=reviewer, task_id=1, question=" ")
+    again = client.post(
+        "/lead/queues/new", {"name": "Muzică", "kind": "all", "priority": 0, "sample_rate": 1, "overlap": 1}
+    )
+    assert again.status_code == 400 and "Există deja o coadă cu acest nume." in again.content.decode()
     removed = client.post(f"/lead/queues/{queue.pk}/members/{other_reviewer.pk}/remove", follow=True)
     assert "ravi nu mai verifică această coadă." in removed.content.decode()
 

@@ -96,6 +96,7 @@ class QueueForm(forms.ModelForm):
             ),
             "guidelines": _("Markdown, shown to reviewers"),
         }
+        error_messages = {"name": {"unique": _("A queue of that name exists already.")}}
         widgets = {
             "guidelines": forms.Textarea(attrs={"rows": 8}),
             "sample_rate": forms.NumberInput(attrs={"step": "0.01", "min": "0", "max": "1"}),
