@@ -19,6 +19,7 @@ from django.db import transaction
 from django.db.models import CharField, Exists, F, OuterRef, Q, Value
 from django.db.models.functions import Cast, Concat
 from django.utils import timezone
+from django.utils.translation import gettext_noop
 
 from annotate import wiring
 from annotate.clips import audio, protect, screening, vault
@@ -372,7 +373,7 @@ def _store(clip: Clip, taken_at, result: dict, seconds: float, assessed=None) ->
                     purge_clip(clip=clip, reason=f"accidental recording, purged unheard ({assessment.gate.reason})")
                 return None
             except ClipOnHold:  # an escalation case holds it: a human decides
-                assessment.gate = protect.Gate(protect.REVIEW, "held by a case", assessment.gate.inputs)
+                assessment.gate = protect.Gate(protect.REVIEW, gettext_noop("held by a case"), assessment.gate.inputs)
         transcript, _ = MachineTranscript.objects.update_or_create(
             clip=clip,
             model_name=model_name(),

@@ -19,6 +19,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 from django.conf import settings
+from django.utils.translation import gettext_noop
 
 from annotate import wiring
 from annotate.clips import protect, vault
@@ -96,7 +97,7 @@ def assess(*, clip: Clip, samples: np.ndarray, result: dict, run_gate: bool = Tr
             distressing=distress.likely,
         )
     else:
-        decided = protect.Gate(protect.KEEP, "not screened (added directly)", {})
+        decided = protect.Gate(protect.KEEP, gettext_noop("not screened (added directly)"), {})
     personal = [
         {"type": kind, "start": rows[a]["start"], "end": rows[b]["end"], "words": b - a + 1} for kind, a, b in found
     ]
