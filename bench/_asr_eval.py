@@ -197,11 +197,16 @@ class Timing:
     clips: int = 0
     first_unmatched: int = 0  # clips whose first or last word found no counterpart
     last_unmatched: int = 0
+    # |Δstart| and |Δend| of the clips whose two decodings heard the same words (normalised):
+    # timing alone, apart from the words around a different hearing, split differently
+    same_words: list[float] = field(default_factory=list)
+    same_word_clips: int = 0
 
     def add(self, other: Timing) -> None:
         for name in ("start", "end", "first_start", "first_end", "last_start", "last_end"):
             getattr(self, name).extend(getattr(other, name))
-        for name in ("words", "matched", "clips", "first_unmatched", "last_unmatched"):
+        self.same_words.extend(other.same_words)
+        for name in ("words", "matched", "clips", "first_unmatched", "last_unmatched", "same_word_clips"):
             setattr(self, name, getattr(self, name) + getattr(other, name))
 
     @property
@@ -240,6 +245,9 @@ def timing_differences(single: list[dict], packed: list[dict]) -> Timing:
         timing.start.append(ds)
         timing.end.append(de)
     timing.matched = len(pairs)
+    if a_tokens == b_tokens:
+        timing.same_words.extend(timing.start + timing.end)
+        timing.same_word_clips = 1
     if single:
         first, last = 0, len(single) - 1
         for index, starts, ends, missing in (

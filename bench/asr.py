@@ -155,6 +155,8 @@ def timing_lines(timing: ev.Timing, indent: str = "  ") -> list[str]:
         f"{indent}first word end   {ev.ms(timing.first_end)}",
         f"{indent}last word start  {ev.ms(timing.last_start)}",
         f"{indent}last word end    {ev.ms(timing.last_end)}",
+        f"{indent}same words heard {ev.ms(timing.same_words)} in {timing.same_word_clips} clips"
+        " (start and end, clips whose two decodings heard the same words)",
     ]
 
 
