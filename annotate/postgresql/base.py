@@ -19,9 +19,14 @@ TCP keepalive settings of docs/asr.md cover that.
 
 from __future__ import annotations
 
+import os
 import select
 
+from django.db import connections
 from django.db.backends.postgresql import base
+
+# Pools a forked child inherited: kept, never used, never closed (see _forget_inherited_pools).
+_INHERITED: list = []
 
 
 class DatabaseWrapper(base.DatabaseWrapper):
@@ -50,3 +55,22 @@ def check_pooled(conn) -> None:
         raise psycopg.OperationalError(f"the pooled connection's socket: {exc}") from exc
     if readable:
         ConnectionPool.check_connection(conn)
+
+
+def _forget_inherited_pools() -> None:
+    """In a forked child: a pool of its own, never the parent's connections.
+
+    A fork copies the pool with its open connections, whose sockets the parent goes on
+    using: a child that borrowed one would talk to the parent's server sessions, its
+    statements interleaved with the parent's (seen as "prepared statement _pg3_0 already
+    exists", in a test whose server is a fork). The copies are set aside rather than closed:
+    closing one would end the parent's session. The child's first query makes a new pool.
+    """
+    pools = base.DatabaseWrapper._connection_pools
+    _INHERITED.extend(pools.values())
+    pools.clear()
+    for connection in connections.all(initialized_only=True):
+        connection.connection = None
+
+
+os.register_at_fork(after_in_child=_forget_inherited_pools)
