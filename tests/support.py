@@ -96,6 +96,19 @@ def open_review_page(page, base_url: str, user: User, queue_id: int) -> None:
     page.wait_for_selector("#review[data-ready=true]")
 
 
+def signed_in_page(browser, base_url: str, user: User):
+    """A new browser context signed in as `user` (a session made by force_login, given as its
+    cookie): (the context, a page of it, the list its page errors are added to)."""
+    client = Client()
+    client.force_login(user)
+    context = browser.new_context(base_url=base_url)
+    context.add_cookies([{"name": "sessionid", "value": client.cookies["sessionid"].value, "url": base_url}])
+    page = context.new_page()
+    errors: list[str] = []
+    page.on("pageerror", lambda error: errors.append(str(error)))
+    return context, page, errors
+
+
 def needs_second_factor(user: User) -> bool:
     """Does the user's role need a code at sign-in? (Without leaving roles cached on the object.)"""
     cached = user.__dict__.get("_annotate_roles")

@@ -6,10 +6,10 @@ page, and the script says it is reconnecting."""
 from __future__ import annotations
 
 import pytest
-from django.test import Client
 
 from annotate.accounts.models import Preferences
 from tests.factories import make_clip
+from tests.support import signed_in_page
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
@@ -17,13 +17,8 @@ pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 @pytest.fixture
 def page_in_romanian(live_server, browser, lead):
     Preferences.objects.create(user=lead, language="ro")
-    client = Client()
-    client.force_login(lead)  # the session remembers the language (accounts.locale)
-    context = browser.new_context(base_url=live_server.url)
-    context.add_cookies([{"name": "sessionid", "value": client.cookies["sessionid"].value, "url": live_server.url}])
-    page = context.new_page()
-    errors: list[str] = []
-    page.on("pageerror", lambda error: errors.append(str(error)))
+    # the session remembers the language (accounts.locale)
+    context, page, errors = signed_in_page(browser, live_server.url, lead)
     yield page
     assert errors == []
     context.close()

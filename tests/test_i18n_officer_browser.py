@@ -13,6 +13,7 @@ from django.utils import translation
 
 from annotate.accounts.models import Preferences
 from tests.factories import flag_task, held_clip
+from tests.support import signed_in_page
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 LOCALE = Path(settings.BASE_DIR) / "locale"
@@ -34,15 +35,8 @@ def ro_js(message: str) -> str:
 def test_the_officers_console_and_case_page_speak_romanian(live_server, browser, officer, reviewer, queue):
     Preferences.objects.create(user=officer, language="ro")
     case = flag_task(reviewer, held_clip(reviewer, queue, with_audio=False)).case
-    from django.test import Client
-
-    client = Client()
-    client.force_login(officer)  # the session remembers the language (accounts.locale)
-    context = browser.new_context(base_url=live_server.url)
-    context.add_cookies([{"name": "sessionid", "value": client.cookies["sessionid"].value, "url": live_server.url}])
-    page = context.new_page()
-    errors: list[str] = []
-    page.on("pageerror", lambda error: errors.append(str(error)))
+    # the session remembers the language (accounts.locale)
+    context, page, errors = signed_in_page(browser, live_server.url, officer)
 
     page.goto("/cases/")
     assert page.get_attribute("html", "lang") == "ro"
