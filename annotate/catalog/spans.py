@@ -4,13 +4,18 @@ The review page sends `spans`, a list of
 `{start, end, text, kind, entity_id, not_in_catalog_name, needs_recheck, source}`
 with character offsets into the corrected text as typed. Every check here fails
 with a message that names the span, so the reviewer knows what to fix; a
-submit with a bad span stores nothing.
+submit with a bad span stores nothing. What a reviewer can meet on the page (a span
+that no longer fits the text, an overlap, a span not linked) is in their language
+(gettext when raised, in their request); what only a broken client sends (`parse_spans`:
+a field of the wrong type) stays in English, as the JSON plumbing's answers do.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 from typing import Any
+
+from django.utils.translation import gettext
 
 from annotate.catalog.models import Entity, EntityKind, EntitySpan
 
@@ -36,7 +41,8 @@ class SpanInput:
 
     @property
     def label(self) -> str:
-        return f"span {self.text[:40]!r} ({self.kind})"
+        """The span as the reviewer's message names it, in their language: span 'Shake It Off' (song)."""
+        return gettext("span %(words)s (%(kind)s)") % {"words": repr(self.text[:40]), "kind": self.kind}
 
 
 def _int(value: Any) -> bool:
@@ -93,17 +99,21 @@ def check_against_text(spans: tuple[SpanInput, ...], text: str) -> None:
     """Offsets inside the text, the text at the offsets the span's, no overlaps."""
     previous: SpanInput | None = None
     for span in sorted(spans, key=lambda s: (s.start, s.end)):
+        where = {"span": span.label, "start": span.start, "end": span.end}
         if not 0 <= span.start < span.end <= len(text):
-            raise SpanError(f"{span.label}: offsets {span.start}–{span.end} are outside the transcript")
+            raise SpanError(gettext("%(span)s: offsets %(start)s–%(end)s are outside the transcript") % where)
         if text[span.start : span.end] != span.text:
-            found = text[span.start : span.end]
+            found = repr(text[span.start : span.end])
             raise SpanError(
-                f"{span.label}: the transcript has {found!r} at {span.start}–{span.end}; tag the span again"
+                gettext("%(span)s: the transcript has %(found)s at %(start)s–%(end)s; tag the span again")
+                % {**where, "found": found}
             )
         if span.text != span.text.strip():
-            raise SpanError(f"{span.label}: a span must not start or end with a space")
+            raise SpanError(gettext("%(span)s: a span must not start or end with a space") % where)
         if previous is not None and span.start < previous.end:
-            raise SpanError(f"{span.label} overlaps {previous.label}: remove one of them")
+            raise SpanError(
+                gettext("%(span)s overlaps %(other)s: remove one of them") % {**where, "other": previous.label}
+            )
         previous = span
 
 
@@ -117,20 +127,33 @@ def resolve(spans: tuple[SpanInput, ...]) -> tuple[dict[str, EntityKind], dict[i
     entities = Entity.objects.in_bulk(ids) if ids else {}
     for span in spans:
         kind = kinds.get(span.kind)
+        named = span.label
         if kind is None:
-            raise SpanError(f"{span.label}: unknown kind {span.kind!r}")
+            raise SpanError(gettext("%(span)s: unknown kind %(kind)s") % {"span": named, "kind": repr(span.kind)})
         if span.entity_id is not None:
             entity = entities.get(span.entity_id)
             if entity is None:
-                raise SpanError(f"{span.label}: catalog entry {span.entity_id} does not exist")
-            if not kind.linkable:
-                raise SpanError(f"{span.label}: {kind.name} spans are not linked to the catalog")
+                raise SpanError(
+                    gettext("%(span)s: catalog entry %(id)s does not exist") % {"span": named, "id": span.entity_id}
+                )
+            if not kind.linkable:  # the kind's name is catalog data, as written (docs/i18n.md)
+                raise SpanError(
+                    gettext("%(span)s: %(kind)s spans are not linked to the catalog")
+                    % {"span": named, "kind": kind.name}
+                )
             if entity.kind_id != kind.pk:
-                raise SpanError(f"{span.label}: {entity.name!r} is not a {kind.name} in the catalog")
+                raise SpanError(
+                    gettext("%(span)s: %(entity)s is not a %(kind)s in the catalog")
+                    % {"span": named, "entity": repr(entity.name), "kind": kind.name}
+                )
             if span.not_in_catalog_name:
-                raise SpanError(f"{span.label}: either a catalog entry or a not-in-catalog name, not both")
+                raise SpanError(
+                    gettext("%(span)s: either a catalog entry or a not-in-catalog name, not both") % {"span": named}
+                )
         elif kind.linkable and not span.not_in_catalog_name:
-            raise SpanError(f"{span.label} is not linked: pick a catalog entry, or mark it not in catalog")
+            raise SpanError(
+                gettext("%(span)s is not linked: pick a catalog entry, or mark it not in catalog") % {"span": named}
+            )
     return kinds, entities
 
 

@@ -16,6 +16,7 @@ from django.conf import settings
 from django.db.models import Count, Q, QuerySet
 from django.urls import reverse
 from django.utils import timezone
+from django.utils.formats import date_format
 from django.utils.translation import gettext_lazy as _
 
 from annotate.accounts import roles
@@ -211,12 +212,18 @@ def transcript_of(clip: Clip) -> dict[str, Any]:
 
 
 def receipt(flag: Flag) -> dict[str, Any]:
-    """What the reviewer is told about their flag: never notes, references or identity."""
+    """What the reviewer is told about their flag: never notes, references or identity.
+
+    Times in the reviewer's own time zone (active in their request: accounts.Preferences), with its
+    offset; `flagged_at_text` is the time as the care page and the review page's panel show it,
+    with the zone's name ("2026-12-02 00:30 EET"), so the page and its script say the same."""
     case = flag.case
+    flagged_at = timezone.localtime(flag.created_at)
     return {
         "flag_id": flag.pk,
         "case_id": case.pk,
-        "flagged_at": flag.created_at.isoformat(),
+        "flagged_at": flagged_at.isoformat(),
+        "flagged_at_text": date_format(flagged_at, "Y-m-d H:i T"),
         "category": flag.category,
         "category_label": str(Category(flag.category).label),
         "severity": flag.severity,
@@ -224,7 +231,7 @@ def receipt(flag: Flag) -> dict[str, Any]:
         "state_label": str(RECEIPT_LABELS[Case.State(case.state)]),
         "handled": case.state != Case.State.NEW,
         "closed": case.state == Case.State.CLOSED,
-        "updated_at": case.state_changed_at.isoformat(),
+        "updated_at": timezone.localtime(case.state_changed_at).isoformat(),
     }
 
 

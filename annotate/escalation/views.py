@@ -128,14 +128,11 @@ def api_receipts(request: HttpRequest) -> JsonResponse:
 def care_page(request: HttpRequest) -> HttpResponse:
     care = reviewer_care.care_of(user=request.user)
     now = timezone.now()
-    receipts = selectors.receipts_for(user=request.user)
-    for r in receipts:
-        r["flagged_at_text"] = r["flagged_at"][:16].replace("T", " ")
     return render(
         request,
         "escalation/care.html",
         {
-            "receipts": receipts,
+            "receipts": selectors.receipts_for(user=request.user),
             "care": care,
             "on_break": care.break_until if care and care.break_until and care.break_until > now else None,
             "exposure": reviewer_care.exposure_of(user=request.user),

@@ -49,6 +49,7 @@ from django.db import connection, transaction
 from django.db.models import Q, QuerySet
 from django.utils import timezone
 from django.utils.dateparse import parse_datetime
+from django.utils.translation import gettext
 
 from annotate import sql
 from annotate.clips.models import Clip, MachineTranscript, Screening
@@ -541,38 +542,48 @@ def get_held_task(*, user, task_id: int, for_update: bool = False) -> Task:
 
 
 def not_held(*, user, task_id: int) -> ClaimError:
-    """Why the reviewer no longer holds the task, in words for them."""
+    """Why the reviewer no longer holds the task, in words for them (in the language of the request:
+    the message is shown to the reviewer, never stored)."""
     task = Task.objects.select_related("clip").filter(pk=task_id, claimed_by=user).first()
     if task is None and not Task.objects.filter(pk=task_id).exists():  # deleted with its clip (annotate.privacy)
         return ClaimError(
-            "this clip was withdrawn and deleted: the recorded person asked for it to be erased. "
-            "Nothing more is needed from you on it",
+            gettext(
+                "this clip was withdrawn and deleted: the recorded person asked for it to be erased. "
+                "Nothing more is needed from you on it"
+            ),
             reason=ClaimError.WITHDRAWN,
         )
     if task is not None and task.state == Task.State.DONE:
-        return ClaimError("you already submitted this clip", reason=ClaimError.SUBMITTED)
+        return ClaimError(gettext("you already submitted this clip"), reason=ClaimError.SUBMITTED)
     if task is not None and task.state == Task.State.WITHDRAWN:
-        nothing_more = "Nothing more is needed from you on it"
         if Clip.objects.filter(pk=task.clip_id, cases__isnull=False).exists():  # a case (annotate.escalation)
             return ClaimError(
-                "this clip was withdrawn for escalation: it was flagged and an escalation officer has it. "
-                + nothing_more,
+                gettext(
+                    "this clip was withdrawn for escalation: it was flagged and an escalation officer has it. "
+                    "Nothing more is needed from you on it"
+                ),
                 reason=ClaimError.ESCALATED,
             )
         if task.clip.state == Clip.State.PURGED:
             return ClaimError(
-                "this clip was withdrawn: it was marked an accidental recording and its audio deleted. " + nothing_more,
+                gettext(
+                    "this clip was withdrawn: it was marked an accidental recording and its audio deleted. "
+                    "Nothing more is needed from you on it"
+                ),
                 reason=ClaimError.WITHDRAWN,
             )
-        return ClaimError(f"this clip was withdrawn from the queue. {nothing_more}", reason=ClaimError.WITHDRAWN)
-    return ClaimError("this clip is no longer yours: its lease ran out and it went back to the queue")
+        return ClaimError(
+            gettext("this clip was withdrawn from the queue. Nothing more is needed from you on it"),
+            reason=ClaimError.WITHDRAWN,
+        )
+    return ClaimError(gettext("this clip is no longer yours: its lease ran out and it went back to the queue"))
 
 
 @transaction.atomic
 def renew(*, user, task_id: int) -> Task:
     task = get_held_task(user=user, task_id=task_id, for_update=True)
     if task.lease_expires_at and task.lease_expires_at < timezone.now():
-        raise ClaimError("this clip is no longer yours: its lease ran out")
+        raise ClaimError(gettext("this clip is no longer yours: its lease ran out"))
     task.lease_expires_at = timezone.now() + lease_for(task.queue)
     task.save(update_fields=["lease_expires_at"])
     return task

@@ -9,6 +9,7 @@ from typing import Any
 from django.conf import settings
 from django.db import IntegrityError, connection, transaction
 from django.utils import timezone
+from django.utils.translation import gettext, ngettext
 
 from annotate import sql, wiring
 from annotate.clips.models import Clip
@@ -24,7 +25,11 @@ MIN_RATE, MAX_RATE = 0.5, 2.0  # the page's playback speeds
 
 
 class SubmitError(ValueError):
-    """The submission is malformed; the message says what to fix."""
+    """The submission is malformed; the message says what to fix.
+
+    What a reviewer can meet on the page (an empty or too long transcript) is in their language
+    (gettext when raised, in their request); what only a broken client sends (a field of the
+    wrong type, a missing idempotency key) stays in English, as the JSON plumbing's answers do."""
 
 
 @dataclass(frozen=True)
@@ -50,9 +55,18 @@ class Submission:
         if self.answer_grade and self.answer_grade not in Annotation.Grade.values:
             raise SubmitError(f"answer_grade must be one of {', '.join(Annotation.Grade.values)}")
         if len(self.corrected_text) > MAX_TEXT:
-            raise SubmitError(f"the transcript is longer than {MAX_TEXT} characters")
+            raise SubmitError(
+                ngettext(
+                    "the transcript is longer than %(max)s character",
+                    "the transcript is longer than %(max)s characters",
+                    MAX_TEXT,
+                )
+                % {"max": MAX_TEXT}
+            )
         if not self.accidental and not (self.no_speech or self.unintelligible) and not self.corrected_text.strip():
-            raise SubmitError("the transcript is empty: type what you hear, or mark no speech / unintelligible")
+            raise SubmitError(
+                gettext("the transcript is empty: type what you hear, or mark no speech / unintelligible")
+            )
         if self.listened_fraction is not None and not 0 <= self.listened_fraction <= 1:
             raise SubmitError("listened_fraction must be between 0 and 1")
         if self.playback_rate is not None and not MIN_RATE <= self.playback_rate <= MAX_RATE:
@@ -94,7 +108,7 @@ def submit(*, user, task_id: int, submission: Submission) -> tuple[Annotation, b
     except IntegrityError:  # the key is taken, or the task has its annotation already
         earlier = _stored_under(submission.idempotency_key, user=user)
         if earlier is None:
-            raise ClaimError("you already submitted this clip", reason=ClaimError.SUBMITTED) from None
+            raise ClaimError(gettext("you already submitted this clip"), reason=ClaimError.SUBMITTED) from None
         return earlier, False
 
 
@@ -126,21 +140,30 @@ def _amend(*, user, task_id: int, submission: Submission) -> Annotation:
     task = lock_task(task_id=task_id, claimed_by=user, state=Task.State.DONE)  # the clip's lock, then the task's
     old = Annotation.objects.filter(task_id=task_id, reviewer=user).first() if task is not None else None
     if task is None or old is None or old.pk != submission.amends:
-        raise ClaimError("there is no earlier version of yours to replace on this clip", reason=ClaimError.SUBMITTED)
+        raise ClaimError(
+            gettext("there is no earlier version of yours to replace on this clip"), reason=ClaimError.SUBMITTED
+        )
     window = timedelta(seconds=settings.ANNOTATE_AMEND_SECONDS)
     if task.done_at is None or timezone.now() - task.done_at > window:
+        minutes = settings.ANNOTATE_AMEND_SECONDS // 60
         raise ClaimError(
-            f"this clip can no longer be changed: the {settings.ANNOTATE_AMEND_SECONDS // 60} minutes to undo "
-            "a submit have passed",
+            ngettext(
+                "this clip can no longer be changed: the %(minutes)s minute to undo a submit has passed",
+                "this clip can no longer be changed: the %(minutes)s minutes to undo a submit have passed",
+                minutes,
+            )
+            % {"minutes": minutes},
             reason=ClaimError.SUBMITTED,
         )
     if old.accidental or task.clip.state == Clip.State.PURGED:
         raise ClaimError(
-            "this clip was marked an accidental recording and its audio deleted", reason=ClaimError.WITHDRAWN
+            gettext("this clip was marked an accidental recording and its audio deleted"),
+            reason=ClaimError.WITHDRAWN,
         )
     if task.clip.cases.exists():  # flagged since (annotate.escalation): an officer has it now
         raise ClaimError(
-            "this clip was flagged and went to escalation: it can no longer be changed", reason=ClaimError.ESCALATED
+            gettext("this clip was flagged and went to escalation: it can no longer be changed"),
+            reason=ClaimError.ESCALATED,
         )
     wiring.call("annotation_replaced", annotation=old)
     old.delete()

@@ -7,6 +7,7 @@ from django.contrib.auth.decorators import login_required
 from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import render
 from django.urls import reverse
+from django.utils.translation import gettext_lazy as _
 from django.views.decorators.http import require_GET, require_POST
 
 from annotate import instruments, wiring
@@ -21,8 +22,8 @@ from annotate.review.models import Annotation
 from annotate.review.services import Submission, SubmitError, submit
 from annotate.web import BadRequest, client_ip, json_body, role_required
 
-reviewer_required = role_required(roles.REVIEWER, message="This page is for reviewers.")
-reviewer_api = role_required(roles.REVIEWER, message="for reviewers only", answer="json")
+reviewer_required = role_required(roles.REVIEWER, message=_("This page is for reviewers."))
+reviewer_api = role_required(roles.REVIEWER, message=_("for reviewers only"), answer="json")
 
 
 def _claim(request: HttpRequest, queue_id: int | None, servable: claims.Servable) -> list[claims.HeldTask]:

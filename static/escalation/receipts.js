@@ -4,7 +4,7 @@ import { t } from "../review/i18n.js";
 
 export async function fetchReceipts(url) {
   const response = await fetch(url, { headers: { Accept: "application/json" }, credentials: "same-origin" });
-  if (!response.ok) throw new Error(`the server answered ${response.status}`);
+  if (!response.ok) throw new Error(`the server answered ${response.status}`); // never shown: the last state stays
   return response.json();
 }
 
@@ -26,8 +26,12 @@ export function renderReceipts(tbody, receipts) {
       const tr = document.createElement("tr");
       tr.dataset.flagId = r.flag_id;
       tr.dataset.state = r.state;
+      // In the reviewer's time zone (their preference, not the browser's), with its name: from the server.
       const when = document.createElement("td");
-      when.textContent = new Date(r.flagged_at).toLocaleString([], { dateStyle: "short", timeStyle: "short" });
+      const time = document.createElement("time");
+      time.dateTime = r.flagged_at;
+      time.textContent = r.flagged_at_text;
+      when.append(time);
       const what = document.createElement("td");
       what.textContent = r.category_label.charAt(0).toUpperCase() + r.category_label.slice(1);
       const now = document.createElement("td");

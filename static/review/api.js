@@ -3,6 +3,8 @@
 // answer (network down, timed out). Nothing here adds any identifier: the
 // bodies are exactly what the reviewer decided about the clip.
 
+import { t, tf } from "./i18n.js";
+
 const TIMEOUT_MS = 15_000;
 
 export class Api {
@@ -43,13 +45,13 @@ export async function post(url, body) {
       signal: AbortSignal.timeout(TIMEOUT_MS),
     });
   } catch (error) {
-    return { status: 0, data: { error: error.name === "TimeoutError" ? "the server did not answer" : "no connection" } };
+    return { status: 0, data: { error: error.name === "TimeoutError" ? t("the server did not answer") : t("no connection") } };
   }
   let data = {};
   try {
     data = await response.json();
   } catch {
-    data = { error: `the server answered ${response.status}` };
+    data = { error: tf("the server answered %(status)s", { status: response.status }) };
   }
   return { status: response.status, data };
 }

@@ -148,8 +148,8 @@ export class AskPlugin {
     });
     this.moment.addEventListener("change", () => {
       this.momentText.textContent = this.moment.checked
-        ? `at ${clock(review.player.currentTime())} in the clip`
-        : "at the player's position";
+        ? tf("at %(time)s in the clip", { time: clock(review.player.currentTime()) })
+        : t("at the player’s position");
     });
     review.keys.register({
       combo: "Alt+Q",

@@ -115,7 +115,7 @@ export const Dialogs = {
     if (status === 200 || status === 409) {
       // 409: the clip had gone already (lease lost, withdrawn for escalation): say why; nothing to retry.
       if (status === 200) this.setSave("saved", t("Skipped: the clip went back to the queue."));
-      else this.setSave("info", sentence(data.error || "this clip is no longer yours"));
+      else this.setSave("info", sentence(data.error || t("this clip is no longer yours")));
       this.advance();
       this.topUp();
     } else {

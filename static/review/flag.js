@@ -15,7 +15,7 @@
 //   POST /cases/api/flags      {task_id, category, severity, note, moment_seconds, draft}
 //                              → 201 {receipt, message, break_minutes, urls} (200: already flagged, same body)
 //                                | 400 {error} | 409 {error}
-//   GET  /cases/api/receipts   → {receipts: [{flag_id, case_id, flagged_at, category, category_label,
+//   GET  /cases/api/receipts   → {receipts: [{flag_id, case_id, flagged_at, flagged_at_text, category, category_label,
 //                                 severity, state, state_label, handled, closed, updated_at}],
 //                                 break_minutes, break_until}
 //   POST /cases/care/break     → {break_until}   (the reviewer's held clips go back to the queue)
@@ -71,7 +71,7 @@ function buildDialog({ categories: choices, severities: levels }) {
         "label",
         { class: "inline-label" },
         el("input", { type: "checkbox", id: "flag-moment-on", checked: true }),
-        " It happens at ",
+        ` ${t("It happens at")} `,
         el("span", { id: "flag-moment", text: "0:00.0" }),
       ),
       el("p", { id: "flag-error", class: "error", role: "alert", hidden: true }),
@@ -115,7 +115,7 @@ export class FlagPlugin {
     this.flagButton = el(
       "button",
       { type: "button", class: "danger", id: "flag-open" },
-      "Flag this clip… ",
+      `${t("Flag this clip…")} `,
       el("kbd", { text: FLAG_COMBO }),
     );
     // The offer floats over the page: the side column is hidden once the queue is empty.

@@ -20,16 +20,16 @@
 // old one (200, created false), the new version follows as an amend.
 
 import { backoffMs, isRetryable } from "./api.js";
-import { tf } from "./i18n.js";
+import { t, tf } from "./i18n.js";
 
 export const RECENT = 6; // finished entries kept for the status list
 const WAITING = new Set(["saving", "retrying"]);
 
 /** A label for the status list: the first words of the text (or what the clip was marked). */
 export function labelFor(body) {
-  if (body.accidental) return "accidental recording";
+  if (body.accidental) return t("accidental recording");
   const text = String(body.corrected_text || "").trim().replace(/\s+/g, " ");
-  if (!text) return body.no_speech ? "no speech" : body.unintelligible ? "unintelligible" : "(empty)";
+  if (!text) return body.no_speech ? t("no speech") : body.unintelligible ? t("unintelligible") : t("(empty)");
   return text.length > 28 ? `${text.slice(0, 27).trimEnd()}…` : text;
 }
 
@@ -265,7 +265,7 @@ export class Outbox {
     } else if (status === 409) {
       entry.state = "gone";
       entry.reason = data.reason || "lapsed";
-      entry.error = data.error || "this clip is no longer yours";
+      entry.error = data.error || t("this clip is no longer yours");
     } else if (isRetryable(status)) {
       entry.state = "retrying";
       entry.error = data.error || tf("the server answered %(status)s", { status });

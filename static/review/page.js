@@ -346,7 +346,7 @@ export class ReviewPage {
     this.renderMeta(item.payload);
     this.renderProtection(item);
     $("heard").textContent = clip.heard || "—";
-    $("response").textContent = clip.response || "(no answer)";
+    $("response").textContent = clip.response || t("(no answer)");
     $("intent").textContent = clip.intent || "—";
     $("whisper-model").textContent = whisper.model ? `(${whisper.model})` : "";
     this.whisper.render(whisper.words, whisper.text);

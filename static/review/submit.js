@@ -17,28 +17,29 @@ const KEEP_MAX = 8; // submitted clips kept in memory (audio too) for undo and r
 
 /** Why a submit is tried again, for the status line. */
 export function retryReason(status, error) {
-  if (status === 0) return error || "no connection";
-  if (status === 401) return "you are signed out; sign in again in another tab";
-  return `the server answered ${status}`;
+  if (status === 0) return error || t("no connection");
+  if (status === 401) return t("you are signed out; sign in again in another tab");
+  return tf("the server answered %(status)s", { status });
 }
 
 /** One outbox entry's state as a few words for its line. */
 export function stateText(entry, now = Date.now()) {
   switch (entry.state) {
     case "saving":
-      return "saving…";
+      return t("saving…");
     case "retrying": {
       const left = Math.max(0, Math.ceil((entry.nextAt - now) / 1000));
-      return `not saved yet · retry in ${left} s`;
+      return tf("not saved yet · retry in %(left)s s", { left });
     }
     case "saved":
-      return entry.created === false ? "saved (already)" : "saved";
+      return entry.created === false ? t("saved (already)") : t("saved");
     case "failed":
-      return "not saved";
+      return t("not saved");
     case "gone":
-      return entry.reason === "lapsed" ? "not saved: no longer yours" : entry.reason === "submitted" ? "already submitted" : "withdrawn";
+      if (entry.reason === "lapsed") return t("not saved: no longer yours");
+      return entry.reason === "submitted" ? t("already submitted") : t("withdrawn");
     case "unknown":
-      return "taken back";
+      return t("taken back");
     default:
       return entry.state;
   }
@@ -315,23 +316,31 @@ export const Submitting = {
     const label = `“${entry.label}”`;
     if (entry.state === "saved") {
       if (!newest) return;
-      const wer = typeof entry.wer === "number" ? ` · Whisper WER ${Math.round(entry.wer * 100)}%` : "";
+      const wer = typeof entry.wer === "number" ? ` · ${tf("Whisper WER %(wer)s", { wer: `${Math.round(entry.wer * 100)}%` })}` : "";
       const saved = entry.created === false ? t("Already saved") : t("Saved");
       const accidental = entry.body && entry.body.accidental;
-      this.setSave("saved", accidental ? `${saved} as accidental: the audio is purged.` : `${saved}${wer}.`);
+      this.setSave(
+        "saved",
+        accidental
+          ? entry.created === false
+            ? t("Already saved as accidental: the audio is purged.")
+            : t("Saved as accidental: the audio is purged.")
+          : `${saved}${wer}.`,
+      );
     } else if (entry.state === "retrying") {
       const why = retryReason(entry.lastStatus, entry.error);
       this.setSave("retrying", tf("Not saved yet (%(why)s): %(label)s is kept here and sent again by itself.", { why, label }));
     } else if (entry.state === "failed") {
       this.setSave("error", tf("Not saved: %(why)s. %(label)s is kept: reopen it to fix it.", { why: entry.error, label }));
-      this.notice(`${label} was not saved: ${sentence(entry.error)} Reopen it in the list at the bottom to fix it.`);
+      this.notice(tf("%(label)s was not saved: %(why)s Reopen it in the list at the bottom to fix it.", { label, why: sentence(entry.error) }));
     } else if (entry.state === "gone") {
       if (entry.reason === "lapsed") {
-        const why = entry.error.replace(/^this clip is no longer yours: /i, "");
-        this.notice(`${label}: this clip is no longer yours: ${why}. It was not saved; its text: ${entry.body.corrected_text}`);
+        // The server's words ("this clip is no longer yours: its lease ran out…"), in the reviewer's language.
+        const why = entry.error || t("this clip is no longer yours");
+        this.notice(tf("%(label)s: %(why)s. It was not saved; its text: %(text)s", { label, why, text: entry.body.corrected_text }));
         this.setSave("error", t("Not saved: the clip is no longer yours."));
       } else {
-        this.notice(`${sentence(entry.error || "this clip was withdrawn")} (${label})`);
+        this.notice(`${sentence(entry.error || t("this clip was withdrawn"))} (${label})`);
         this.setSave(
           "info",
           entry.reason === "submitted" ? t("Already submitted: nothing more to save.") : t("Nothing to save: the clip was withdrawn."),
@@ -349,15 +358,12 @@ export const Submitting = {
     this.player.stop();
     const reason = data.reason || "lapsed";
     if (reason === "lapsed") {
-      const why = data.error || "its lease ran out and it went back to the queue";
-      this.notice(
-        tf("This clip is no longer yours: %(why)s. Your text is still below so you can copy it. Ctrl+Enter goes on to the next clip.", {
-          why: why.replace(/^this clip is no longer yours: /i, ""),
-        }),
-      );
+      // The server's words start "this clip is no longer yours: …", in the reviewer's language.
+      const why = data.error || t("this clip is no longer yours: its lease ran out and it went back to the queue");
+      this.notice(`${sentence(why)} ${t("Your text is still below so you can copy it. Ctrl+Enter goes on to the next clip.")}`);
       this.setSave("error", t("Not saved: the clip is no longer yours."));
     } else {
-      this.notice(`${sentence(data.error || "this clip was withdrawn")} Ctrl+Enter goes on to the next clip.`);
+      this.notice(`${sentence(data.error || t("this clip was withdrawn"))} ${t("Ctrl+Enter goes on to the next clip.")}`);
       this.setSave(
         "info",
         reason === "submitted" ? t("Already submitted: nothing more to save.") : t("Nothing to save: the clip was withdrawn."),

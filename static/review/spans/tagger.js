@@ -20,7 +20,7 @@ import { t as tt, tf as ttf } from "../i18n.js";
 export const SPAN_KEYS = [
   { action: "extendRight", combo: "Alt+Shift+ArrowRight", label: tt("Select the next word too (from the caret)") },
   { action: "extendLeft", combo: "Alt+Shift+ArrowLeft", label: tt("Select the previous word too") },
-  { action: "tag", combo: "Alt+N", label: "Tag the selected words as an entity… (then the kind's number)" },
+  { action: "tag", combo: "Alt+N", label: tt("Tag the selected words as an entity… (then the kind’s number)") },
   { action: "link", combo: "Alt+L", label: tt("Link the span at the caret to the catalog (or re-check it)") },
   { action: "accept", combo: "Alt+Y", label: tt("Accept the next suggested span") },
   { action: "reject", combo: "Alt+Z", label: tt("Reject the next suggested span") },
@@ -65,10 +65,10 @@ export class SpanTagger {
   async loadKinds() {
     try {
       const response = await fetch(this.urls.kinds, { credentials: "same-origin", headers: { Accept: "application/json" } });
-      if (!response.ok) throw new Error(`the server answered ${response.status}`);
+      if (!response.ok) throw new Error(ttf("the server answered %(status)s", { status: response.status }));
       this.kinds = (await response.json()).kinds;
     } catch (error) {
-      this.say(`Entity kinds did not load (${error.message}): reload the page to tag entities.`, "error");
+      this.say(ttf("Entity kinds did not load (%(why)s): reload the page to tag entities.", { why: error.message }), "error");
     }
     this.renderPrompt();
   }
@@ -274,7 +274,7 @@ export class SpanTagger {
     }
     [start, end] = trimRange(t.value, start, end);
     if (start === end) return this.say(tt("Select words first: Alt+Shift+→ / ← or the mouse."), "error");
-    if (!this.kinds.length) return this.say("Entity kinds are still loading…", "error");
+    if (!this.kinds.length) return this.say(tt("Entity kinds are still loading…"), "error");
     this.closeModes();
     this.mode = { type: "kind", start, end };
     t.focus();
@@ -331,7 +331,7 @@ export class SpanTagger {
   acceptNext() {
     this.sync();
     const next = this.visibleSuggestions()[0];
-    if (!next) return this.say("No suggestion left.", "info");
+    if (!next) return this.say(tt("No suggestion left."), "info");
     const span = this.addSpan({
       start: next.start,
       end: next.end,
@@ -346,7 +346,7 @@ export class SpanTagger {
   rejectNext() {
     this.sync();
     const next = this.visibleSuggestions()[0];
-    if (!next) return this.say("No suggestion left.", "info");
+    if (!next) return this.say(tt("No suggestion left."), "info");
     this.suggestions.reject(next);
     this.render();
     this.say(ttf("Rejected “%(words)s” → %(name)s.", { words: next.text, name: next.entity.name }), "info");
@@ -492,7 +492,7 @@ export class SpanTagger {
   describeLink(span) {
     if (span.entity) return `→ ${span.entity.name}`;
     if (span.notInCatalogName) return ttf("not in catalog: “%(name)s”", { name: span.notInCatalogName });
-    return this.kind(span.kind).linkable ? "not linked yet (Alt+L)" : "";
+    return this.kind(span.kind).linkable ? tt("not linked yet (Alt+L)") : "";
   }
 
   renderSpans() {
