@@ -277,6 +277,104 @@ def test_a_refused_case_action_reaches_the_officer_in_romanian(client, reviewer,
     assert no_note.json()["error"] == "lipsește o notă despre motivul trecerii cazului în starea „luat în primire”"
 
 
+# --- the reviewer's page: refusals, the 403, the care page's times ---------------------------------------
+
+
+def test_the_review_pages_refusals_reach_the_reviewer_in_romanian(client, reviewer, other_reviewer, queue, settings):
+    """Why a renew, skip, submit or undo is refused, in the reviewer's language when it is raised; the
+    reason codes the page's script reads stay as they are, and English stays the default."""
+    from django.test import Client
+
+    from annotate.queues.models import Task
+    from tests.factories import held_clip, make_clip, reviewed
+    from tests.support import post_json
+
+    make_clip("turn it up")
+    done, annotation = reviewed(reviewer, queue, "turn it up")
+    lapsed = held_clip(reviewer, queue, "play jazz")  # its lease ran out and the queue took it back
+    Task.objects.filter(pk=lapsed.pk).update(state=Task.State.OPEN, claimed_by=None, lease_expires_at=None)
+    in_romanian(client, reviewer)
+
+    renew = post_json(client, f"/review/api/tasks/{lapsed.pk}/renew")
+    assert renew.status_code == 409 and renew.json() == {
+        "error": "acest clip nu mai este al dumneavoastră: rezervarea lui a expirat și s-a întors în coadă",
+        "reason": "lapsed",
+    }
+    skip = post_json(client, f"/review/api/tasks/{done.pk}/skip", {"reason": "audio"})
+    assert skip.status_code == 409 and skip.json() == {"error": "ați trimis deja acest clip", "reason": "submitted"}
+    again = post_json(client, f"/review/api/tasks/{done.pk}/submit", {"idempotency_key": "k2", "corrected_text": "x"})
+    assert again.status_code == 409 and again.json()["error"] == "ați trimis deja acest clip"
+    empty = post_json(client, f"/review/api/tasks/{lapsed.pk}/submit", {"idempotency_key": "k3", "corrected_text": " "})
+    assert empty.status_code == 400
+    assert empty.json()["error"] == (
+        "transcrierea este goală: scrieți ce auziți sau marcați „fără vorbire” / „neinteligibil”"
+    )
+
+    # The undo of a submit, once its window has passed: its minutes in Romanian's plural forms.
+    Task.objects.filter(pk=done.pk).update(done_at=timezone.now() - timedelta(hours=1))
+    said = {}
+    for minutes in (1, 5, 20):
+        settings.ANNOTATE_AMEND_SECONDS = minutes * 60
+        body = {"idempotency_key": f"undo{minutes}", "corrected_text": "turn it down", "amends": annotation.pk}
+        late = post_json(client, f"/review/api/tasks/{done.pk}/submit", body)
+        assert late.status_code == 409 and late.json()["reason"] == "submitted"
+        said[minutes] = late.json()["error"]
+    assert said[1] == "acest clip nu mai poate fi modificat: a trecut 1 minut pentru anularea unei trimiteri"
+    assert "au trecut cele 5 minute pentru anularea" in said[5] and "au trecut cele 20 de minute" in said[20]
+
+    english = Client()  # no preference, no browser language: English
+    english.force_login(other_reviewer)
+    theirs = post_json(english, f"/review/api/tasks/{lapsed.pk}/renew")
+    assert theirs.json()["error"] == "this clip is no longer yours: its lease ran out and it went back to the queue"
+
+
+def test_a_submit_with_an_unlinked_span_is_refused_in_romanian(client, reviewer, queue):
+    from annotate.catalog.models import EntityKind
+    from tests.factories import held_clip
+    from tests.support import post_json
+
+    EntityKind.objects.update_or_create(slug="song", defaults={"name": "song", "linkable": True})
+    task = held_clip(reviewer, queue, "play shake it off")
+    in_romanian(client, reviewer)
+    span = {"start": 5, "end": 17, "text": "shake it off", "kind": "song"}
+    body = {"idempotency_key": "k1", "corrected_text": "play shake it off", "spans": [span]}
+    refused = post_json(client, f"/review/api/tasks/{task.pk}/submit", body)
+    assert refused.status_code == 400 and refused.json()["error"] == (
+        "segmentul 'shake it off' (song) nu este legat: "
+        "alegeți o intrare din catalog sau marcați-l ca absent din catalog"
+    )
+
+
+def test_the_review_pages_refuse_others_in_romanian(client, outsider):
+    from tests.support import post_json
+
+    in_romanian(client, outsider)
+    page = client.get("/review/")
+    assert page.status_code == 403
+    assert "Această pagină este pentru evaluatori." in page.content.decode()
+    api = post_json(client, "/review/api/claim")
+    assert api.status_code == 403 and api.json() == {"error": "doar pentru evaluatori"}
+
+
+def test_the_care_page_shows_a_flags_time_in_the_reviewers_time_zone(client, reviewer, queue):
+    """A flag at 22:30 UTC is 00:30 the next day in Bucharest: the page and its receipts say so, with the
+    zone's name, for a reviewer whose time zone is Bucharest (not UTC, nor the browser's zone)."""
+    from annotate.escalation.models import Flag
+    from tests.factories import flag_task, held_clip
+    from tests.support import get_json
+
+    flag = flag_task(reviewer, held_clip(reviewer, queue))
+    Flag.objects.filter(pk=flag.pk).update(created_at=datetime(2026, 12, 1, 22, 30, tzinfo=UTC))
+    Preferences.objects.create(user=reviewer, language="ro", time_zone="Europe/Bucharest")
+    client.force_login(reviewer)
+    page = client.get("/cases/care/").content.decode()
+    assert '<time datetime="2026-12-02T00:30:00+02:00">2026-12-02 00:30 EET</time>' in page
+    assert "UTC" not in page and "22:30" not in page
+    (receipt,) = get_json(client, "/cases/api/receipts").json()["receipts"]
+    assert receipt["flagged_at"] == "2026-12-02T00:30:00+02:00"
+    assert receipt["flagged_at_text"] == "2026-12-02 00:30 EET"
+
+
 # --- templates --------------------------------------------------------------------------------------------
 
 # Words a page may show as they are, in every language: the product's and Whisper's names, key names, units.
