@@ -43,4 +43,9 @@ def test_the_review_page_speaks_romanian(live_server, reviewer, browser):
     page.keyboard.press("Escape")
     for field in ("#transcript", "#whisper-words", "#heard", "#response", "#diff"):
         assert page.get_attribute(field, "dir") == "auto", field
+    # A submit: its line in the outbox says where it stands, in Romanian too.
+    page.fill("#transcript", "pune o melodie de Taylor Swift")
+    page.keyboard.press("Control+Enter")
+    page.wait_for_selector("#outbox li[data-state=saved]", state="attached", timeout=15_000)  # the queue is empty now
+    assert page.text_content("#outbox li[data-state=saved] .outbox-state") == "salvat"
     assert errors == []
