@@ -356,6 +356,19 @@ def test_the_review_pages_refuse_others_in_romanian(client, outsider):
     assert api.status_code == 403 and api.json() == {"error": "doar pentru evaluatori"}
 
 
+def test_a_queue_not_ones_own_is_not_found_in_romanian(client, reviewer, other_reviewer):
+    """The review page of a queue the reviewer is not a member of answers 404, with the site's page
+    in their language (Django's own said "Not Found" in English)."""
+    from tests.factories import make_queue
+
+    queue = make_queue(reviewer)  # other_reviewer is not a member of this one
+    in_romanian(client, other_reviewer)
+    page = client.get(f"/review/{queue.pk}/")
+    assert page.status_code == 404
+    text = page.content.decode()
+    assert "Această pagină nu există sau nu vă este destinată." in text and "Not Found" not in text
+
+
 def test_the_care_page_shows_a_flags_time_in_the_reviewers_time_zone(client, reviewer, queue):
     """A flag at 22:30 UTC is 00:30 the next day in Bucharest: the page and its receipts say so, with the
     zone's name, for a reviewer whose time zone is Bucharest (not UTC, nor the browser's zone)."""
