@@ -5,6 +5,9 @@ the deployed web (tests/topology/test_web_harness.py)."""
 from __future__ import annotations
 
 import os
+import resource
+import time
+from contextlib import contextmanager
 
 import pytest
 from django.db import connection
@@ -41,3 +44,51 @@ def test_a_forked_child_never_talks_through_its_parents_pooled_connections():
     assert os.waitstatus_to_exitcode(status) == 0
     assert session == "own"
     assert scalar("SELECT 1") == 1  # the parent's pooled sessions still answer it
+
+
+@contextmanager
+def descriptors_above(limit: int):
+    """Open /dev/null until the next descriptor is above `limit` (raising the soft limit as needed)."""
+    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    wanted = limit + 64
+    if soft < wanted:
+        if hard != resource.RLIM_INFINITY and hard < wanted:
+            pytest.fail(f"the hard limit of open files ({hard}) is below {wanted}")
+        resource.setrlimit(resource.RLIMIT_NOFILE, (wanted, hard))
+    opened = []
+    try:
+        while not opened or opened[-1] < limit:
+            opened.append(os.open(os.devnull, os.O_RDONLY))
+        yield
+    finally:
+        for fd in opened:
+            os.close(fd)
+        resource.setrlimit(resource.RLIMIT_NOFILE, (soft, hard))
+
+
+def test_the_pools_check_works_on_descriptors_above_select_s_limit():
+    """A web process holding many WebSockets has sockets numbered above 1024, where select() fails:
+    the check must still pass a sound connection and refuse one PostgreSQL has ended."""
+    import psycopg
+
+    from annotate.postgresql.base import check_pooled
+
+    db = connection.settings_dict
+    with descriptors_above(1100):
+        conn = psycopg.connect(
+            dbname=db["NAME"], user=db["USER"], host=db["HOST"] or "127.0.0.1", port=db["PORT"] or 5432, autocommit=True
+        )
+        try:
+            assert conn.fileno() > 1024
+            check_pooled(conn)  # sound: no error, no round trip needed
+            scalar("SELECT pg_terminate_backend(%s)", [conn.info.backend_pid])
+            for _ in range(50):  # the server's goodbye arrives in a moment
+                try:
+                    check_pooled(conn)
+                except psycopg.Error:
+                    break
+                time.sleep(0.05)
+            else:
+                pytest.fail("an ended connection passed the check")
+        finally:
+            conn.close()

@@ -49,11 +49,11 @@ def check_pooled(conn) -> None:
 
     if conn.closed or conn.pgconn.status != ConnStatus.OK:
         raise psycopg.OperationalError("the pooled connection is closed")
-    try:
-        readable, _, _ = select.select([conn.fileno()], [], [], 0)
-    except (OSError, ValueError) as exc:
-        raise psycopg.OperationalError(f"the pooled connection's socket: {exc}") from exc
-    if readable:
+    # poll(), not select(): a web process holding many WebSockets has descriptors above
+    # select()'s limit of 1024.
+    poller = select.poll()
+    poller.register(conn.fileno(), select.POLLIN)
+    if poller.poll(0):  # readable, closed or in error: only a round trip tells which
         ConnectionPool.check_connection(conn)
 
 
