@@ -13,8 +13,10 @@ the pool gives another, so a restarted PostgreSQL still costs a reconnect, not a
 error page (tests/topology/test_web_harness.py).
 
 What this does not see is a connection whose peer vanished without a word (a host
-lost from the network): the empty query would wait for it too, until TCP gives up. The
-TCP keepalive settings of docs/asr.md cover that.
+lost from the network), or a flow a middlebox between the web and PostgreSQL dropped
+while idle and resets on the next packet: the request's first query fails then, where the
+empty query would have failed instead. The TCP keepalive settings (docs/asr.md,
+docs/deploy.md: tcp_keepalives_idle) keep such flows alive and find lost hosts.
 """
 
 from __future__ import annotations
@@ -36,9 +38,26 @@ class DatabaseWrapper(base.DatabaseWrapper):
         # Django passes psycopg_pool its own check and refuses a second; psycopg_pool keeps
         # the check in `_check` (psycopg-pool is pinned; tests/topology/test_web_harness.py
         # fails if no check runs).
-        if pool is not None and pool._check is not check_pooled:
-            pool._check = check_pooled
+        if pool is not None and not isinstance(pool._check, _PoolCheck):
+            pool._check = _PoolCheck(pool)
         return pool
+
+
+class _PoolCheck:
+    """The pool's check (check_pooled); when a connection fails it, the pool's other idle
+    connections are checked at once. After a restart every one of them is dead, and
+    psycopg_pool would otherwise hand them out one by one, waiting 1, 2, 4 and 8 s between
+    tries: a request would time out (10 s) before it reached a live connection."""
+
+    def __init__(self, pool):
+        self.pool = pool
+
+    def __call__(self, conn) -> None:
+        try:
+            check_pooled(conn)
+        except Exception:
+            self.pool.check()  # psycopg_pool's public sweep: drops the dead, refills
+            raise
 
 
 def check_pooled(conn) -> None:
