@@ -53,8 +53,8 @@ def prepared(sql: str, params: dict) -> list[tuple]:
     with cursor:
         cursor.execute(text, [params[name] for name in names])
         rows = cursor.fetchall()
-    if connection.queries_logged and connection.queries_log and connection.queries_log[-1]["sql"] is None:
-        connection.queries_log[-1]["sql"] = sql  # a prepared run has no text of its own to log
+    if connection.queries_logged and connection.queries_log:
+        connection.queries_log[-1]["sql"] = sql  # the statement as written, not its numbered form
     return rows
 
 
@@ -73,7 +73,9 @@ def insert(instance) -> None:
 
     model = type(instance)
     if model not in _INSERTS:
-        fields = [f for f in model._meta.concrete_fields if not isinstance(f, AutoField)]
+        fields = [f for f in model._meta.concrete_fields if not isinstance(f, AutoField) and not f.generated]
+        if any(f.has_db_default() for f in fields):
+            raise TypeError(f"sql.insert does not fill database defaults: {model.__name__} has one; use save()")
         columns = ", ".join(connection.ops.quote_name(f.column) for f in fields)
         values = ", ".join(f"%({f.attname})s" for f in fields)
         pk = connection.ops.quote_name(model._meta.pk.column)

@@ -324,3 +324,17 @@ def test_hand_written_statements_are_numbered_once_with_each_name_one_parameter(
     text, names = _numbered("SELECT %(a)s, %(b)s, %(a)s WHERE x LIKE 'c%%'")
     assert text == "SELECT $1, $2, $1 WHERE x LIKE 'c%'"
     assert names == ("a", "b")
+
+
+def test_the_query_log_shows_hand_written_statements_as_written(client, queue, reviewer):
+    """Django's query log (DEBUG, assertNumQueries) names the claim by its text with its
+    %(name)s parameters, not the $1, $2… form sent to PostgreSQL."""
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    make_clip("one")
+    client.force_login(reviewer)
+    with CaptureQueriesContext(connection) as queries:
+        assert post_json(client, "/review/api/claim", {"queue_id": queue.pk}).status_code == 200
+    claim = next(q["sql"] for q in queries.captured_queries if "mine AS" in q["sql"])
+    assert "%(user)s" in claim and "$1" not in claim
