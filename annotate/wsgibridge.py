@@ -14,7 +14,8 @@ Here a request costs two hops: into its thread, and back with the whole response
 - A response whose content Django already holds (an HttpResponse: `streaming` is False) is
   sent by the loop in one message once the thread is done with it. A streaming response
   (audio by ranges, an export) is sent chunk by chunk as the thread produces it, each send
-  awaited, so a slow client holds back the file rather than filling memory.
+  awaited, so a slow client holds back the file rather than filling memory; it stops when the
+  client disconnects, and is not produced for HEAD.
 The response is closed in its thread, which ends Django's request there (request_finished:
 the database connection goes back to the pool) before the bytes go out.
 """
@@ -24,6 +25,7 @@ from __future__ import annotations
 import asyncio
 import contextvars
 import io
+import threading
 from concurrent.futures import ThreadPoolExecutor
 
 from a2wsgi.wsgi import Body, build_environ
@@ -32,7 +34,7 @@ SMALL_BODY = 256 * 1024
 
 
 class ClientGone(Exception):
-    """The client went away while its request body was being read."""
+    """The client went away: while its request body was being read, or its response streamed."""
 
 
 class ThreadedWSGI:
@@ -48,20 +50,35 @@ class ThreadedWSGI:
             body = await _small_body(scope, receive)
         except ClientGone:
             return
+        gone = threading.Event()
+        watcher = None
+        if body is not None:  # the body is read: what the client sends now can only be its leaving
+            watcher = loop.create_task(_watch(receive, gone))
         environ = build_environ(scope, Body(loop, receive) if body is None else io.BytesIO(body))
         run = contextvars.copy_context().run
-        answer = await loop.run_in_executor(self.executor, run, self._respond, environ, loop, send)
+        try:
+            answer = await loop.run_in_executor(self.executor, run, self._respond, environ, loop, send, gone)
+        except ClientGone:
+            return
+        finally:
+            if watcher is not None:
+                watcher.cancel()
         if answer is not None:
             start, content = answer
             await send(start)
             await send({"type": "http.response.body", "body": content})
 
-    def _respond(self, environ, loop, send):
-        """In a pool thread: the response as (start message, content), or None once it was streamed."""
+    def _respond(self, environ, loop, send, gone: threading.Event):
+        """In a pool thread: the response as (start message, content), or None once it was streamed.
+
+        A streaming response stops when the client has gone (an abandoned export download is not
+        read and decrypted to the end for nobody), and is not produced at all for HEAD."""
         started: list[dict] = []
         sent = False
 
         def hop(message: dict) -> None:
+            if gone.is_set():
+                raise ClientGone
             asyncio.run_coroutine_threadsafe(send(message), loop).result()
 
         def start_response(status: str, headers, exc_info=None):
@@ -81,6 +98,8 @@ class ThreadedWSGI:
         try:
             if getattr(iterable, "streaming", True) is False and not sent:
                 return started[0], b"".join(iterable)
+            if environ["REQUEST_METHOD"] == "HEAD" and not sent:  # the server sends no body anyway
+                return started[0], b""
             for chunk in iterable:
                 write(chunk)
             if not sent:
@@ -99,6 +118,13 @@ def _start_message(status: str, headers) -> dict:
         "status": int(status.split(" ", 1)[0]),
         "headers": [(name.strip().encode("latin1").lower(), value.strip().encode("latin1")) for name, value in headers],
     }
+
+
+async def _watch(receive, gone: threading.Event) -> None:
+    """Set `gone` when the client disconnects (the server's receive() says so)."""
+    while (await receive())["type"] != "http.disconnect":
+        pass
+    gone.set()
 
 
 async def _small_body(scope, receive) -> bytes | None:

@@ -25,14 +25,22 @@ def scope(*, headers=(), method="POST"):
     }
 
 
-def serve(app, request_scope, body_messages):
-    """Run one request through ThreadedWSGI; (messages sent, receive calls made before the app started)."""
+def serve(app, request_scope, body_messages, *, leaves=None):
+    """Run one request through ThreadedWSGI; (messages sent, the order of the body's messages
+    received and the app's start).
+
+    Once the body's messages are used up, receive() waits, as a server's does while the client
+    stays; with `leaves` (a threading.Event) it says the client disconnected once that is set."""
     sent, log = [], []
     pending = list(body_messages)
 
     async def receive():
-        log.append("receive")
-        return pending.pop(0) if pending else {"type": "http.disconnect"}
+        if pending:
+            log.append("receive")
+            return pending.pop(0)
+        while leaves is None or not leaves.is_set():
+            await asyncio.sleep(0.005)
+        return {"type": "http.disconnect"}
 
     async def send(message):
         sent.append(message)
@@ -145,3 +153,48 @@ def test_a_client_that_leaves_while_sending_its_body_gets_no_answer_and_runs_not
     sent, log = serve(echo, scope(headers=[(b"content-length", b"100")]), [{"type": "http.disconnect"}])
     assert sent == []
     assert "app" not in log
+
+
+def test_a_streaming_response_stops_when_the_client_leaves():
+    """An abandoned download is not read (and decrypted) to its end for nobody: the thread stops
+    producing once the server says the client disconnected, and the response is closed."""
+    left, produced, closed = threading.Event(), [], []
+
+    def chunks():
+        for i in range(1000):
+            produced.append(i)
+            if i == 2:
+                left.set()
+            yield b"x" * 1024
+
+    class Stream(StreamingHttpResponse):
+        def close(self):
+            closed.append(True)
+            super().close()
+
+    def stream(environ, start_response):
+        response = Stream(chunks(), content_type="application/zip")
+        start_response("200 OK", list(response.items()))
+        return response
+
+    sent, _ = serve(stream, scope(method="GET"), [], leaves=left)
+    assert len(produced) < 50
+    assert closed == [True]
+    assert sent[-1].get("more_body", False)  # no end of body was sent: the client had gone
+
+
+def test_a_head_request_never_produces_a_streaming_body():
+    produced = []
+
+    def chunks():
+        produced.append(1)
+        yield b"never"
+
+    def stream(environ, start_response):
+        response = StreamingHttpResponse(chunks(), content_type="application/zip")
+        start_response("200 OK", list(response.items()))
+        return response
+
+    sent, _ = serve(stream, scope(method="HEAD"), [])
+    assert produced == []
+    assert [m["type"] for m in sent] == ["http.response.start", "http.response.body"]
