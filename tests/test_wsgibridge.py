@@ -25,25 +25,27 @@ def scope(*, headers=(), method="POST"):
     }
 
 
-def serve(app, request_scope, body_messages, *, leaves=None):
+def serve(app, request_scope, body_messages, *, leave_after=None):
     """Run one request through ThreadedWSGI; (messages sent, the order of the body's messages
     received and the app's start).
 
     Once the body's messages are used up, receive() waits, as a server's does while the client
-    stays; with `leaves` (a threading.Event) it says the client disconnected once that is set."""
+    stays; with `leave_after` N it says the client disconnected once N body chunks were sent."""
     sent, log = [], []
     pending = list(body_messages)
+    left = asyncio.Event()
 
     async def receive():
         if pending:
             log.append("receive")
             return pending.pop(0)
-        while leaves is None or not leaves.is_set():
-            await asyncio.sleep(0.005)
+        await left.wait()
         return {"type": "http.disconnect"}
 
     async def send(message):
         sent.append(message)
+        if leave_after is not None and sum(m["type"] == "http.response.body" for m in sent) >= leave_after:
+            left.set()
 
     def wrapped(environ, start_response):
         log.append("app")
@@ -158,13 +160,11 @@ def test_a_client_that_leaves_while_sending_its_body_gets_no_answer_and_runs_not
 def test_a_streaming_response_stops_when_the_client_leaves():
     """An abandoned download is not read (and decrypted) to its end for nobody: the thread stops
     producing once the server says the client disconnected, and the response is closed."""
-    left, produced, closed = threading.Event(), [], []
+    produced, closed = [], []
 
     def chunks():
         for i in range(1000):
             produced.append(i)
-            if i == 2:
-                left.set()
             yield b"x" * 1024
 
     class Stream(StreamingHttpResponse):
@@ -177,7 +177,7 @@ def test_a_streaming_response_stops_when_the_client_leaves():
         start_response("200 OK", list(response.items()))
         return response
 
-    sent, _ = serve(stream, scope(method="GET"), [], leaves=left)
+    sent, _ = serve(stream, scope(method="GET"), [], leave_after=3)
     assert len(produced) < 50
     assert closed == [True]
     assert sent[-1].get("more_body", False)  # no end of body was sent: the client had gone
