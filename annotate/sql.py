@@ -67,10 +67,13 @@ def insert(instance) -> None:
     What Model.save() stores for a new row (each field's pre_save, so auto_now_add is set,
     and its database value), without the ORM's query building on every call: the statement
     is built once per model. No save signals are sent; use it only for models nothing listens
-    to (the submit's annotation).
+    to (the submit's annotation). On SQLite (the demo): Model.save().
     """
     from django.db.models import AutoField
 
+    if connection.vendor != "postgresql":
+        instance.save(force_insert=True)
+        return
     model = type(instance)
     if model not in _INSERTS:
         fields = [f for f in model._meta.concrete_fields if not isinstance(f, AutoField) and not f.generated]

@@ -7,7 +7,7 @@ from datetime import timedelta
 from typing import Any
 
 from django.conf import settings
-from django.db import IntegrityError, connection, transaction
+from django.db import IntegrityError, transaction
 from django.utils import timezone
 from django.utils.translation import gettext, ngettext
 
@@ -200,10 +200,7 @@ def _store(*, user, task: Finished, submission: Submission, amended_at=None) -> 
         confirmed_unheard=submission.confirmed_unheard,
         amended_at=amended_at,
     )
-    if connection.vendor == "postgresql":
-        sql.insert(annotation)  # prepared: the ORM's INSERT building was 8 % of a submit's CPU
-    else:
-        annotation.save(force_insert=True)
+    sql.insert(annotation)  # prepared: the ORM's INSERT building was 8 % of a submit's CPU
     if submission.spans and not accidental:
         try:
             wiring.call(
