@@ -1,5 +1,5 @@
 """The lead's console and the mining page in Romanian, in headless Chromium (issue 18): what their
-scripts draw comes from the JavaScript catalogue, with Romanian's plural forms (static/leads/plural.js).
+scripts draw comes from the JavaScript catalogue, with Romanian's plural forms (tn of static/review/i18n.js).
 The live dashboard's WebSocket is not served here (live_server is WSGI): its numbers come from the
 page, and the script says it is reconnecting."""
 

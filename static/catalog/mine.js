@@ -2,8 +2,7 @@
 // choose matches, tag them at once with a kind and a catalog entry, undo a bulk
 // tag. Talks to annotate/catalog/views.py; initial state from json_script.
 
-import { tn } from "../leads/plural.js";
-import { t, tf } from "../review/i18n.js";
+import { t, tf, tn } from "../review/i18n.js";
 
 const $ = (id) => document.getElementById(id);
 const state = JSON.parse($("mine-state").textContent);

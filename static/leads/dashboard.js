@@ -2,9 +2,8 @@
 // from the WebSocket ws/lead/dashboard/, which pushes fresh numbers whenever a
 // reviewer submits). Reconnects with backoff; never reloads the page.
 
-import { t, tf } from "../review/i18n.js";
+import { t, tf, tn } from "../review/i18n.js";
 import { barChart, columnChart } from "./charts.js";
-import { tn } from "./plural.js";
 
 const $ = (id) => document.getElementById(id);
 const root = $("dashboard");

@@ -1,8 +1,7 @@
 // The queue form: as the lead edits the sampling rule, show how many clips of the
 // last 7 days it would have matched and sampled.
 
-import { t } from "../review/i18n.js";
-import { tn } from "./plural.js";
+import { t, tn } from "../review/i18n.js";
 
 const form = document.getElementById("queue-form");
 const preview = document.getElementById("preview");

@@ -1,9 +1,9 @@
-// Plural forms of the lead's scripts (static/leads/plural.js): English without the catalogue, and the
+// Plural forms of the lead's scripts (tn of static/review/i18n.js): English without the catalogue, and the
 // form the catalogue's ngettext picks (Romanian: 1 clip, 2 clipuri, 20 de clipuri).
 import assert from "node:assert/strict";
 import { test } from "node:test";
 
-import { tn } from "../../static/leads/plural.js";
+import { tn } from "../../static/review/i18n.js";
 
 test("without the JavaScript catalogue, English: one, or many", () => {
   assert.equal(tn("%(n)s clip", "%(n)s clips", 1, { n: 1 }), "1 clip");
