@@ -249,8 +249,13 @@ def test_the_exposure_page_in_romanian_counts_each_reviewers_own_day(client, rev
     assert "Pacific/Kiritimati" in page
     rows = {r["reviewer"].username: r for r in care.exposure_rows()}
     assert rows["rita"]["exposure"].flags_today == 1 and rows["ravi"]["exposure"].flags_today == 0
-    with timezone.override(ZoneInfo("UTC")):  # counted in the lead's zone it would not be today
-        assert care.exposure_by_reviewer(user_ids=[reviewer.pk])[reviewer.pk].flags_today == 0
+    # Counted in the lead's zone (UTC), the same flag leaves "today" at the next UTC midnight, while
+    # the reviewer's day goes on: a fixed moment, as the hour the suite runs at must not matter.
+    utc_midnight = their_midnight.astimezone(ZoneInfo("UTC")).replace(hour=0, minute=0, second=0)
+    later = utc_midnight + timedelta(days=1, seconds=1)
+    for zone, today in (("UTC", 0), ("Pacific/Kiritimati", 1)):
+        with timezone.override(ZoneInfo(zone)):
+            assert care.exposure_by_reviewer(user_ids=[reviewer.pk], now=later)[reviewer.pk].flags_today == today
     refused = post_json(client, f"/cases/exposure/{reviewer.pk}/cap", {"cap": -3})
     assert refused.json()["error"] == "limita trebuie să fie între 0 și 1000 sau goală, pentru nicio limită"
 
