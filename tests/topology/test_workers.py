@@ -170,6 +170,12 @@ def test_a_redis_outage_during_uploads_reviews_and_a_flag_loses_nothing(stack):
     for clip in demo_clips(4):  # work for the reviewer before the outage
         assert upload(pipe, users["pipe"].token, clip).status_code == 201
     wait_all_transcribed(stack, 4, timeout=240)
+    # the jobs of clips packed along run after their clips are done, and find nothing to do
+    wait_for(
+        lambda: stack.sql("SELECT count(*) FROM jobs_job WHERE state <> 'done'") == [(0,)],
+        timeout=60,
+        message="the jobs of the first clips did not finish",
+    )
     rita = stack.client(users["rita"])
     os.kill(asr_worker.pid, signal.SIGSTOP)  # a busy worker: the next two jobs wait in Redis…
     queued = [upload(pipe, users["pipe"].token, clip) for clip in demo_clips(2, skip=12)]
