@@ -4,6 +4,7 @@ VENV ?= .venv
 BIN := $(VENV)/bin
 HOST ?= 127.0.0.1
 PORT ?= 8000
+PYTEST_ARGS ?= --durations=25  # the slowest tests, so that CI shows where its minutes go
 
 .PHONY: demo test setup setup-dev lint format bench clean messages
 
