@@ -328,11 +328,12 @@ def transcribe_packed(clips: list) -> list[dict]:
         texts: dict[tuple[int, int], str] = {}
         suspect: dict[int, str] = {}
         closed: set[int] = set()  # clips (index in the window) given their last word back from the gap
+        lengths = [seconds[i] for i in window]
         for seg_index, seg in enumerate(segments):
             for word in seg.words or []:
-                k = _owner(word, offsets, [seconds[i] for i in window])
+                k = _owner(word, offsets, lengths)
                 if k is None:
-                    k = _closing_word(word, offsets, [seconds[i] for i in window], [bounds[i] for i in window])
+                    k = _closing_word(word, offsets, lengths, [bounds[i] for i in window])
                     if k is not None:
                         word = _closing_in_place(words[window[k]], word, offsets[k] + bounds[window[k]][1])
                         closed.add(k)
